@@ -1,0 +1,141 @@
+"""How fast is the mask engine on this machine? Run from the repository root:
+
+    python bench/bench_inference.py [--detector ultraface|yuface] [--runtime onnx|torch] [--runs 200]
+
+Prints the median latency of one 640x480 frame with one face (decode + detect + classify), throughput for
+batch sizes 1..32, and the resident memory after loading the engine. Needs no dataset: the face is a real
+crop from the data directory when present, else the test fixture, else a drawn one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from services.inference.engine import build_engine  # noqa: E402
+from services.inference.model.api import FrameResult  # noqa: E402
+from services.inference.model.config import ClassifierConfig, ModelConfig, UltraFaceConfig, YuFaceConfig  # noqa: E402
+from services.inference.model.dataset import resolve_data_dir  # noqa: E402
+
+FACE_SIDE = 140
+
+
+def rss_mib() -> float:
+    """Current resident set size (Linux /proc), falling back to the peak from getrusage."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def drawn_face() -> np.ndarray:
+    """A cartoon face: enough for timing (the detector runs either way), not for accuracy."""
+    img = np.full((FACE_SIDE, FACE_SIDE, 3), 150, np.uint8)
+    c = FACE_SIDE // 2
+    cv2.ellipse(img, (c, c), (c - 20, c - 8), 0, 0, 360, (140, 170, 220), -1)
+    for dx in (-22, 22):
+        cv2.circle(img, (c + dx, c - 12), 7, (40, 30, 30), -1)
+    cv2.ellipse(img, (c, c + 28), (20, 8), 0, 0, 180, (60, 60, 150), 3)
+    return img
+
+
+def face_image() -> tuple[np.ndarray, str]:
+    data = resolve_data_dir()
+    crops = sorted((data / "crops" / "train" / "without_mask").glob("*.jpg"))
+    candidates = [(crops[0], "data-dir crop")] if crops else []
+    candidates.append((REPO / "tests" / "inference" / "fixtures" / "face_no_mask.jpg", "test fixture"))
+    for path, source in candidates:
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is not None:
+            scale = FACE_SIDE / max(img.shape[:2])
+            return cv2.resize(
+                img, (round(img.shape[1] * scale), round(img.shape[0] * scale))
+            ), f"{source} {path.name}"
+    return drawn_face(), "drawn face"
+
+
+def frame_bytes(face: np.ndarray) -> bytes:
+    frame = np.full((480, 640, 3), 128, np.uint8)
+    y, x = 170, 250
+    frame[y : y + face.shape[0], x : x + face.shape[1]] = face
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return buf.tobytes()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--detector", choices=["ultraface", "yuface"], default="ultraface")
+    parser.add_argument("--runtime", choices=["onnx", "torch"], default="onnx")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--detector-input", default="512x384", help="UltraFace input WxH (default 512x384).")
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+
+    rss_before = rss_mib()
+    in_w, in_h = (int(v) for v in args.detector_input.lower().split("x"))
+    ultraface = UltraFaceConfig(threads=args.threads, input_size=(in_w, in_h))
+    detector = YuFaceConfig() if args.detector == "yuface" else ultraface
+    engine = build_engine(
+        ModelConfig(
+            detector=detector, classifier=ClassifierConfig(runtime=args.runtime, threads=args.threads)
+        )
+    )
+    face, source = face_image()
+    data = frame_bytes(face)
+    for _ in range(10):
+        engine.analyze_batch([data])
+    rss_loaded = rss_mib()
+
+    totals, decode, detect, classify = [], [], [], []
+    faces = 0
+    for _ in range(args.runs):
+        t0 = time.perf_counter()
+        (result,) = engine.analyze_batch([data])
+        totals.append((time.perf_counter() - t0) * 1000.0)
+        assert isinstance(result, FrameResult)
+        decode.append(result.decode_ms)
+        detect.append(result.detect_ms)
+        classify.append(result.classify_ms)
+        faces += sum(1 for f in result.faces if f.score >= 0.5)
+
+    detector_name = args.detector if args.detector == "yuface" else f"ultraface {in_w}x{in_h}"
+    print(f"machine: {os.cpu_count()} CPUs; detector {detector_name}, classifier runtime {args.runtime}")
+    print(f"face: {source}; faces found at score >= 0.5 per frame: {faces / args.runs:.2f}")
+    print(
+        f"640x480 frame, one face: median {statistics.median(totals):.2f} ms "
+        f"(decode {statistics.median(decode):.2f}, detect {statistics.median(detect):.2f}, "
+        f"classify {statistics.median(classify):.2f}; p90 {statistics.quantiles(totals, n=10)[-1]:.2f} ms)"
+    )
+    for batch_size in (1, 2, 4, 8, 16, 32):
+        batch = [data] * batch_size
+        engine.analyze_batch(batch)
+        rounds = max(3, 96 // batch_size)
+        t0 = time.perf_counter()
+        for _ in range(rounds):
+            engine.analyze_batch(batch)
+        elapsed = time.perf_counter() - t0
+        print(f"batch {batch_size:>2}: {rounds * batch_size / elapsed:7.1f} frames/s")
+    print(
+        f"resident memory: {rss_before:.0f} MiB before loading, {rss_loaded:.0f} MiB with the engine loaded"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Message contracts: one module per message, shared by every publisher and consumer.
+
+A message is validated when it is built and again when it is received, so a
+device, a service and a test all agree on exactly one definition.
+"""
+
+from maskwatch.contracts.common import SCHEMA_VERSION, ContractError, Message, decode
+from maskwatch.contracts.gate_analysis import AnalyzedFace, GateAnalysis
+from maskwatch.contracts.gate_check import GateCheck, ReceivedGateCheck, TemperatureReading
+from maskwatch.contracts.gate_command import GateCommand
+from maskwatch.contracts.gate_config import GateConfig
+from maskwatch.contracts.gate_status import GateState, GateStatus
+from maskwatch.contracts.rejection import Rejection, RejectionCode
+from maskwatch.contracts.verdict import Decision, Reason, Timings, Verdict
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AnalyzedFace",
+    "ContractError",
+    "Decision",
+    "GateAnalysis",
+    "GateCheck",
+    "GateCommand",
+    "GateConfig",
+    "GateState",
+    "GateStatus",
+    "Message",
+    "Reason",
+    "ReceivedGateCheck",
+    "Rejection",
+    "RejectionCode",
+    "TemperatureReading",
+    "Timings",
+    "Verdict",
+    "decode",
+]

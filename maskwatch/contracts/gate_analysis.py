@@ -1,0 +1,38 @@
+"""What the inference worker found in a gate check, handed to the gate controller.
+
+Internal to the server (it travels on a queue, not on MQTT). It carries the
+check without its image, so the policy never waits on pixels.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from maskwatch.contracts.common import DeviceId, Message
+from maskwatch.contracts.gate_check import OfflineDecision, TemperatureReading
+
+
+class AnalyzedFace(Message):
+    box: tuple[int, int, int, int]
+    """x1, y1, x2, y2 in pixels of the original image."""
+    label: str
+    score: float = Field(ge=0, le=1)
+    detector_score: float = Field(ge=0, le=1)
+
+
+class GateAnalysis(Message):
+    gate_id: DeviceId
+    check_id: UUID
+    captured_at: AwareDatetime
+    received_at: AwareDatetime
+    analyzed_at: AwareDatetime
+    temperature: TemperatureReading | None
+    offline: OfflineDecision | None = None
+    faces: list[AnalyzedFace] = Field(default_factory=list)
+    image_error: str | None = None
+    """Set when the image could not be analysed; the controller then denies with `bad_image`."""
+    decode_ms: float = 0.0
+    detect_ms: float = 0.0
+    classify_ms: float = 0.0

@@ -1,0 +1,33 @@
+"""A message the server refused, published on `gates/{gate_id}/rejected` and recorded.
+
+A gate waiting for a verdict learns at once that it must retry instead of
+timing out, and an operator can see in the stats which devices send bad data.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID, uuid4
+
+from pydantic import AwareDatetime, Field
+
+from maskwatch.contracts.common import Message
+
+
+class RejectionCode(StrEnum):
+    NOT_JSON = "not_json"
+    SCHEMA = "schema"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    BAD_IMAGE = "bad_image"
+    GATE_MISMATCH = "gate_mismatch"
+
+
+class Rejection(Message):
+    rejection_id: UUID = Field(default_factory=uuid4)
+    gate_id: str
+    """As taken from the topic, which is all we can trust when the payload is unreadable."""
+    check_id: UUID | None = None
+    received_at: AwareDatetime
+    code: RejectionCode
+    detail: str
+    topic: str

@@ -1,0 +1,1 @@
+"""The one-command demo: the whole stack on embedded defaults, with simulated gates."""

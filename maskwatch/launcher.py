@@ -1,0 +1,92 @@
+"""`maskwatch up`: the native twin of compose.yaml.
+
+With the embedded defaults (in-process queue) every service runs in this one
+process. With Redis configured, each service runs as its own process exactly
+as its container would (`maskwatch run NAME`), restarted with capped backoff
+when it exits, and the embedded broker (if still selected) lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from maskwatch.embedded_broker import EmbeddedBroker
+from maskwatch.settings import Settings
+from maskwatch.stack import SERVICE_NAMES, Stack
+
+log = logging.getLogger(__name__)
+
+RESTART_START_S = 1.0
+RESTART_CAP_S = 60.0
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def up(settings: Settings) -> None:
+    if settings.queue.url.startswith("memory://"):
+        stack = Stack(settings)
+        _stop_on_signals(stack.stop)
+        await stack.start()
+        log.info("all services running in this process; Ctrl-C stops them")
+        await stack.wait()
+        await stack.close()
+        return
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    broker = None
+    if settings.mqtt.embedded:
+        broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port)
+        await broker.start()
+    try:
+        await asyncio.gather(*(_supervise(name, stop) for name in SERVICE_NAMES))
+    finally:
+        if broker is not None:
+            await broker.stop()
+
+
+async def _supervise(name: str, stop: asyncio.Event) -> None:
+    failures = 0
+    while not stop.is_set():
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "maskwatch", "run", name)
+        log.info("%s started (pid %d)", name, process.pid)
+        waiter = asyncio.create_task(process.wait())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            if process.returncode is None:
+                process.terminate()
+                try:
+                    await asyncio.wait_for(waiter, 10)
+                except TimeoutError:
+                    process.kill()
+            return
+        stopper.cancel()
+        failures += 1
+        delay = min(RESTART_CAP_S, RESTART_START_S * 2 ** (failures - 1))
+        log.error("%s exited with %s; restarting in %.0fs", name, process.returncode, delay)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        except TimeoutError:
+            pass
+
+
+async def run_one(name: str, settings: Settings) -> None:
+    """One service in this process, with the configured (real) queue: what a container runs."""
+    if settings.queue.url.startswith("memory://"):
+        raise SystemExit(
+            "an in-process queue cannot be shared between processes: set MASKWATCH_QUEUE__URL=redis://… "
+            "or use `maskwatch up` to run every service in one process"
+        )
+    settings = settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update={"embedded": False})})
+    stack = Stack(settings, services=(name,))  # type: ignore[arg-type]
+    _stop_on_signals(stack.stop)
+    await stack.start(timeout=120)
+    await stack.wait()
+    await stack.close()

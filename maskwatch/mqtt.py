@@ -1,0 +1,90 @@
+"""One way to build an MQTT client, so every service and device connects the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import aiomqtt
+from pydantic import BaseModel, SecretStr
+
+from maskwatch.topics import DEFAULT_ROOT
+
+log = logging.getLogger(__name__)
+
+RECONNECT_START_S = 0.5
+RECONNECT_CAP_S = 30.0
+
+
+class MqttSettings(BaseModel):
+    """How to reach the broker; shared by the server settings and the gate agent's."""
+
+    host: str = "127.0.0.1"
+    port: int = 18830
+    username: str | None = None
+    password: SecretStr | None = None
+    embedded: bool = True
+    """Run an in-process broker on host:port (a one-machine setup); false for Mosquitto."""
+    topic_root: str = DEFAULT_ROOT
+    persistent_sessions: bool = True
+    """Services keep a broker-side session so checks published while they restart wait for them."""
+    max_payload_bytes: int = 6 * 1024 * 1024
+    """Larger messages are rejected before parsing; a 4 MiB JPEG in base64 JSON fits."""
+
+
+def mqtt_client(
+    settings: MqttSettings,
+    *,
+    identifier: str,
+    will: aiomqtt.Will | None = None,
+    clean_session: bool = True,
+) -> aiomqtt.Client:
+    """A client for `settings`' broker.
+
+    Services that must not miss device messages while restarting pass
+    clean_session=False with a stable identifier, so the broker queues QoS 1
+    messages for them.
+    """
+    return aiomqtt.Client(
+        settings.host,
+        settings.port,
+        username=settings.username,
+        password=settings.password.get_secret_value() if settings.password else None,
+        identifier=identifier,
+        clean_session=clean_session,
+        will=will,
+        keepalive=30,
+        max_queued_incoming_messages=10_000,
+        timeout=10,
+    )
+
+
+async def run_connected(
+    name: str,
+    session: Callable[[], Coroutine[Any, Any, None]],
+    stop: asyncio.Event,
+) -> None:
+    """Run `session` until `stop`, reconnecting with capped exponential backoff when the broker drops."""
+    failures = 0
+    while not stop.is_set():
+        session_task = asyncio.create_task(session())
+        stop_task = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({session_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        if stop_task in done:
+            session_task.cancel()
+            await asyncio.gather(session_task, return_exceptions=True)
+            return
+        stop_task.cancel()
+        try:
+            session_task.result()
+            failures = 0
+        except aiomqtt.MqttError as exc:
+            failures += 1
+            delay = min(RECONNECT_CAP_S, RECONNECT_START_S * 2 ** (failures - 1))
+            log.warning("%s: MQTT connection lost (%s), reconnecting in %.1fs", name, exc, delay)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                pass

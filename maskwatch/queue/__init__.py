@@ -1,0 +1,11 @@
+"""Work queues between services: Redis Streams in production, an in-process twin for one machine.
+
+Both give the same guarantees, checked by one shared test suite: an entry stays
+pending until it is acknowledged, an entry held too long by a silent consumer
+is redelivered, and an entry that keeps failing goes to a dead-letter stream.
+"""
+
+from maskwatch.queue.base import Entry, QueueDepth, QueueUnavailable, WorkQueue
+from maskwatch.queue.factory import open_queue
+
+__all__ = ["Entry", "QueueDepth", "QueueUnavailable", "WorkQueue", "open_queue"]

@@ -1,0 +1,58 @@
+"""The queue interface every service codes against."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from maskwatch.streams import StreamSpec
+
+
+class QueueUnavailable(ConnectionError):
+    """The queue's server cannot be reached; callers back off and retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: str
+    kind: str
+    """Which contract `data` holds, so one stream can carry several (verdicts and rejections)."""
+    data: bytes
+    deliveries: int
+    """1 on first delivery; higher when a consumer died holding it."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    length: int
+    """Entries in the stream, delivered or not."""
+    pending: int
+    """Entries delivered to a consumer and not yet acknowledged."""
+
+
+class WorkQueue(Protocol):
+    async def add(self, stream: str, kind: str, data: bytes) -> str: ...
+
+    async def ensure_group(self, spec: StreamSpec) -> None: ...
+
+    async def read(self, spec: StreamSpec, consumer: str, count: int, block_ms: int) -> list[Entry]:
+        """Entries for `consumer`: stale ones reclaimed from dead consumers first, then new ones.
+
+        Waits up to `block_ms` when there is nothing to hand out.
+        """
+        ...
+
+    async def held_by(self, spec: StreamSpec, consumer: str, count: int) -> list[Entry]:
+        """Entries delivered to `consumer` and not acknowledged: what it was doing when it stopped."""
+        ...
+
+    async def ack(self, spec: StreamSpec, ids: Sequence[str]) -> None:
+        """Acknowledge and delete: an acknowledged entry is never delivered again."""
+        ...
+
+    async def dead_letter(self, spec: StreamSpec, dead_stream: str, entry: Entry, error: str) -> None: ...
+
+    async def depth(self, spec: StreamSpec) -> QueueDepth: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,122 @@
+"""An in-process queue with the same semantics as Redis Streams, for a one-machine setup.
+
+Every service must then run in the same process and event loop (the embedded
+launcher does that); nothing survives a restart, which is the price of having
+no Redis to install.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from maskwatch.queue.base import Entry, QueueDepth
+from maskwatch.streams import StreamSpec
+
+
+@dataclass
+class _Pending:
+    consumer: str
+    delivered_at: float
+    deliveries: int
+
+
+@dataclass
+class _Stream:
+    entries: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    undelivered: list[str] = field(default_factory=list)
+    pending: dict[str, _Pending] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class MemoryQueue:
+    def __init__(self, *, claim_idle_ms: int) -> None:
+        self._streams: dict[str, _Stream] = {}
+        self._claim_idle_s = claim_idle_ms / 1000
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+
+    def _stream(self, name: str) -> _Stream:
+        return self._streams.setdefault(name, _Stream())
+
+    async def add(self, stream: str, kind: str, data: bytes) -> str:
+        entry_id = f"{int(time.time() * 1000)}-{next(self._ids)}"
+        target = self._stream(stream)
+        target.entries[entry_id] = (kind, data)
+        target.undelivered.append(entry_id)
+        async with self._changed:
+            self._changed.notify_all()
+        return entry_id
+
+    async def ensure_group(self, spec: StreamSpec) -> None:
+        self._stream(spec.name)
+
+    async def read(self, spec: StreamSpec, consumer: str, count: int, block_ms: int) -> list[Entry]:
+        stream = self._stream(spec.name)
+        deadline = time.monotonic() + block_ms / 1000
+        while True:
+            entries = self._reclaim(stream, consumer, count) or self._deliver_new(stream, consumer, count)
+            remaining = deadline - time.monotonic()
+            if entries or remaining <= 0:
+                return entries
+            async with self._changed:
+                try:
+                    await asyncio.wait_for(self._changed.wait(), timeout=remaining)
+                except TimeoutError:
+                    pass
+
+    async def held_by(self, spec: StreamSpec, consumer: str, count: int) -> list[Entry]:
+        stream = self._stream(spec.name)
+        entries: list[Entry] = []
+        for entry_id, pending in stream.pending.items():
+            if pending.consumer == consumer and len(entries) < count:
+                pending.deliveries += 1
+                pending.delivered_at = time.monotonic()
+                kind, data = stream.entries[entry_id]
+                entries.append(Entry(entry_id, kind, data, pending.deliveries))
+        return entries
+
+    def _reclaim(self, stream: _Stream, consumer: str, count: int) -> list[Entry]:
+        now = time.monotonic()
+        entries: list[Entry] = []
+        for entry_id, pending in list(stream.pending.items()):
+            if len(entries) >= count:
+                break
+            if now - pending.delivered_at >= self._claim_idle_s:
+                pending.consumer, pending.delivered_at = consumer, now
+                pending.deliveries += 1
+                kind, data = stream.entries[entry_id]
+                entries.append(Entry(entry_id, kind, data, pending.deliveries))
+        return entries
+
+    def _deliver_new(self, stream: _Stream, consumer: str, count: int) -> list[Entry]:
+        taken, stream.undelivered = stream.undelivered[:count], stream.undelivered[count:]
+        now = time.monotonic()
+        entries: list[Entry] = []
+        for entry_id in taken:
+            stream.pending[entry_id] = _Pending(consumer, now, 1)
+            kind, data = stream.entries[entry_id]
+            entries.append(Entry(entry_id, kind, data, 1))
+        return entries
+
+    async def ack(self, spec: StreamSpec, ids: Sequence[str]) -> None:
+        stream = self._stream(spec.name)
+        for entry_id in ids:
+            if stream.pending.pop(entry_id, None) is not None:
+                stream.entries.pop(entry_id, None)
+
+    async def dead_letter(self, spec: StreamSpec, dead_stream: str, entry: Entry, error: str) -> None:
+        dead = self._stream(dead_stream)
+        dead.entries[f"{entry.id}-dead"] = (entry.kind, entry.data)
+        dead.errors[f"{entry.id}-dead"] = error
+        await self.ack(spec, [entry.id])
+
+    async def depth(self, spec: StreamSpec) -> QueueDepth:
+        stream = self._stream(spec.name)
+        return QueueDepth(length=len(stream.entries), pending=len(stream.pending))
+
+    async def close(self) -> None:
+        return None

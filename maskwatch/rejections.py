@@ -1,0 +1,22 @@
+"""Answering a device whose message the server refused."""
+
+from __future__ import annotations
+
+import aiomqtt
+
+from maskwatch.contracts import Rejection
+from maskwatch.queue import WorkQueue
+from maskwatch.streams import Streams
+from maskwatch.topics import Topics
+
+
+async def publish_rejection(
+    client: aiomqtt.Client, topics: Topics, queue: WorkQueue, streams: Streams, rejection: Rejection
+) -> None:
+    """Tell the gate at once and record the rejection for the stats."""
+    await queue.add(streams.outcomes.name, "rejection", rejection.to_json())
+    try:
+        topic = topics.gate_rejected.format(gate_id=rejection.gate_id)
+    except ValueError:
+        return  # the topic level itself was unusable: nothing to answer on
+    await client.publish(topic, rejection.to_json(), qos=1)

@@ -1,0 +1,82 @@
+"""Every MQTT topic, declared once as a template.
+
+Publishers format a template, subscribers ask it for its wildcard filter and
+parse incoming topics back into parameters, so no service splits topic strings
+by hand. The root is configurable so tests (and several venues on one broker)
+never collide.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from string import Formatter
+
+DEFAULT_ROOT = "maskwatch/v1"
+
+
+@dataclass(frozen=True)
+class TopicTemplate:
+    """A topic with `{name}` parameters, each standing for exactly one topic level."""
+
+    root: str
+    pattern: str
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return tuple(name for _, name, _, _ in Formatter().parse(self.pattern) if name)
+
+    def format(self, **params: str) -> str:
+        for name, value in params.items():
+            if not value or any(c in value for c in "/+#\x00"):
+                raise ValueError(f"{name}={value!r} cannot be a topic level")
+        return f"{self.root}/{self.pattern.format(**params)}"
+
+    def filter(self) -> str:
+        """The subscription filter that matches every instance of this template."""
+        return f"{self.root}/{self.pattern.format(**dict.fromkeys(self.params, '+'))}"
+
+    def match(self, topic: str) -> dict[str, str] | None:
+        """The parameters of `topic`, or None when it is not an instance of this template."""
+        regex = re.escape(f"{self.root}/{self.pattern}")
+        for name in self.params:
+            regex = regex.replace(re.escape("{" + name + "}"), f"(?P<{name}>[^/]+)")
+        found = re.fullmatch(regex, topic)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topic scheme; see docs/topics.md for payloads, QoS and retain flags."""
+
+    root: str = DEFAULT_ROOT
+
+    @property
+    def gate_check(self) -> TopicTemplate:
+        """Device → server, QoS 1: a GateCheck."""
+        return TopicTemplate(self.root, "gates/{gate_id}/check")
+
+    @property
+    def gate_verdict(self) -> TopicTemplate:
+        """Server → device, QoS 1: a Verdict."""
+        return TopicTemplate(self.root, "gates/{gate_id}/verdict")
+
+    @property
+    def gate_rejected(self) -> TopicTemplate:
+        """Server → device, QoS 1: a Rejection of something the gate sent."""
+        return TopicTemplate(self.root, "gates/{gate_id}/rejected")
+
+    @property
+    def gate_status(self) -> TopicTemplate:
+        """Device → everyone, QoS 1, retained, last will `offline`: a GateStatus."""
+        return TopicTemplate(self.root, "gates/{gate_id}/status")
+
+    @property
+    def gate_command(self) -> TopicTemplate:
+        """Server → device, QoS 1: a GateCommand (remote open), issued by an operator."""
+        return TopicTemplate(self.root, "gates/{gate_id}/command")
+
+    @property
+    def gate_config(self) -> TopicTemplate:
+        """Server → device, QoS 1, retained: a GateConfig applied without restart."""
+        return TopicTemplate(self.root, "gates/{gate_id}/config")

@@ -1,0 +1,107 @@
+"""The API application: `create_app(settings)` wires routes, errors, metrics and the database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from maskwatch.metrics import API_LATENCY, API_REQUESTS, update_gpu_memory
+from maskwatch.settings import Settings
+from services.api import problems
+from services.api.commander import GateCommander, MqttGateCommander
+from services.api.config import ApiSettings
+from services.api.hal import HalJSONResponse
+from services.api.ratelimit import SlidingWindow
+from services.api.routes import alerts, audit, auth, checks, events, gates, root, sites, stats, tokens, users
+from services.api.state import AppState
+from services.stats.database import create_engine
+from services.stats.schema import DEFAULT_SITE
+from services.stats.schema import sites as sites_table
+
+DESCRIPTION = """
+Figures, gates, checks, alerts and accounts of a Maskwatch installation.
+
+Every resource carries HAL `_links`: `self`, related resources, and the actions
+the caller may take right now (`open` on a gate, `acknowledge` on an alert).
+Collections page with `first`/`prev`/`next` links. Errors are
+`application/problem+json`. Sign in with `POST /api/v1/auth/login` (session
+cookie) or send `Authorization: Bearer <API token>`.
+"""
+
+
+def _route_name(request: Request) -> str:
+    """The route template (`/api/v1/gates/{gate_id}`), so metrics do not grow a label per id."""
+    route = request.scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+def _sync_default_site(engine: sa.Engine, time_zone: str) -> None:
+    """The `default` site (unregistered gates) follows `site_timezone` until an admin changes it."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(sites_table)
+            .where(sites_table.c.site_id == DEFAULT_SITE, sites_table.c.time_zone == "UTC")
+            .values(time_zone=time_zone)
+        )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    commander: GateCommander | None = None,
+    engine: sa.Engine | None = None,
+    api_settings: ApiSettings | None = None,
+) -> FastAPI:
+    """The app for `settings`; tests pass their own commander (and engine) instead of MQTT."""
+    api = api_settings or getattr(settings, "api", None) or ApiSettings()
+    own_engine = engine is None
+    db = engine or create_engine(settings.database.url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        _sync_default_site(db, settings.site_timezone)
+        yield
+        if own_engine:
+            db.dispose()
+
+    app = FastAPI(
+        title="Maskwatch admin API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url="/redoc",
+        default_response_class=HalJSONResponse,
+    )
+    app.state.maskwatch = AppState(
+        settings=settings,
+        api=api,
+        engine=db,
+        commander=commander or MqttGateCommander(settings.mqtt),
+        login_limiter=SlidingWindow(api.login_attempts, api.login_window_s),
+    )
+    problems.install(app)
+    for module in (root, auth, tokens, sites, stats, gates, checks, alerts, users, audit, events):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = _route_name(request)
+        API_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        API_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        update_gpu_memory()
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,60 @@
+"""Sending a gate a command (open it now), behind an interface so the routes never touch MQTT."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from maskwatch.mqtt import MqttSettings, mqtt_client
+
+
+class GateCommander(Protocol):
+    async def open_gate(self, gate_id: str, by: str, reason: str) -> str:
+        """Ask the gate to open; returns the command id, which the audit log records."""
+        ...
+
+
+def command_topic(topic_root: str, gate_id: str) -> str:
+    return f"{topic_root}/gates/{gate_id}/command"
+
+
+def open_command(by: str, reason: str, command_id: str) -> bytes:
+    payload = {"v": 1, "command": "open", "by": by, "reason": reason, "command_id": command_id}
+    return json.dumps(payload).encode()
+
+
+class MqttGateCommander:
+    """Publishes `{"v":1,"command":"open",...}` on `{root}/gates/{gate_id}/command` with QoS 1.
+
+    One short connection per command: opening a gate by hand is rare, and this
+    keeps the API free of a long-lived broker session to supervise.
+    """
+
+    def __init__(self, settings: MqttSettings, *, identifier: str = "maskwatch-api") -> None:
+        self._settings = settings
+        self._identifier = identifier
+
+    async def open_gate(self, gate_id: str, by: str, reason: str) -> str:
+        command_id = str(uuid.uuid4())
+        client_id = f"{self._identifier}-{command_id[:8]}"
+        async with mqtt_client(self._settings, identifier=client_id) as client:
+            await client.publish(
+                command_topic(self._settings.topic_root, gate_id),
+                open_command(by, reason, command_id),
+                qos=1,
+            )
+        return command_id
+
+
+@dataclass
+class RecordingGateCommander:
+    """Remembers the commands instead of sending them: for tests and for a setup without gates."""
+
+    sent: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    async def open_gate(self, gate_id: str, by: str, reason: str) -> str:
+        command_id = str(uuid.uuid4())
+        self.sent.append((gate_id, by, reason, command_id))
+        return command_id

@@ -1,0 +1,44 @@
+"""The API root: the entry points this caller may follow."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from services.api.deps import OptionalUser
+from services.api.hal import Link, Resource, link, respond
+from services.api.paging import API
+
+router = APIRouter(tags=["root"])
+
+
+class Root(Resource):
+    name: str = "maskwatch"
+    version: str = "v1"
+    signed_in_as: str | None = None
+
+
+@router.get(f"{API}/", response_model=Root, summary="Entry points")
+def root(request: Request, caller: OptionalUser) -> Response:
+    links: dict[str, Link] = {
+        "self": link(f"{API}/"),
+        "docs": link("/docs", title="Interactive API documentation"),
+        "openapi": link("/openapi.json"),
+    }
+    if caller is None:
+        links["login"] = link(f"{API}/auth/login", "POST", "Sign in with email and password")
+        return respond(request, Root(links=links), etag=False)
+    links |= {
+        "me": link(f"{API}/auth/me"),
+        "logout": link(f"{API}/auth/logout", "POST"),
+        "tokens": link(f"{API}/tokens"),
+        "sites": link(f"{API}/sites"),
+        "site_stats": link(f"{API}/stats/sites", title="Today's figures of every site you may see"),
+        "gates": link(f"{API}/gates"),
+        "checks": link(f"{API}/checks"),
+        "alerts": link(f"{API}/alerts"),
+        "events": link(f"{API}/events", title="Live stream of checks and alerts (text/event-stream)"),
+    }
+    if caller.is_global_admin:
+        links["users"] = link(f"{API}/users")
+        links["audit"] = link(f"{API}/audit")
+    return respond(request, Root(links=links, signed_in_as=caller.email), etag=False)

@@ -1,0 +1,83 @@
+"""The seam between the inference worker and the mask model.
+
+The worker only knows these types; detector and classifier backends plug in
+behind them, so a GPU backend or a better model can replace the CPU one without
+touching the queue or the policy code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+MaskLabel = Literal["mask", "no_mask", "incorrect"]
+MASK_LABELS: tuple[MaskLabel, ...] = ("mask", "no_mask", "incorrect")
+
+BgrImage = npt.NDArray[np.uint8]
+"""An H x W x 3 uint8 image in OpenCV's BGR channel order."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaceBox:
+    """A detected face in pixel coordinates of the original image (x2, y2 exclusive)."""
+
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+    score: float  # detector confidence, 0..1
+
+
+@dataclass(frozen=True, slots=True)
+class Face:
+    """A face with the classifier's verdict on how the mask is worn."""
+
+    box: FaceBox
+    label: MaskLabel
+    score: float  # classifier confidence in `label`, 0..1
+
+
+@dataclass(frozen=True, slots=True)
+class FrameResult:
+    """Every face found in one frame, plus where the time went."""
+
+    faces: tuple[Face, ...]
+    width: int
+    height: int
+    decode_ms: float
+    detect_ms: float
+    classify_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class FrameError:
+    """A frame that could not be analysed; the reason is safe to show to an operator."""
+
+    code: Literal["empty", "not_an_image", "too_large", "internal"]
+    message: str
+
+
+class FaceDetector(Protocol):
+    """Finds faces in one decoded image."""
+
+    def detect(self, image: BgrImage) -> list[FaceBox]: ...
+
+
+class MaskClassifier(Protocol):
+    """Labels face crops; takes many crops at once so a GPU can batch them."""
+
+    def classify(self, crops: Sequence[BgrImage]) -> list[tuple[MaskLabel, float]]: ...
+
+
+class Engine(Protocol):
+    """Turns a batch of encoded images into one result or one error per image, in order.
+
+    Never raises for bad input: a corrupt frame yields a FrameError and the rest
+    of the batch is still analysed.
+    """
+
+    def analyze_batch(self, images: Sequence[bytes]) -> list[FrameResult | FrameError]: ...

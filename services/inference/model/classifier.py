@@ -1,0 +1,104 @@
+"""Mask classifier runtimes: ONNX Runtime for CPU serving, torch for GPU batching.
+
+Both read the same sidecar and share the crop preprocessing, so they label a face identically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import cast
+
+import numpy as np
+
+from services.inference.model.api import MASK_LABELS, BgrImage, MaskClassifier, MaskLabel
+from services.inference.model.config import ClassifierConfig
+from services.inference.model.crops import to_input_tensor
+from services.inference.model.sidecar import ClassifierSidecar, read_sidecar
+
+
+def verdicts(probabilities: np.ndarray, labels: Sequence[str]) -> list[tuple[MaskLabel, float]]:
+    """Pick the likeliest mask label per row; its probability (background mass included) is the score.
+
+    A detector false positive keeps most of its mass on `background`, so whatever mask label wins
+    gets a low score and falls below the operating point instead of being reported as a face.
+    """
+    columns = [labels.index(name) for name in MASK_LABELS]
+    mask_probs = probabilities[:, columns]
+    best = mask_probs.argmax(axis=1)
+    return [(MASK_LABELS[int(i)], float(mask_probs[row, i])) for row, i in enumerate(best)]
+
+
+class OnnxMaskClassifier:
+    """The CPU serving path: a small fp32 graph that outputs probabilities."""
+
+    def __init__(self, model_path: Path, sidecar: ClassifierSidecar, threads: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._input_name = self._session.get_inputs()[0].name
+        self.sidecar = sidecar
+
+    def probabilities(self, crops: Sequence[BgrImage]) -> np.ndarray:
+        s = self.sidecar
+        batch = to_input_tensor(list(crops), s.input_size, s.mean, s.std)
+        return cast(np.ndarray, self._session.run(None, {self._input_name: batch})[0])
+
+    def classify(self, crops: Sequence[BgrImage]) -> list[tuple[MaskLabel, float]]:
+        if not crops:
+            return []
+        return verdicts(self.probabilities(crops), self.sidecar.labels)
+
+
+class TorchMaskClassifier:
+    """The GPU path: same network from a state dict, run in inference mode, channels-last, optionally fp16."""
+
+    def __init__(
+        self, model_path: Path, sidecar: ClassifierSidecar, device: str, half: bool, threads: int
+    ) -> None:
+        import torch
+
+        from services.inference.model.mobilenet_v2 import MobileNetV2
+
+        if device == "cpu":
+            torch.set_num_threads(threads)
+        self._torch = torch
+        self._device = torch.device(device)
+        self._dtype = torch.float16 if half and self._device.type == "cuda" else torch.float32
+        model = MobileNetV2(num_classes=len(sidecar.labels))
+        model.load_state_dict(torch.load(model_path, map_location="cpu", weights_only=True))
+        model = model.eval().to(self._device, self._dtype)
+        self._model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.sidecar = sidecar
+
+    def probabilities(self, crops: Sequence[BgrImage]) -> np.ndarray:
+        s = self.sidecar
+        torch = self._torch
+        batch = torch.from_numpy(to_input_tensor(list(crops), s.input_size, s.mean, s.std))
+        batch = batch.to(self._device, self._dtype).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            probs = torch.softmax(self._model(batch).float(), dim=1)
+        return cast(np.ndarray, probs.cpu().numpy())
+
+    def classify(self, crops: Sequence[BgrImage]) -> list[tuple[MaskLabel, float]]:
+        if not crops:
+            return []
+        return verdicts(self.probabilities(crops), self.sidecar.labels)
+
+
+def build_classifier(config: ClassifierConfig) -> OnnxMaskClassifier | TorchMaskClassifier:
+    """The runtime named in the config; the torch runtime reads `<name>.pt` beside the ONNX file."""
+    if config.runtime == "onnx":
+        return OnnxMaskClassifier(config.model_path, read_sidecar(config.model_path), config.threads)
+    weights = config.model_path.with_suffix(".pt")
+    return TorchMaskClassifier(
+        weights, read_sidecar(config.model_path), config.device, config.half, config.threads
+    )
+
+
+def _check_protocol(c: OnnxMaskClassifier | TorchMaskClassifier) -> MaskClassifier:
+    return c

@@ -1,0 +1,223 @@
+"""`maskwatch detect`, `maskwatch train` and `maskwatch evaluate`: plain functions, annotated for typer."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from services.inference.model.config import (
+    DEFAULT_CLASSIFIER_PATH,
+    ClassifierConfig,
+    ModelConfig,
+    UltraFaceConfig,
+    YuFaceConfig,
+)
+from services.inference.model.dataset import (
+    list_images,
+    load_crop_folder,
+    load_voc_scenes,
+    resolve_data_dir,
+    split_crops,
+    split_scenes,
+)
+
+DetectorName = Literal["ultraface", "yuface"]
+Split = Literal["holdout", "train", "all"]
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $MASKWATCH_DATA_DIR, else ../shared/data)."),
+]
+ModelOption = Annotated[
+    Path, typer.Option("--model", help="Classifier ONNX file (its .json sidecar beside it).")
+]
+DetectorOption = Annotated[
+    str, typer.Option("--detector", help="Face detector backend: ultraface or yuface.")
+]
+RuntimeOption = Annotated[str, typer.Option("--runtime", help="Classifier runtime: onnx or torch.")]
+DeviceOption = Annotated[str, typer.Option("--device", help="Torch device for --runtime torch.")]
+
+
+def _model_config(model: Path, detector: str, runtime: str, device: str) -> ModelConfig:
+    if detector not in ("ultraface", "yuface"):
+        raise typer.BadParameter(f"unknown detector {detector!r}", param_hint="--detector")
+    if runtime not in ("onnx", "torch"):
+        raise typer.BadParameter(f"unknown runtime {runtime!r}", param_hint="--runtime")
+    det = YuFaceConfig() if detector == "yuface" else UltraFaceConfig()
+    return ModelConfig(
+        detector=det,
+        classifier=ClassifierConfig(model_path=model, runtime=runtime, device=device),
+    )
+
+
+def detect_command(
+    paths: Annotated[list[Path], typer.Argument(help="Image files or folders (searched recursively).")],
+    crops: Annotated[
+        bool, typer.Option("--crops", help="Each image is one face crop: classify it whole.")
+    ] = False,
+    model: ModelOption = DEFAULT_CLASSIFIER_PATH,
+    detector: DetectorOption = "ultraface",
+    runtime: RuntimeOption = "onnx",
+    device: DeviceOption = "cpu",
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
+) -> None:
+    """Print one JSON line per image with every face found: box (pixels), label and score (0..1)."""
+    from services.inference.engine import build_engine
+    from services.inference.model.api import FrameError
+    from services.inference.model.crops import read_bgr
+
+    engine = build_engine(_model_config(model, detector, runtime, device))
+    files = list_images(paths)
+    for start in range(0, len(files), batch_size):
+        chunk = files[start : start + batch_size]
+        if crops:
+            readable = [(p, read_bgr(p)) for p in chunk]
+            good = [(p, img) for p, img in readable if img is not None]
+            faces = dict(
+                zip([p for p, _ in good], engine.classify_images([img for _, img in good]), strict=True)
+            )
+            for path in chunk:
+                if path in faces:
+                    f = faces[path]
+                    box = [f.box.x1, f.box.y1, f.box.x2, f.box.y2]
+                    line: dict[str, Any] = {"image": str(path), "faces": [_face(box, f.label, f.score)]}
+                else:
+                    line = {"image": str(path), "faces": [], "error": "not_an_image"}
+                print(json.dumps(line), flush=True)
+            continue
+        data = [_read(p) for p in chunk]
+        for path, result in zip(chunk, engine.analyze_batch(data), strict=True):
+            if isinstance(result, FrameError):
+                line = {"image": str(path), "faces": [], "error": result.code, "message": result.message}
+            else:
+                line = {
+                    "image": str(path),
+                    "faces": [
+                        _face([f.box.x1, f.box.y1, f.box.x2, f.box.y2], f.label, f.score)
+                        for f in result.faces
+                    ],
+                }
+            print(json.dumps(line), flush=True)
+
+
+def _face(box: list[int], label: str, score: float) -> dict[str, Any]:
+    return {"box": box, "label": label, "score": round(score, 4)}
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def train_command(
+    data_dir: DataDirOption = None,
+    pretrained: Annotated[
+        Path | None,
+        typer.Option(
+            "--pretrained", help="torchvision MobileNetV2 ImageNet state dict (mobilenet_v2-b0353104.pth)."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where to write mask_classifier.{onnx,pt,json}.")] = (
+        DEFAULT_CLASSIFIER_PATH.parent
+    ),
+    epochs: Annotated[int, typer.Option(min=1)] = 16,
+    samples_per_epoch: Annotated[int, typer.Option("--samples-per-epoch", min=64)] = 6000,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=2)] = 64,
+    input_size: Annotated[int, typer.Option("--input-size", min=32)] = 64,
+    learning_rate: Annotated[float, typer.Option("--lr")] = 2e-3,
+    seed: Annotated[int, typer.Option(help="Seeds sampling, augmentation and initialisation.")] = 0,
+    threads: Annotated[int, typer.Option(min=1, help="Torch CPU threads.")] = 2,
+    evaluate: Annotated[
+        bool,
+        typer.Option(help="Evaluate the held-out splits afterwards and record the metrics in the sidecar."),
+    ] = True,
+) -> None:
+    """Fine-tune the mask classifier on the crop set and the dev scenes' training split, then export it."""
+    from services.inference.model.train_pipeline import run_training
+    from services.inference.model.training import TrainSettings
+
+    root = resolve_data_dir(data_dir)
+    if not (root / "scenes" / "dev").is_dir():
+        raise typer.BadParameter(f"no scenes/dev under {root}", param_hint="--data-dir")
+    if pretrained is None:
+        typer.echo("warning: no --pretrained weights; training from scratch needs far more data", err=True)
+    settings = TrainSettings(
+        epochs=epochs,
+        samples_per_epoch=samples_per_epoch,
+        batch_size=batch_size,
+        input_size=input_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        threads=threads,
+    )
+    onnx_path = run_training(root, pretrained, out, settings)
+    typer.echo(f"wrote {onnx_path}", err=True)
+    if evaluate:
+        evaluate_command(None, data_dir=root, split="holdout", model=onnx_path, record=True)
+
+
+def evaluate_command(
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A VOC scene set (annotations/, images/) or a folder of class subfolders (crops)."
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    split: Annotated[
+        str, typer.Option(help="For the dev scenes and the crop set: holdout (reported), train or all.")
+    ] = "holdout",
+    model: ModelOption = DEFAULT_CLASSIFIER_PATH,
+    detector: DetectorOption = "ultraface",
+    runtime: RuntimeOption = "onnx",
+    device: DeviceOption = "cpu",
+    record: Annotated[bool, typer.Option(help="Write the metrics into the classifier's sidecar.")] = False,
+) -> None:
+    """Print scene metrics (AP50 per class, recall and label accuracy of faces >= 32 px) and crop metrics.
+
+    Without PATH both dev sets of the data directory are evaluated on the chosen split.
+    """
+    from services.inference.engine import build_engine
+    from services.inference.model.evaluation import crop_metrics, predict_scenes, scene_metrics
+    from services.inference.model.sidecar import read_sidecar, write_sidecar
+
+    if split not in ("holdout", "train", "all"):
+        raise typer.BadParameter(f"unknown split {split!r}", param_hint="--split")
+    config = _model_config(model, detector, runtime, device)
+    engine = build_engine(config)
+    root = resolve_data_dir(data_dir)
+    targets = [path] if path is not None else [root / "scenes" / "dev", root / "crops" / "train"]
+    report: dict[str, Any] = {
+        "detector": config.detector.model_dump(mode="json", exclude={"model_path"}),
+        "runtime": runtime,
+        "split": split,
+    }
+    for target in targets:
+        if not target.is_dir():
+            raise typer.BadParameter(f"{target} is not a directory")
+        is_dev = target.resolve() in (
+            (root / "scenes" / "dev").resolve(),
+            (root / "crops" / "train").resolve(),
+        )
+        if (target / "annotations").is_dir():
+            scenes = load_voc_scenes(target)
+            if is_dev and split != "all":
+                scenes = split_scenes(scenes)[0 if split == "train" else 1]
+            report[f"scenes:{target.name}"] = scene_metrics(predict_scenes(scenes, engine.analyze_batch))
+        else:
+            items = load_crop_folder(target)
+            if is_dev and split != "all":
+                items = split_crops(items)[0 if split == "train" else 1]
+            report[f"crops:{target.name}"] = crop_metrics(items, engine.classifier.classify)
+    print(json.dumps(report, indent=2))
+    if record:
+        sidecar = read_sidecar(model)
+        sidecar.metrics = report
+        write_sidecar(model, sidecar)
+        print(f"recorded in {model.with_suffix('.json')}", file=sys.stderr)

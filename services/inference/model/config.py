@@ -1,0 +1,84 @@
+"""Settings for the mask model: which face detector, which classifier runtime, what input is refused.
+
+Defaults point at the weights committed beside this module, so a fresh clone
+builds a working engine with `build_engine(ModelConfig())`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_CLASSIFIER_PATH = WEIGHTS_DIR / "mask_classifier.onnx"
+DEFAULT_ULTRAFACE_PATH = WEIGHTS_DIR / "ultraface_rfb_640.onnx"
+
+
+class YuFaceConfig(BaseModel):
+    """libfacedetection through the `yuface` wheel: the best recall on masked faces, but slow at full size."""
+
+    type: Literal["yuface"] = "yuface"
+    min_score: float = Field(
+        0.3, ge=0.0, le=1.0, description="Detector confidence below which a box is dropped."
+    )
+    max_side: int | None = Field(
+        None,
+        ge=64,
+        description="Downscale so the longer side is at most this before detecting; None keeps full size.",
+    )
+
+
+class UltraFaceConfig(BaseModel):
+    """UltraFace RFB-640 through ONNX Runtime: fast on CPU, good on small (16-31 px) faces."""
+
+    type: Literal["ultraface"] = "ultraface"
+    model_path: Path = DEFAULT_ULTRAFACE_PATH
+    min_score: float = Field(0.15, ge=0.0, le=1.0)
+    input_size: tuple[int, int] = Field(
+        (512, 384),
+        description=(
+            "Network input (width, height); every frame is resized to it. Trained at 640x480; 512x384 keeps "
+            "held-out mask AP50 within 0.01 and 32 px recall at least as high, for 0.64x the compute."
+        ),
+    )
+    nms_iou: float = Field(0.3, gt=0.0, le=1.0)
+    box_adjust: tuple[float, float, float, float] = Field(
+        (0.02, 0.14, 1.05, 0.92),
+        description=(
+            "Centre shift (dx, dy, in box widths/heights) and size scale (sx, sy) applied to every box. "
+            "UltraFace boxes sit higher than annotated faces (forehead in, chin out); the default is the "
+            "median offset on the dev scenes' training split and lifts held-out boxes at IoU >= 0.5 "
+            "from 92% to 96%."
+        ),
+    )
+    threads: int = Field(2, ge=1, description="ONNX Runtime intra-op threads.")
+
+
+DetectorConfig = Annotated[YuFaceConfig | UltraFaceConfig, Field(discriminator="type")]
+
+
+class ClassifierConfig(BaseModel):
+    """The mask classifier; the ONNX file's JSON sidecar carries labels, input size and normalisation."""
+
+    model_path: Path = DEFAULT_CLASSIFIER_PATH
+    runtime: Literal["onnx", "torch"] = "onnx"
+    device: str = Field(
+        "cpu", description="Torch device ('cpu', 'cuda', 'cuda:1'); the onnx runtime is CPU only."
+    )
+    half: bool = Field(False, description="fp16 on a CUDA device (torch runtime only).")
+    threads: int = Field(2, ge=1, description="CPU threads for either runtime.")
+
+
+class ModelConfig(BaseModel):
+    """Everything `build_engine` needs; the defaults are the measured best CPU setup."""
+
+    detector: DetectorConfig = Field(default_factory=UltraFaceConfig)
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    max_pixels: int = Field(
+        40_000_000, ge=1, description="Frames with more pixels are refused as too_large before decoding."
+    )
+    min_face_score: float = Field(
+        0.05, ge=0.0, le=1.0, description="Faces whose combined score is below this are not reported."
+    )

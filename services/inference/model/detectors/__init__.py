@@ -1,0 +1,19 @@
+"""Face detector backends, one class per `type` of `DetectorConfig`."""
+
+from __future__ import annotations
+
+from services.inference.model.api import FaceDetector
+from services.inference.model.config import DetectorConfig, UltraFaceConfig, YuFaceConfig
+
+
+def build_detector(config: DetectorConfig) -> FaceDetector:
+    """Instantiate the backend a config names; imports are local so an unused backend costs nothing."""
+    if isinstance(config, YuFaceConfig):
+        from services.inference.model.detectors.yuface_backend import YuFaceDetector
+
+        return YuFaceDetector(config)
+    if isinstance(config, UltraFaceConfig):
+        from services.inference.model.detectors.ultraface_backend import UltraFaceDetector
+
+        return UltraFaceDetector(config)
+    raise TypeError(f"unknown detector config {type(config).__name__}")

@@ -1,0 +1,103 @@
+"""UltraFace RFB-640 (MIT) through ONNX Runtime, at any input size.
+
+The committed graph is the published network with two changes: its weights are no longer listed as graph
+inputs (so ONNX Runtime can fold constants: 3-5x faster on CPU), and it stops before box decoding with a
+free input height and width, so the priors are computed here for the configured size. A smaller input is
+quadratically faster and loses the smallest faces first.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from services.inference.model.api import BgrImage, FaceBox
+from services.inference.model.config import UltraFaceConfig
+
+_MIN_BOXES = ((10, 16, 24), (32, 48), (64, 96), (128, 192, 256))
+_STRIDES = (8, 16, 32, 64)
+_CENTER_VARIANCE, _SIZE_VARIANCE = 0.1, 0.2
+
+
+@lru_cache(maxsize=8)
+def ultraface_priors(width: int, height: int) -> np.ndarray:
+    """Anchor boxes (cx, cy, w, h; relative) in the network's output order, as UltraFace was trained."""
+    out = []
+    for min_boxes, stride in zip(_MIN_BOXES, _STRIDES, strict=True):
+        fw, fh = math.ceil(width / stride), math.ceil(height / stride)
+        rows, cols = np.meshgrid(np.arange(fh), np.arange(fw), indexing="ij")
+        k = len(min_boxes)
+        cx = np.repeat((cols.reshape(-1) + 0.5) / fw, k)
+        cy = np.repeat((rows.reshape(-1) + 0.5) / fh, k)
+        w = np.tile(np.asarray(min_boxes, dtype=np.float64) / width, fw * fh)
+        h = np.tile(np.asarray(min_boxes, dtype=np.float64) / height, fw * fh)
+        out.append(np.stack([cx, cy, w, h], axis=1))
+    priors: np.ndarray = np.clip(np.concatenate(out), 0.0, 1.0).astype(np.float32)
+    return priors
+
+
+def decode_boxes(locations: np.ndarray, priors: np.ndarray) -> np.ndarray:
+    """SSD-style offsets to relative corner boxes (x1, y1, x2, y2)."""
+    centers = locations[:, :2] * _CENTER_VARIANCE * priors[:, 2:] + priors[:, :2]
+    sizes = np.exp(locations[:, 2:] * _SIZE_VARIANCE) * priors[:, 2:]
+    return np.concatenate([centers - sizes / 2, centers + sizes / 2], axis=1)
+
+
+def adjust_boxes(corners: np.ndarray, adjust: tuple[float, float, float, float]) -> np.ndarray:
+    """Shift and scale N x 4 corner boxes about their centres (see `UltraFaceConfig.box_adjust`)."""
+    dx, dy, sx, sy = adjust
+    w = corners[:, 2] - corners[:, 0]
+    h = corners[:, 3] - corners[:, 1]
+    cx = (corners[:, 0] + corners[:, 2]) / 2 + dx * w
+    cy = (corners[:, 1] + corners[:, 3]) / 2 + dy * h
+    w, h = w * sx, h * sy
+    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+
+
+class UltraFaceDetector:
+    """Fast on CPU and strong on 16-31 px faces; every frame is resized to `input_size` (aspect not kept,
+    as in training)."""
+
+    def __init__(self, config: UltraFaceConfig) -> None:
+        self._config = config
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = config.threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(config.model_path), options, providers=["CPUExecutionProvider"]
+        )
+        self._input_name = self._session.get_inputs()[0].name
+        self._priors = ultraface_priors(*config.input_size)
+
+    def detect(self, image: BgrImage) -> list[FaceBox]:
+        h, w = image.shape[:2]
+        in_w, in_h = self._config.input_size
+        resized = (
+            image
+            if (w, h) == (in_w, in_h)
+            else cv2.resize(image, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
+        )
+        blob = cv2.dnn.blobFromImage(resized, 1.0 / 128.0, mean=(127.0, 127.0, 127.0), swapRB=True)
+        scores, locations = self._session.run(None, {self._input_name: blob})
+        face_scores = scores[0, :, 1]
+        keep = face_scores >= self._config.min_score
+        if not np.any(keep):
+            return []
+        face_scores = face_scores[keep]
+        corners = decode_boxes(locations[0][keep], self._priors[keep])
+        corners = adjust_boxes(corners, self._config.box_adjust) * np.array([w, h, w, h], dtype=np.float32)
+        xywh = [[float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])] for b in corners]
+        picked = cv2.dnn.NMSBoxes(xywh, face_scores.tolist(), self._config.min_score, self._config.nms_iou)
+        faces: list[FaceBox] = []
+        for i in np.asarray(picked, dtype=np.int64).reshape(-1):
+            x1, y1, x2, y2 = corners[i]
+            bx1, by1 = max(0, round(float(x1))), max(0, round(float(y1)))
+            bx2, by2 = min(w, round(float(x2))), min(h, round(float(y2)))
+            if bx2 > bx1 and by2 > by1:
+                faces.append(FaceBox(bx1, by1, bx2, by2, float(face_scores[i])))
+        return faces

@@ -1,0 +1,71 @@
+"""From a data directory to committed-ready weights: samples, training, export, sidecar."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import torch
+
+from services.inference.model.config import UltraFaceConfig
+from services.inference.model.crops import CROP_MARGIN
+from services.inference.model.dataset import load_crop_folder, load_voc_scenes, split_crops, split_scenes
+from services.inference.model.detectors import build_detector
+from services.inference.model.export import export_onnx, export_state_dict
+from services.inference.model.sidecar import ClassifierSidecar, write_sidecar
+from services.inference.model.training import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    LABELS,
+    TrainSettings,
+    build_samples,
+    train_classifier,
+)
+
+CLASSIFIER_NAME = "mask_classifier"
+
+
+def run_training(data_dir: Path, pretrained: Path | None, out_dir: Path, settings: TrainSettings) -> Path:
+    """Train on the crop set plus the training split of the dev scenes; returns the ONNX path written.
+
+    Background samples are mined with the default detector, so the classifier learns the mistakes
+    of the detector it will sit behind.
+    """
+    scenes = load_voc_scenes(data_dir / "scenes" / "dev")
+    train_scenes, holdout_scenes = split_scenes(scenes)
+    detector = build_detector(UltraFaceConfig())
+    crops_dir = data_dir / "crops" / "train"
+    train_crops, holdout_crops = split_crops(load_crop_folder(crops_dir) if crops_dir.is_dir() else [])
+    samples, counts = build_samples(train_crops, train_scenes, detector.detect)
+    holdout_samples, _ = build_samples([], holdout_scenes, lambda _image: [])
+    trained = train_classifier(samples, holdout_samples, pretrained, settings)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = out_dir / f"{CLASSIFIER_NAME}.onnx"
+    export_onnx(trained.model, onnx_path, settings.input_size)
+    export_state_dict(trained.model, onnx_path.with_suffix(".pt"))
+    sidecar = ClassifierSidecar(
+        labels=list(LABELS),
+        input_size=settings.input_size,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        crop_margin=CROP_MARGIN,
+        training={
+            "pretrained": "torchvision MobileNetV2 ImageNet (mobilenet_v2-b0353104.pth)"
+            if pretrained
+            else None,
+            "data": {
+                "crop_set": "crops/train training split (4 of 5 by name hash)",
+                "crop_set_held_out": f"crops/train held-out split: {len(holdout_crops)} images",
+                "scenes": "scenes/dev training split (image-level, 4 of 5 by name hash)",
+                "held_out": f"scenes/dev held-out split: {len(holdout_scenes)} images",
+                "samples": counts,
+            },
+            "settings": settings.__dict__,
+            "history": trained.history,
+            "seconds": round(trained.seconds, 1),
+            "torch": torch.__version__,
+            "machine": platform.machine(),
+        },
+    )
+    write_sidecar(onnx_path, sidecar)
+    return onnx_path

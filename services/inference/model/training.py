@@ -1,0 +1,197 @@
+"""Fine-tuning MobileNetV2 (ImageNet) into the mask classifier, reproducibly from a seed.
+
+Scene faces are few and `incorrect` is rare (about 50 training boxes), so batches are drawn with fixed
+class shares and every draw is re-augmented; the crop set adds variety but is close-up, so it is shrunk.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from services.inference.model.api import MASK_LABELS, MaskLabel
+from services.inference.model.crops import CROP_MARGIN, read_bgr, to_input_tensor
+from services.inference.model.dataset import Scene
+from services.inference.model.mobilenet_v2 import MobileNetV2, load_imagenet_backbone
+from services.inference.model.sidecar import BACKGROUND
+from services.inference.model.training_data import (
+    Sample,
+    augment,
+    crop_set_sample,
+    mine_background,
+    scene_sample,
+)
+
+LABELS: tuple[str, ...] = (*MASK_LABELS, BACKGROUND)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CLASS_SHARES = (0.32, 0.28, 0.15, 0.25)
+"""Share of each class (LABELS order) in a batch: `incorrect` is oversampled about 15x."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 16
+    samples_per_epoch: int = 6000
+    batch_size: int = 64
+    input_size: int = 64
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.05
+    seed: int = 0
+    threads: int = 2
+    scene_share: float = 0.6
+    """Within mask/no_mask, how often a draw takes a scene face rather than a crop-set close-up."""
+    shrink_close_ups: float = 0.75
+    """How often a crop-set close-up is shrunk to 14-48 px and scaled back up, to look like a CCTV face."""
+
+
+@dataclass
+class TrainedClassifier:
+    model: MobileNetV2
+    settings: TrainSettings
+    sample_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def build_samples(
+    crop_items: list[tuple[Path, MaskLabel]],
+    scenes: list[Scene],
+    detect: Callable[[np.ndarray], list],  # type: ignore[type-arg]
+) -> tuple[list[Sample], dict[str, dict[str, int]]]:
+    """All training samples: crop-set faces, annotated scene faces, and mined detector false positives."""
+    index = {name: i for i, name in enumerate(LABELS)}
+    samples: list[Sample] = []
+    counts: dict[str, Counter[str]] = {"crops": Counter(), "scene_boxes": Counter(), "background": Counter()}
+    for path, label in crop_items:
+        image = read_bgr(path)
+        if image is not None:
+            samples.append(crop_set_sample(image, index[label]))
+            counts["crops"][label] += 1
+    for scene in scenes:
+        image = read_bgr(scene.image_path)
+        if image is None:
+            continue
+        for b in scene.boxes:
+            samples.append(scene_sample(image, (b.x1, b.y1, b.x2, b.y2), index[b.label]))
+            counts["scene_boxes"][b.label] += 1
+    for image, box in mine_background(scenes, detect):
+        samples.append(scene_sample(image, box, index[BACKGROUND]))
+        counts["background"][BACKGROUND] += 1
+    return samples, {k: dict(v) for k, v in counts.items()}
+
+
+def _draw_epoch(samples: list[Sample], n: int, scene_share: float, rng: np.random.Generator) -> np.ndarray:
+    """Indices for one epoch: classes by CLASS_SHARES; within a class, scene faces `scene_share` of the time.
+
+    The scenes are the target domain but hold fewer faces than the crop set; without this the close-ups
+    would dominate the mask and no_mask draws.
+    """
+    pools: list[tuple[np.ndarray, np.ndarray]] = []
+    for c in range(len(LABELS)):
+        members = [i for i, s in enumerate(samples) if s.label == c]
+        scene = np.array([i for i in members if not samples[i].close_up], dtype=np.int64)
+        close = np.array([i for i in members if samples[i].close_up], dtype=np.int64)
+        pools.append((scene, close))
+    shares = np.array([CLASS_SHARES[c] if sum(map(len, pools[c])) else 0.0 for c in range(len(LABELS))])
+    classes = rng.choice(len(LABELS), size=n, p=shares / shares.sum())
+    picks = []
+    for c in classes:
+        scene, close = pools[c]
+        use_scene = len(close) == 0 or (len(scene) > 0 and rng.random() < scene_share)
+        picks.append(rng.choice(scene if use_scene else close))
+    return np.array(picks, dtype=np.int64)
+
+
+def evaluate_samples(model: MobileNetV2, samples: list[Sample], size: int) -> float:
+    """Accuracy on un-augmented crops of annotated faces (a per-epoch signal, not a reported metric)."""
+    if not samples:
+        return 0.0
+    from services.inference.model.crops import square_crop
+
+    model.eval()
+    crops = [square_crop(s.patch, s.box) for s in samples]
+    right = 0
+    with torch.inference_mode():
+        for start in range(0, len(crops), 256):
+            batch = torch.from_numpy(
+                to_input_tensor(crops[start : start + 256], size, IMAGENET_MEAN, IMAGENET_STD)
+            )
+            pred = model(batch).argmax(1).numpy()
+            right += int(
+                sum(int(p) == s.label for p, s in zip(pred, samples[start : start + 256], strict=True))
+            )
+    return right / len(samples)
+
+
+def train_classifier(
+    samples: list[Sample],
+    holdout: list[Sample],
+    pretrained: Path | None,
+    settings: TrainSettings,
+) -> TrainedClassifier:
+    """Train with AdamW and a one-cycle schedule; BatchNorm stays in training mode (batches are mixed)."""
+    rng = seed_everything(settings.seed)
+    torch.set_num_threads(settings.threads)
+    model = MobileNetV2(num_classes=len(LABELS))
+    if pretrained is not None:
+        load_imagenet_backbone(model, str(pretrained))
+    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    steps = settings.epochs * (settings.samples_per_epoch // settings.batch_size)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, settings.learning_rate, total_steps=steps, pct_start=0.15
+    )
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=settings.label_smoothing)
+    result = TrainedClassifier(model, settings)
+    started = time.perf_counter()
+    for epoch in range(settings.epochs):
+        model.train()
+        order = _draw_epoch(samples, settings.samples_per_epoch, settings.scene_share, rng)
+        n_batches = len(order) // settings.batch_size
+        running = 0.0
+        bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch", leave=False)
+        for b in bar:
+            idx = order[b * settings.batch_size : (b + 1) * settings.batch_size]
+            crops = [
+                augment(samples[i], settings.input_size, CROP_MARGIN, rng, settings.shrink_close_ups)
+                for i in idx
+            ]
+            x = torch.from_numpy(to_input_tensor(crops, settings.input_size, IMAGENET_MEAN, IMAGENET_STD))
+            x = x.contiguous(memory_format=torch.channels_last)
+            y = torch.tensor([samples[i].label for i in idx])
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            running += float(loss)
+            bar.set_postfix(loss=f"{running / (b + 1):.3f}")
+        accuracy = evaluate_samples(model, holdout, settings.input_size)
+        result.history.append(
+            {"epoch": epoch + 1, "loss": running / max(n_batches, 1), "holdout_box_accuracy": accuracy}
+        )
+        tqdm.write(
+            f"epoch {epoch + 1}: loss {running / max(n_batches, 1):.3f}, held-out box accuracy {accuracy:.3f}"
+        )
+    model.eval()
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,104 @@
+"""Training samples for the classifier and the augmentation that makes crop-set faces look like CCTV faces.
+
+Each sample keeps some context around its face so box jitter can be applied on the fly, the way a
+detector's box never sits exactly where an annotator put it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from services.inference.model.api import BgrImage, FaceBox
+from services.inference.model.crops import as_bgr, read_bgr, square_crop
+from services.inference.model.dataset import Scene
+from services.inference.model.metrics import box_iou
+
+CONTEXT = 2.0
+"""Context kept around a scene face, relative to its longer side: room for jitter and the crop margin."""
+CROP_SET_MAX_SIDE = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """A patch, the face box in it, the class index, and whether it is a crop-set close-up."""
+
+    patch: BgrImage
+    box: tuple[float, float, float, float]
+    label: int
+    close_up: bool
+
+
+def crop_set_sample(image: BgrImage, label: int) -> Sample:
+    """A face-crop image is the face: shrink it (the pixels it will be reduced to anyway) and box it whole."""
+    h, w = image.shape[:2]
+    scale = min(1.0, CROP_SET_MAX_SIDE / max(h, w))
+    if scale < 1.0:
+        image = as_bgr(cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA))
+    h, w = image.shape[:2]
+    return Sample(image, (0.0, 0.0, float(w), float(h)), label, close_up=True)
+
+
+def scene_sample(image: BgrImage, box: tuple[float, float, float, float], label: int) -> Sample:
+    """Cut a context patch around a scene box and express the box in the patch's coordinates."""
+    x1, y1, x2, y2 = box
+    patch = square_crop(image, box, margin=CONTEXT)
+    side = patch.shape[0]
+    left = (x1 + x2) / 2.0 - side / 2.0
+    top = (y1 + y2) / 2.0 - side / 2.0
+    return Sample(patch, (x1 - left, y1 - top, x2 - left, y2 - top), label, close_up=False)
+
+
+def mine_background(
+    scenes: list[Scene], detect: Callable[[BgrImage], list[FaceBox]], max_iou: float = 0.2
+) -> list[tuple[BgrImage, tuple[float, float, float, float]]]:
+    """Detector boxes that overlap no annotated face: false positives to learn to doubt."""
+    found: list[tuple[BgrImage, tuple[float, float, float, float]]] = []
+    for scene in scenes:
+        image = read_bgr(scene.image_path)
+        if image is None:
+            continue
+        truth = [(b.x1, b.y1, b.x2, b.y2) for b in scene.boxes]
+        for det in detect(image):
+            box = (det.x1, det.y1, det.x2, det.y2)
+            if all(box_iou(box, t) < max_iou for t in truth):
+                found.append((image, (float(det.x1), float(det.y1), float(det.x2), float(det.y2))))
+    return found
+
+
+def augment(
+    sample: Sample, size: int, margin: float, rng: np.random.Generator, shrink_close_ups: float = 0.75
+) -> BgrImage:
+    """Jitter the box, crop as serving does, then degrade like a small, soft, badly lit CCTV face."""
+    x1, y1, x2, y2 = sample.box
+    w, h = x2 - x1, y2 - y1
+    scale = rng.uniform(0.85, 1.25)
+    cx = (x1 + x2) / 2.0 + rng.uniform(-0.1, 0.1) * w
+    cy = (y1 + y2) / 2.0 + rng.uniform(-0.1, 0.1) * h
+    if sample.close_up:
+        w, h = (
+            w * rng.uniform(0.75, 0.95),
+            h * rng.uniform(0.75, 0.95),
+        )  # the image is a face with some margin
+    nw, nh = w * scale, h * scale
+    crop = square_crop(sample.patch, (cx - nw / 2, cy - nh / 2, cx + nw / 2, cy + nh / 2), margin)
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    shrink_to = 0
+    if sample.close_up and rng.random() < shrink_close_ups:
+        shrink_to = int(rng.integers(14, 48))
+    elif not sample.close_up and rng.random() < 0.2:
+        shrink_to = int(max(8, crop.shape[0] * rng.uniform(0.5, 0.9)))
+    if 0 < shrink_to < crop.shape[0]:
+        crop = as_bgr(cv2.resize(crop, (shrink_to, shrink_to), interpolation=cv2.INTER_AREA))
+    crop = as_bgr(cv2.resize(crop, (size, size), interpolation=cv2.INTER_LINEAR))
+    out: np.ndarray = crop.astype(np.float32)
+    out = out * rng.uniform(0.7, 1.3) + rng.uniform(-30, 30)
+    if rng.random() < 0.2:
+        out = out.mean(axis=2, keepdims=True).repeat(3, axis=2)
+    if rng.random() < 0.3:
+        out = out + rng.normal(0, rng.uniform(2, 8), out.shape)
+    return np.clip(out, 0, 255).astype(np.uint8)

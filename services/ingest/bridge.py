@@ -1,0 +1,118 @@
+"""MQTT → queue bridge for gate checks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiomqtt
+
+from maskwatch.contracts import ContractError, GateCheck, ReceivedGateCheck, Rejection, RejectionCode, decode
+from maskwatch.contracts.common import utc_now
+from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
+from maskwatch.queue import WorkQueue
+from maskwatch.rejections import publish_rejection
+from maskwatch.streams import Streams
+from maskwatch.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+class IngestBridge:
+    def __init__(
+        self,
+        mqtt: MqttSettings,
+        queue: WorkQueue,
+        *,
+        streams: Streams,
+        identifier: str,
+    ) -> None:
+        self._mqtt = mqtt
+        self._queue = queue
+        self._streams = streams
+        self._topics = Topics(mqtt.topic_root)
+        self._identifier = identifier
+        self.ready = asyncio.Event()
+        """Set once subscribed; tests and the launcher wait on it before devices publish."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await run_connected("ingest", self._session, stop)
+
+    async def _session(self) -> None:
+        # A persistent session: the broker keeps QoS 1 checks for us while we restart.
+        persistent = self._mqtt.persistent_sessions
+        async with mqtt_client(
+            self._mqtt, identifier=self._identifier, clean_session=not persistent
+        ) as client:
+            await client.subscribe(self._topics.gate_check.filter(), qos=1)
+            self.ready.set()
+            log.info("ingest: subscribed to %s", self._topics.gate_check.filter())
+            async for message in client.messages:
+                await self.accept(client, str(message.topic), _payload_bytes(message.payload))
+
+    async def accept(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
+        """Queue a valid check or reject an invalid one; never raises for bad input."""
+        params = self._topics.gate_check.match(topic)
+        if params is None:
+            log.warning("ingest: ignoring message on unexpected topic %s", topic)
+            return
+        gate_id = params["gate_id"]
+        received_at = utc_now()
+        if len(payload) > self._mqtt.max_payload_bytes:
+            await self._reject(
+                client,
+                gate_id,
+                topic,
+                RejectionCode.PAYLOAD_TOO_LARGE,
+                f"payload is {len(payload)} bytes, the limit is {self._mqtt.max_payload_bytes}",
+            )
+            return
+        try:
+            check = decode(GateCheck, payload)
+        except ContractError as exc:
+            await self._reject(client, gate_id, topic, RejectionCode(exc.code), exc.detail)
+            return
+        if check.gate_id != gate_id:
+            await self._reject(
+                client,
+                gate_id,
+                topic,
+                RejectionCode.GATE_MISMATCH,
+                f"payload gate_id {check.gate_id!r} differs from the topic's {gate_id!r}",
+                check_id=check.check_id,
+            )
+            return
+        queued = ReceivedGateCheck(check=check, received_at=received_at)
+        await self._queue.add(self._streams.checks.name, "gate_check", queued.to_json())
+        log.info("gate %s: check %s queued (%d bytes)", gate_id, check.check_id, len(check.image_jpeg))
+
+    async def _reject(
+        self,
+        client: aiomqtt.Client,
+        gate_id: str,
+        topic: str,
+        code: RejectionCode,
+        detail: str,
+        *,
+        check_id: object = None,
+    ) -> None:
+        rejection = Rejection.model_validate(
+            {
+                "gate_id": gate_id,
+                "check_id": check_id,
+                "received_at": utc_now(),
+                "code": code,
+                "detail": detail,
+                "topic": topic,
+            }
+        )
+        log.warning("gate %s: rejected message on %s: %s: %s", gate_id, topic, code.value, detail)
+        await publish_rejection(client, self._topics, self._queue, self._streams, rejection)
+
+
+def _payload_bytes(payload: object) -> bytes:
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode()
+    return str(payload).encode()

@@ -1,0 +1,151 @@
+"""The HTTP door for devices that cannot speak MQTT: POST a photo and a temperature, get the verdict.
+
+The request is turned into the same GateCheck a Pi would publish and sent on
+the gate's MQTT topic, so it passes the same validation, queue and policy; the
+answer is the Verdict (200) or the Rejection (422) the gate would have received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+import aiomqtt
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Path, UploadFile, status
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
+from maskwatch.contracts import GateCheck, Rejection, TemperatureReading, Verdict, decode
+from maskwatch.contracts.common import utc_now
+from maskwatch.contracts.gate_check import MAX_IMAGE_BYTES
+from maskwatch.mqtt import mqtt_client
+from maskwatch.settings import Settings
+from maskwatch.topics import Topics
+from services.ingest.device_auth import verify_mosquitto_password
+
+log = logging.getLogger(__name__)
+
+
+class VerdictRelay:
+    """One broker connection that publishes checks and hands each answer to the request awaiting it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._topics = Topics(settings.mqtt.topic_root)
+        self._waiting: dict[UUID, asyncio.Future[Verdict | Rejection]] = {}
+        self._client: aiomqtt.Client | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        client = mqtt_client(
+            self._settings.mqtt, identifier=f"{self._settings.queue.prefix}-http-{secrets.token_hex(3)}"
+        )
+        async with client:
+            await client.subscribe(self._topics.gate_verdict.filter(), qos=1)
+            await client.subscribe(self._topics.gate_rejected.filter(), qos=1)
+            self._client = client
+            self._listener = asyncio.create_task(self._listen(client))
+            try:
+                yield
+            finally:
+                self._listener.cancel()
+                await asyncio.gather(self._listener, return_exceptions=True)
+                self._client = None
+
+    async def _listen(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            topic = str(message.topic)
+            payload = message.payload if isinstance(message.payload, bytes | str) else b""
+            try:
+                answer: Verdict | Rejection = (
+                    decode(Verdict, payload)
+                    if self._topics.gate_verdict.match(topic)
+                    else decode(Rejection, payload)
+                )
+            except ValueError:
+                continue
+            future = self._waiting.get(answer.check_id) if answer.check_id else None
+            if future is not None and not future.done():
+                future.set_result(answer)
+
+    async def check(self, check: GateCheck, timeout: float) -> Verdict | Rejection:
+        if self._client is None:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "not connected to the broker")
+        future: asyncio.Future[Verdict | Rejection] = asyncio.get_running_loop().create_future()
+        self._waiting[check.check_id] = future
+        try:
+            topic = self._topics.gate_check.format(gate_id=check.gate_id)
+            await self._client.publish(topic, check.to_json(), qos=1)
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError as exc:
+            raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"no verdict within {timeout:.0f}s") from exc
+        finally:
+            self._waiting.pop(check.check_id, None)
+
+
+def create_check_app(settings: Settings, *, verdict_timeout_s: float = 10.0) -> FastAPI:
+    relay = VerdictRelay(settings)
+    passwd_file = settings.provisioning.mosquitto_passwd_file
+    require_auth = settings.environment == "production" or passwd_file.exists()
+    basic = HTTPBasic(auto_error=False)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if not require_auth:
+            log.warning("HTTP checks accept unauthenticated devices: no password file at %s", passwd_file)
+        async with relay.running():
+            yield
+
+    app = FastAPI(title="Maskwatch device check endpoint", lifespan=lifespan)
+
+    def authorised_gate(
+        gate_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")],
+        credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
+    ) -> str:
+        if not require_auth:
+            return gate_id
+        if (
+            credentials is None
+            or credentials.username != gate_id
+            or not verify_mosquitto_password(passwd_file, credentials.username, credentials.password)
+        ):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "sign in with the gate's own id and password",
+                headers={"WWW-Authenticate": 'Basic realm="maskwatch-gates"'},
+            )
+        return gate_id
+
+    @app.post("/api/v1/gates/{gate_id}/checks", response_model=None)
+    async def post_check(
+        gate_id: Annotated[str, Depends(authorised_gate)],
+        image: Annotated[UploadFile, File(description="JPEG (or PNG) photo of the person")],
+        temperature_c: Annotated[float | None, Form(allow_inf_nan=False)] = None,
+    ) -> Any:
+        """Check one person, as a gate would over MQTT; answers with the verdict."""
+        data = await image.read(MAX_IMAGE_BYTES + 1)
+        if len(data) > MAX_IMAGE_BYTES:
+            raise HTTPException(
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"image over {MAX_IMAGE_BYTES} bytes"
+            )
+        if not data:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "image is empty")
+        try:
+            reading = TemperatureReading(corrected_c=temperature_c) if temperature_c is not None else None
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"temperature_c: {exc}") from exc
+        check = GateCheck(
+            gate_id=gate_id, check_id=uuid4(), captured_at=utc_now(), image_jpeg=data, temperature=reading
+        )
+        answer = await relay.check(check, verdict_timeout_s)
+        body = answer.model_dump(mode="json")
+        code = status.HTTP_422_UNPROCESSABLE_ENTITY if isinstance(answer, Rejection) else status.HTTP_200_OK
+        return JSONResponse(body, status_code=code)
+
+    return app

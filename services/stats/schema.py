@@ -1,0 +1,156 @@
+"""The statistics tables (SQLAlchemy Core). Alembic migrations in `migrations/` create them.
+
+Reasons live in their own table, one row per (check, reason), so "denied by
+reason" is a plain indexed GROUP BY in SQL and in Grafana.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+checks = sa.Table(
+    "checks",
+    metadata,
+    sa.Column("check_id", sa.Uuid, primary_key=True),
+    sa.Column("gate_id", sa.String(64), nullable=False),
+    sa.Column("captured_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decision", sa.String(8), nullable=False),
+    sa.Column("offline_decision", sa.String(8), nullable=True),
+    sa.Column("message", sa.String(200), nullable=False),
+    sa.Column("temperature_c", sa.Float, nullable=True),
+    sa.Column("face_count", sa.SmallInteger, nullable=False),
+    sa.Column("mask_label", sa.String(16), nullable=True),
+    sa.Column("total_ms", sa.Float, nullable=False),
+    sa.Column("model_ms", sa.Float, nullable=False),
+    sa.Index("ix_checks_decided_at", "decided_at"),
+    sa.Index("ix_checks_gate_decided_at", "gate_id", "decided_at"),
+)
+
+check_reasons = sa.Table(
+    "check_reasons",
+    metadata,
+    sa.Column("check_id", sa.Uuid, sa.ForeignKey("checks.check_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("reason", sa.String(32), primary_key=True),
+    sa.Column("enforced", sa.Boolean, nullable=False),
+    sa.Index("ix_check_reasons_reason", "reason"),
+)
+
+rejections = sa.Table(
+    "rejections",
+    metadata,
+    sa.Column("rejection_id", sa.Uuid, primary_key=True),
+    sa.Column("gate_id", sa.String(200), nullable=False),
+    sa.Column("check_id", sa.Uuid, nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("detail", sa.String(1000), nullable=False),
+    sa.Column("topic", sa.String(400), nullable=False),
+    sa.Index("ix_rejections_received_at", "received_at"),
+)
+
+# --- Sites, devices, accounts, alerts, audit and the hourly roll-up (migration 0002) ---
+
+DEFAULT_SITE = "default"
+"""The site of every gate that was never registered: figures LEFT JOIN checks to gates and use this."""
+
+sites = sa.Table(
+    "sites",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("time_zone", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+gates = sa.Table(
+    "gates",
+    metadata,
+    sa.Column("gate_id", sa.String(64), primary_key=True),
+    sa.Column("site_id", sa.String(64), sa.ForeignKey("sites.site_id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_gates_site", "site_id"),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("all_sites", sa.Boolean, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+user_sites = sa.Table(
+    "user_sites",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("site_id", sa.String(64), sa.ForeignKey("sites.site_id", ondelete="CASCADE"), primary_key=True),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_api_tokens_user", "user_id"),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("alert_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("site_id", sa.String(64), sa.ForeignKey("sites.site_id"), nullable=False),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column(
+        "acknowledged_by", sa.Integer, sa.ForeignKey("users.user_id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Index("ix_alerts_site_opened", "site_id", "opened_at"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("audit_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="SET NULL"), nullable=True),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("site_id", sa.String(64), nullable=True),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Index("ix_audit_log_at", "at"),
+)
+
+check_hourly = sa.Table(
+    "check_hourly",
+    metadata,
+    sa.Column("hour", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("gate_id", sa.String(64), primary_key=True),
+    sa.Column("decision", sa.String(8), primary_key=True),
+    sa.Column("reason", sa.String(32), primary_key=True),
+    sa.Column("enforced", sa.Boolean, primary_key=True),
+    sa.Column("checks", sa.Integer, nullable=False),
+)
+"""Checks per UTC hour, gate and decision (reason ''), and reasons per the same key.
+
+Database triggers created by migration 0002 keep it current on every insert
+into `checks` and `check_reasons`, so any writer in any process maintains it;
+`figures.rebuild_hourly` recomputes a range after bulk loads or deletions.
+"""

@@ -1,0 +1,158 @@
+"""A seeded world for API tests: two sites, their gates, checks and alerts, and a user per role.
+
+Users get API tokens directly (no password hashing per test), so a test calls
+the API as any of them with `world.client(name)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from maskwatch.contracts import Decision, Reason, Timings, Verdict
+from maskwatch.queue import open_queue
+from maskwatch.settings import Settings
+from services.api.app import create_app
+from services.api.commander import RecordingGateCommander
+from services.api.config import ApiSettings
+from services.api.routes.alerts import open_alert
+from services.api.security import Role, hash_password, issue_token
+from services.stats.database import create_engine
+from services.stats.schema import gates, sites, user_sites, users
+from services.stats.writer import StatsWriter
+from tests.api.databases import database_url, new_postgres, postgres_template
+
+__all__ = ["database_url", "new_postgres", "postgres_template"]
+
+SECRET = "test-secret-key-for-the-api"
+PASSWORD = "correct horse battery staple"
+PEOPLE = {
+    # name: (role, all sites?, sites)
+    "root": (Role.ADMIN, True, []),
+    "admin_a": (Role.ADMIN, False, ["a"]),
+    "operator_a": (Role.OPERATOR, False, ["a"]),
+    "viewer_a": (Role.VIEWER, False, ["a"]),
+    "operator_b": (Role.OPERATOR, False, ["b"]),
+}
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+def verdict(gate, at, decision=Decision.OPEN, reasons=()):
+    return Verdict(
+        gate_id=gate,
+        check_id=uuid4(),
+        captured_at=at,
+        decided_at=at,
+        decision=decision,
+        reasons=list(reasons),
+        message="ok",
+        temperature_c=36.6,
+        timings=Timings(queue_ms=1, decode_ms=1, detect_ms=1, classify_ms=1, total_ms=5),
+    )
+
+
+@dataclass
+class World:
+    engine: sa.Engine
+    app: object
+    commander: RecordingGateCommander
+    tokens: dict[str, str] = field(default_factory=dict)
+    user_ids: dict[str, int] = field(default_factory=dict)
+    checks: dict[str, UUID] = field(default_factory=dict)
+    alerts: dict[str, int] = field(default_factory=dict)
+
+    def client(self, who: str | None = None) -> TestClient:
+        client = TestClient(self.app, raise_server_exceptions=True)  # type: ignore[arg-type]
+        if who is not None:
+            client.headers["Authorization"] = f"Bearer {self.tokens[who]}"
+        return client
+
+    def write(self, *verdicts: Verdict) -> None:
+        StatsWriter(self.engine, open_queue("memory://"), Settings()).write(list(verdicts), [])
+
+    def new_alert(self, site: str) -> int:
+        with self.engine.begin() as conn:
+            return open_alert(conn, site, f"{site}-cam", "no_mask_indoors", {"people": 3})
+
+
+def build_world(url: str, password_hash: str, api: ApiSettings | None = None) -> World:
+    engine = create_engine(url)
+    settings = Settings(secret_key=SECRET, database={"url": url})
+    commander = RecordingGateCommander()
+    app = create_app(settings, commander=commander, engine=engine, api_settings=api or ApiSettings())
+    world = World(engine, app, commander)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(sites),
+            [
+                {"site_id": "a", "name": "Site A", "time_zone": "Europe/Berlin", "created_at": now},
+                {"site_id": "b", "name": "Site B", "time_zone": "America/New_York", "created_at": now},
+            ],
+        )
+        conn.execute(
+            sa.insert(gates),
+            [
+                {"gate_id": "a-1", "site_id": "a", "name": "A north", "created_at": now},
+                {"gate_id": "b-1", "site_id": "b", "name": "B main", "created_at": now},
+            ],
+        )
+        for name, (role, all_sites, site_ids) in PEOPLE.items():
+            user_id = conn.execute(
+                sa.insert(users)
+                .values(
+                    email=f"{name}@example.org",
+                    password_hash=password_hash,
+                    role=role.value,
+                    all_sites=all_sites,
+                    disabled=False,
+                    created_at=now,
+                )
+                .returning(users.c.user_id)
+            ).scalar_one()
+            for site in site_ids:
+                conn.execute(sa.insert(user_sites).values(user_id=user_id, site_id=site))
+            world.user_ids[name] = user_id
+            _, world.tokens[name] = issue_token(
+                conn, SECRET.encode(), user_id, kind="api", name="t", ttl=None
+            )
+    recent = now - timedelta(minutes=1)
+    a_check = verdict("a-1", recent, Decision.DENY, [Reason.NO_MASK])
+    b_check = verdict("b-1", recent)
+    stray = verdict("stray-9", recent)
+    world.write(a_check, b_check, stray)
+    world.checks = {"a": a_check.check_id, "b": b_check.check_id, "default": stray.check_id}
+    world.alerts = {"a": world.new_alert("a"), "b": world.new_alert("b")}
+    return world
+
+
+@pytest.fixture
+def world(new_postgres, password_hash) -> Iterator[World]:
+    """A fresh world on a PostgreSQL database of its own."""
+    w = build_world(new_postgres(), password_hash)
+    with w.client():
+        yield w
+    w.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_world(postgres_url, postgres_template, password_hash) -> Iterator[World]:
+    """One world for a whole module of tests that only add to it (the permission matrix)."""
+    from tests.api.databases import _create, drop_postgres
+
+    url = _create(postgres_url, f"mw_{uuid4().hex[:12]}", postgres_template)
+    w = build_world(url, password_hash)
+    with w.client():
+        yield w
+    w.engine.dispose()
+    drop_postgres(url)

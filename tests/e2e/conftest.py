@@ -1,0 +1,59 @@
+"""The whole server stack, on the real services or on the embedded stand-ins: one suite for both."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from maskwatch.mqtt import MqttSettings
+from maskwatch.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
+from maskwatch.stack import Stack
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(params=["real", "embedded"])
+def backend(request) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def stack_settings(backend, unique_id, tmp_path, request) -> Settings:
+    worker = WorkerSettings(batch_size=8, block_ms=50)
+    if backend == "real":
+        host, port = request.getfixturevalue("mosquitto")
+        return Settings(
+            mqtt=MqttSettings(
+                host=host,
+                port=port,
+                embedded=False,
+                topic_root=f"test/{unique_id}",
+                persistent_sessions=False,
+            ),
+            queue=QueueSettings(
+                url=request.getfixturevalue("redis_url"), prefix=f"test-{unique_id}", claim_idle_ms=3000
+            ),
+            database=DatabaseSettings(url=request.getfixturevalue("postgres_url")),
+            worker=worker,
+            ingest=IngestSettings(http_port=free_port()),
+        )
+    return Settings(
+        mqtt=MqttSettings(host="127.0.0.1", port=free_port(), embedded=True, topic_root=f"test/{unique_id}"),
+        queue=QueueSettings(url="memory://", prefix=f"test-{unique_id}", claim_idle_ms=3000),
+        database=DatabaseSettings(url=f"sqlite:///{tmp_path}/stats.db"),
+        worker=worker,
+        ingest=IngestSettings(http_port=free_port()),
+    )
+
+
+@pytest.fixture
+async def stack(stack_settings):
+    running = Stack(stack_settings)
+    await running.start(timeout=120)
+    yield running
+    await running.close()

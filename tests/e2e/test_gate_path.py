@@ -1,0 +1,118 @@
+"""A simulated gate talks to the whole stack: verdicts on its own topic, one stats row per check."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+import sqlalchemy as sa
+
+from devices.gate_agent.client import GateClient
+from maskwatch.contracts import Decision, Reason, Rejection, RejectionCode, TemperatureReading, Verdict
+from maskwatch.demo.sample_faces import sample_jpeg
+from services.stats.database import create_engine
+from services.stats.schema import checks, rejections
+
+pytestmark = pytest.mark.timeout(240)
+
+
+async def wait_for_rows(settings, table, where, expected: int, timeout: float = 15.0) -> int:
+    engine = create_engine(settings.database.url)
+    try:
+        count = -1
+        for _ in range(int(timeout / 0.2)):
+            with engine.connect() as c:
+                count = c.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
+            if count >= expected:
+                await asyncio.sleep(0.5)  # and no more arrive
+                with engine.connect() as c:
+                    return int(
+                        c.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
+                    )
+            await asyncio.sleep(0.2)
+        return int(count)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("photo", "temperature", "decision", "reasons"),
+    [
+        ("mask", 36.6, Decision.OPEN, []),
+        ("no_mask", 36.6, Decision.DENY, [Reason.NO_MASK]),
+        ("mask", 38.6, Decision.DENY, [Reason.FEVER]),
+        ("no_mask", 38.6, Decision.DENY, [Reason.NO_MASK, Reason.FEVER]),
+    ],
+)
+async def test_each_check_gets_its_verdict_and_one_stats_row(stack, photo, temperature, decision, reasons):
+    settings = stack.settings
+    async with GateClient(settings.mqtt, "gate-a") as gate_a, GateClient(settings.mqtt, "gate-b") as gate_b:
+        check_id = uuid4()
+        answer = await gate_a.check(
+            sample_jpeg(photo), TemperatureReading(corrected_c=temperature), timeout=20, check_id=check_id
+        )
+        # The other gate's topic carries nothing for this check.
+        other = await gate_b.check(sample_jpeg("mask"), TemperatureReading(corrected_c=36.5), timeout=20)
+    assert isinstance(answer, Verdict), answer
+    assert answer.check_id == check_id
+    assert answer.gate_id == "gate-a"
+    assert answer.decision is decision
+    assert answer.reasons == reasons
+    assert len(answer.faces) == 1
+    assert isinstance(other, Verdict)
+    assert other.gate_id == "gate-b"
+    assert await wait_for_rows(settings, checks, checks.c.check_id == check_id, 1) == 1
+
+
+def raw_check(**overrides) -> bytes:
+    body = {
+        "v": 1,
+        "gate_id": "gate-x",
+        "check_id": str(uuid4()),
+        "captured_at": datetime.now(UTC).isoformat(),
+        "image_jpeg": base64.b64encode(sample_jpeg("mask")).decode(),
+        "temperature": {"corrected_c": 36.6},
+    }
+    body.update(overrides)
+    return json.dumps(body).encode()
+
+
+MALFORMED = {
+    "not_json": (b"\x89PNG this is not json", RejectionCode.NOT_JSON),
+    "wrong_schema": (json.dumps({"hello": "world"}).encode(), RejectionCode.SCHEMA),
+    "nan_temperature": (raw_check(temperature={"corrected_c": "NaN"}), RejectionCode.SCHEMA),
+    "corrupt_jpeg": (
+        raw_check(image_jpeg=base64.b64encode(sample_jpeg("mask")[:600]).decode()),
+        RejectionCode.BAD_IMAGE,
+    ),
+    "not_an_image": (
+        raw_check(image_jpeg=base64.b64encode(b"GIF89a" + bytes(500)).decode()),
+        RejectionCode.BAD_IMAGE,
+    ),
+    "payload_20mb": (b"{" + b" " * (20 * 1024 * 1024) + b"}", RejectionCode.PAYLOAD_TOO_LARGE),
+}
+
+
+async def test_malformed_checks_are_rejected_recorded_and_the_stack_keeps_running(stack, caplog):
+    settings = stack.settings
+    async with GateClient(settings.mqtt, "gate-x") as gate:
+        for name, (payload, code) in MALFORMED.items():
+            answer = await gate.send_raw(payload, None, timeout=20)
+            assert isinstance(answer, Rejection), name
+            assert answer.code is code, (name, answer)
+            assert answer.gate_id == "gate-x"
+            assert answer.detail
+        after = await gate.check(sample_jpeg("mask"), TemperatureReading(corrected_c=36.6), timeout=20)
+    assert isinstance(after, Verdict)
+    assert after.decision is Decision.OPEN
+    assert await wait_for_rows(settings, rejections, rejections.c.gate_id == "gate-x", len(MALFORMED)) == len(
+        MALFORMED
+    )
+    logged = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(logged) >= len(MALFORMED)
+    assert all("gate-x" in line for line in logged)
+    assert all(not t.done() for t in stack._tasks), "a service stopped"

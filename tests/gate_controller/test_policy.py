@@ -1,0 +1,70 @@
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from maskwatch.contracts import AnalyzedFace, GateAnalysis, Reason, TemperatureReading
+from services.gate_controller.policy import Enforcement, PolicyConfig, RuleSet, decide
+
+
+def face(label="mask", detector_score=0.9):
+    return AnalyzedFace(box=(10, 10, 60, 70), label=label, score=0.95, detector_score=detector_score)
+
+
+def analysis(faces=(), temperature=36.6, image_error=None):
+    now = datetime.now(UTC)
+    return GateAnalysis(
+        gate_id="g1",
+        check_id=uuid4(),
+        captured_at=now,
+        received_at=now,
+        analyzed_at=now,
+        temperature=TemperatureReading(corrected_c=temperature) if temperature is not None else None,
+        faces=list(faces),
+        image_error=image_error,
+    )
+
+
+@pytest.mark.parametrize(
+    ("faces", "temperature", "opens", "reasons"),
+    [
+        ([face("mask")], 36.6, True, []),
+        ([face("no_mask")], 36.6, False, [Reason.NO_MASK]),
+        ([face("incorrect")], 36.6, False, [Reason.INCORRECT_MASK]),
+        ([face("mask")], 37.5, False, [Reason.FEVER]),
+        ([face("mask")], 37.4, True, []),
+        ([face("mask")], 29.9, False, [Reason.REMEASURE_TEMPERATURE]),
+        ([face("mask")], 43.1, False, [Reason.REMEASURE_TEMPERATURE]),
+        ([face("mask")], None, False, [Reason.NO_TEMPERATURE]),
+        ([], 36.6, False, [Reason.NO_FACE]),
+        ([face(), face()], 36.6, False, [Reason.MULTIPLE_FACES]),
+        ([face("no_mask")], 38.5, False, [Reason.NO_MASK, Reason.FEVER]),
+        ([face(), face("mask", detector_score=0.2)], 36.6, True, []),
+    ],
+)
+def test_default_policy(faces, temperature, opens, reasons):
+    decision = decide(analysis(faces, temperature), RuleSet())
+    assert decision.open is opens
+    assert decision.reasons == reasons
+
+
+def test_soft_mask_rule_lets_in_and_flags():
+    decision = decide(analysis([face("no_mask")]), RuleSet(mask=Enforcement.SOFT))
+    assert decision.open
+    assert decision.flags == [Reason.NO_MASK]
+    assert decision.message == "Welcome"
+
+
+def test_per_gate_override_inherits_site_rules():
+    policy = PolicyConfig(
+        fever_threshold_c=37.8, mask=Enforcement.SOFT, gates={"icu": {"fever_threshold_c": 37.2}}
+    )
+    icu = policy.for_gate("icu")
+    assert icu.fever_threshold_c == 37.2
+    assert icu.mask is Enforcement.SOFT
+    assert policy.for_gate("lobby").fever_threshold_c == 37.8
+
+
+def test_invalid_gate_override_is_refused_at_load():
+    with pytest.raises(ValueError, match="fever_threshold_c"):
+        PolicyConfig(gates={"x": {"fever_threshold_c": 50}})

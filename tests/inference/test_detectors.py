@@ -1,0 +1,35 @@
+"""Detector plumbing that the engine tests cannot see directly: anchors, decoding, box adjustment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.inference.model.detectors.ultraface_backend import adjust_boxes, decode_boxes, ultraface_priors
+
+
+def test_priors_match_the_published_640x480_layout():
+    priors = ultraface_priors(640, 480)
+    assert priors.shape == (17640, 4)  # 80x60x3 + 40x30x2 + 20x15x2 + 10x8x3
+    np.testing.assert_allclose(priors[0], [0.5 / 80, 0.5 / 60, 10 / 640, 10 / 480], rtol=1e-6)
+    np.testing.assert_allclose(priors[-1, :2], [9.5 / 10, 7.5 / 8], rtol=1e-6)  # last level: 10x8 cells
+    assert priors.min() >= 0.0
+    assert priors.max() <= 1.0
+
+
+def test_priors_follow_the_input_size():
+    assert ultraface_priors(320, 240).shape == (40 * 30 * 3 + 20 * 15 * 2 + 10 * 8 * 2 + 5 * 4 * 3, 4)
+
+
+def test_zero_offsets_decode_to_the_prior_box():
+    prior = np.array([[0.5, 0.5, 0.2, 0.1]], dtype=np.float32)
+    np.testing.assert_allclose(decode_boxes(np.zeros((1, 4), np.float32), prior), [[0.4, 0.45, 0.6, 0.55]])
+
+
+def test_box_adjust_shifts_and_scales_about_the_centre():
+    box = np.array([[10.0, 20.0, 30.0, 60.0]])  # 20 x 40, centre (20, 40)
+    np.testing.assert_allclose(adjust_boxes(box, (0.0, 0.0, 1.0, 1.0)), box)
+    out = adjust_boxes(box, (0.5, 0.25, 2.0, 0.5))  # centre -> (30, 50), size -> 40 x 20
+    np.testing.assert_allclose(out, [[10.0, 40.0, 50.0, 60.0]])
+    assert out.shape == (1, 4)
+    assert pytest.approx(float(out[0, 2] - out[0, 0])) == 40.0

@@ -1,0 +1,131 @@
+"""One suite, two backends: the in-process queue must behave like Redis Streams."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from maskwatch.consumer import consume
+from maskwatch.queue import WorkQueue, open_queue
+from maskwatch.streams import Streams
+
+CLAIM_IDLE_MS = 300
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def queue(request, unique_id):
+    if request.param == "memory":
+        q = open_queue("memory://", claim_idle_ms=CLAIM_IDLE_MS)
+    else:
+        q = open_queue(request.getfixturevalue("redis_url"), claim_idle_ms=CLAIM_IDLE_MS)
+    yield q
+    if request.param == "redis":
+        import redis.asyncio as aioredis
+
+        r = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
+        keys = [k async for k in r.scan_iter(f"test-{unique_id}:*")]
+        if keys:
+            await r.delete(*keys)
+        await r.aclose()
+    await q.close()
+
+
+@pytest.fixture
+def spec(unique_id):
+    return Streams(f"test-{unique_id}").checks
+
+
+async def test_entries_come_back_in_order_and_ack_removes_them(queue: WorkQueue, spec):
+    await queue.ensure_group(spec)
+    ids = [await queue.add(spec.name, "k", f"m{i}".encode()) for i in range(5)]
+    batch = await queue.read(spec, "c1", 3, 100)
+    assert [e.data for e in batch] == [b"m0", b"m1", b"m2"]
+    assert [e.id for e in batch] == ids[:3]
+    assert all(e.deliveries == 1 and e.kind == "k" for e in batch)
+    assert (await queue.depth(spec)).pending == 3
+    await queue.ack(spec, [e.id for e in batch])
+    depth = await queue.depth(spec)
+    assert (depth.length, depth.pending) == (2, 0)
+    rest = await queue.read(spec, "c1", 10, 100)
+    assert [e.data for e in rest] == [b"m3", b"m4"]
+
+
+async def test_read_waits_for_new_entries(queue: WorkQueue, spec):
+    await queue.ensure_group(spec)
+
+    async def later():
+        await asyncio.sleep(0.1)
+        await queue.add(spec.name, "k", b"late")
+
+    task = asyncio.create_task(later())
+    batch = await queue.read(spec, "c1", 10, 2000)
+    await task
+    assert [e.data for e in batch] == [b"late"]
+
+
+async def test_unacked_entry_is_redelivered_to_another_consumer_after_idle(queue: WorkQueue, spec):
+    await queue.ensure_group(spec)
+    await queue.add(spec.name, "k", b"x")
+    first = await queue.read(spec, "dies", 10, 100)
+    assert len(first) == 1
+    assert await queue.read(spec, "other", 10, 50) == []  # still held, not yet stale
+    await asyncio.sleep(CLAIM_IDLE_MS / 1000 + 0.1)
+    again = await queue.read(spec, "other", 10, 100)
+    assert [e.data for e in again] == [b"x"]
+    assert again[0].deliveries == 2
+
+
+async def test_a_restarted_consumer_resumes_what_it_held(queue: WorkQueue, spec):
+    await queue.ensure_group(spec)
+    await queue.add(spec.name, "k", b"held")
+    await queue.read(spec, "worker-1", 10, 100)
+    held = await queue.held_by(spec, "worker-1", 10)
+    assert [e.data for e in held] == [b"held"]
+    assert await queue.held_by(spec, "worker-2", 10) == []
+
+
+async def test_consume_in_burst_mode_handles_everything_and_acks(queue: WorkQueue, spec):
+    for i in range(7):
+        await queue.add(spec.name, "k", str(i).encode())
+    seen: list[bytes] = []
+    batches: list[int] = []
+
+    async def handle(entries):
+        batches.append(len(entries))
+        seen.extend(e.data for e in entries)
+
+    handled = await consume(
+        queue, spec, consumer="c", handle=handle, batch_size=3, block_ms=50, max_deliveries=3, burst=True
+    )
+    assert handled == 7
+    assert seen == [str(i).encode() for i in range(7)]
+    assert max(batches) == 3
+    assert (await queue.depth(spec)).length == 0
+
+
+async def test_an_entry_that_keeps_failing_is_dead_lettered(queue: WorkQueue, spec):
+    await queue.add(spec.name, "k", b"poison")
+    attempts = 0
+
+    async def handle(entries):
+        nonlocal attempts
+        attempts += 1
+        raise RuntimeError("cannot handle")
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        consume(
+            queue, spec, consumer="c", handle=handle, batch_size=1, block_ms=50, max_deliveries=2, stop=stop
+        )
+    )
+    for _ in range(100):
+        await asyncio.sleep(0.1)
+        if (await queue.depth(spec)).length == 0:
+            break
+    stop.set()
+    await task
+    assert attempts == 2
+    assert (await queue.depth(spec)).length == 0
+    dead = Streams.dead_letters(spec)
+    assert (await queue.depth(type(spec)(dead, "inspect"))).length == 1
