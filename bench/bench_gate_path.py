@@ -21,7 +21,7 @@ from maskwatch.contracts import TemperatureReading, Verdict
 from maskwatch.demo.sample_faces import sample_jpeg
 from maskwatch.mqtt import MqttSettings
 from maskwatch.settings import DatabaseSettings, QueueSettings, Settings
-from maskwatch.stack import Stack
+from maskwatch.stack import GATE_PATH, Stack
 
 
 def settings_for(real: bool, workdir: str) -> Settings:
@@ -48,7 +48,10 @@ def percentile(values: list[float], q: float) -> float:
 async def bench(real: bool, sequential: int, gates: int, per_gate: int) -> None:
     with tempfile.TemporaryDirectory() as workdir:
         settings = settings_for(real, workdir)
-        stack = Stack(settings)
+        stack = Stack(
+            settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"http_port": None})}),
+            GATE_PATH,
+        )
         await stack.start(timeout=120)
         image = sample_jpeg("mask")
         reading = TemperatureReading(corrected_c=36.6)

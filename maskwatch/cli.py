@@ -155,7 +155,8 @@ def device_add(
         topic_root=settings.mqtt.topic_root,
     )
     typer.echo(
-        f"Gate {gate_id} registered under site {site}; broker account in {passwd_file or p.mosquitto_passwd_file}."
+        f"Gate {gate_id} registered under site {site}; "
+        f"broker account in {passwd_file or p.mosquitto_passwd_file}."
     )
     typer.echo(f"Broker: {result.broker_host}:{result.broker_port}  username: {result.username}")
     typer.echo(f"Password (shown once): {result.password}")

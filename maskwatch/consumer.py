@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from maskwatch import metrics
 from maskwatch.queue import Entry, QueueUnavailable, WorkQueue
 from maskwatch.streams import Streams, StreamSpec
 
@@ -47,6 +49,7 @@ async def consume(
     handled = 0
     failures = 0
     await queue.ensure_group(spec)
+    depth_checked = 0.0
     resume = True  # entries this consumer held when it last stopped come first
     while not stop.is_set():
         try:
@@ -72,6 +75,7 @@ async def consume(
                     "%s: entry %s failed %d deliveries, dead-lettered", consumer, entry.id, max_deliveries
                 )
                 await queue.dead_letter(spec, dead_stream, entry, "too many deliveries")
+                metrics.DEAD_LETTERS.labels(spec.name).inc()
             else:
                 fresh.append(entry)
         if not fresh:
@@ -89,6 +93,13 @@ async def consume(
             continue
         await queue.ack(spec, [e.id for e in fresh])
         handled += len(fresh)
+        metrics.BATCH_SIZE.labels(spec.group).observe(len(fresh))
+        now = time.monotonic()
+        if now - depth_checked > 1.0:  # at most once a second: two round trips on Redis
+            depth_checked = now
+            depth = await queue.depth(spec)
+            metrics.QUEUE_DEPTH.labels(spec.name).set(depth.length)
+            metrics.QUEUE_PENDING.labels(spec.name).set(depth.pending)
     return handled
 
 

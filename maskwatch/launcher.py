@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -45,16 +46,28 @@ async def up(settings: Settings) -> None:
         broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port)
         await broker.start()
     try:
-        await asyncio.gather(*(_supervise(name, stop) for name in SERVICE_NAMES))
+        await asyncio.gather(
+            *(_supervise(name, stop, _child_env(settings, i)) for i, name in enumerate(SERVICE_NAMES))
+        )
     finally:
         if broker is not None:
             await broker.stop()
 
 
-async def _supervise(name: str, stop: asyncio.Event) -> None:
+def _child_env(settings: Settings, index: int) -> dict[str, str]:
+    """Each child gets its own metrics port (base + index), since they share one host."""
+    env = dict(os.environ)
+    if settings.metrics_port is not None:
+        env["MASKWATCH_METRICS_PORT"] = str(settings.metrics_port + index)
+    return env
+
+
+async def _supervise(name: str, stop: asyncio.Event, env: dict[str, str]) -> None:
     failures = 0
     while not stop.is_set():
-        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "maskwatch", "run", name)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "maskwatch", "run", name, env=env
+        )
         log.info("%s started (pid %d)", name, process.pid)
         waiter = asyncio.create_task(process.wait())
         stopper = asyncio.create_task(stop.wait())

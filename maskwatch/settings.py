@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["local", "production"] = "local"
+    metrics_port: int | None = None
+    """Serve Prometheus /metrics for this process on this port (the API always serves its own)."""
     site_timezone: str = "UTC"
     secret_key: SecretStr = SecretStr("changethis")
     mqtt: MqttSettings = MqttSettings()

@@ -41,7 +41,10 @@ def test_missing_config_file_fails_fast(monkeypatch, tmp_path):
     [
         ({}, "MASKWATCH_SECRET_KEY"),
         ({"MASKWATCH_SECRET_KEY": "changethis"}, "MASKWATCH_SECRET_KEY"),
-        ({"MASKWATCH_SECRET_KEY": "s3cr3t-long-random", "MASKWATCH_MQTT__EMBEDDED": "true"}, "real MQTT broker"),
+        (
+            {"MASKWATCH_SECRET_KEY": "s3cr3t-long-random", "MASKWATCH_MQTT__EMBEDDED": "true"},
+            "real MQTT broker",
+        ),
         (
             {"MASKWATCH_SECRET_KEY": "s3cr3t-long-random", "MASKWATCH_MQTT__EMBEDDED": "false"},
             "MASKWATCH_MQTT__PASSWORD",

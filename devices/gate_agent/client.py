@@ -64,6 +64,7 @@ class GateClient:
             will=aiomqtt.Will(self._status_topic, offline.to_json(), qos=1, retain=True),
         )
         self._waiting: dict[UUID, asyncio.Future[Answer]] = {}
+        self._anonymous: set[UUID] = set()  # raw sends whose check_id we do not know
         self._listener: asyncio.Task[None] | None = None
         self.config_version: str | None = None
 
@@ -134,11 +135,14 @@ class GateClient:
         key = check_id or uuid4()
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._waiting[key] = future
+        if check_id is None:
+            self._anonymous.add(key)
         try:
             await self._client.publish(self._topics.gate_check.format(gate_id=self.gate_id), payload, qos=1)
             return await asyncio.wait_for(future, timeout)
         finally:
             self._waiting.pop(key, None)
+            self._anonymous.discard(key)
 
     async def send_record(self, check: GateCheck) -> None:
         """Publish a check decided while offline; nothing waits for its verdict."""
@@ -172,8 +176,8 @@ class GateClient:
 
     def _resolve(self, answer: Answer) -> None:
         future = self._waiting.get(answer.check_id) if answer.check_id else None
-        if future is None and answer.check_id is None and len(self._waiting) == 1:
-            # An unreadable check carries no id; with one check in flight it must be that one.
+        if future is None and len(self._waiting) == 1 and self._anonymous == set(self._waiting):
+            # A raw send's id is unknown here; with only it in flight, the answer must be for it.
             future = next(iter(self._waiting.values()))
         if future is None:
             log.info("gate %s: ignoring answer for check %s (not waiting)", self.gate_id, answer.check_id)

@@ -11,7 +11,7 @@ from devices.gate_agent.client import GateClient
 from maskwatch.contracts import Rejection, TemperatureReading, Verdict
 from maskwatch.demo.sample_faces import SampleKind, sample_jpeg
 from maskwatch.settings import Settings
-from maskwatch.stack import Stack
+from maskwatch.stack import GATE_PATH, Stack
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,6 @@ VISITS = (
     Visit("entrance-1", "mask", 36.6, "open"),
     Visit("entrance-2", "no_mask", 36.8, "deny: no_mask"),
     Visit("entrance-3", "mask", 38.4, "deny: fever"),
-    Visit("entrance-1", "incorrect", 36.5, "deny: incorrect_mask"),
     Visit("entrance-2", "two_faces", 36.7, "deny: multiple_faces"),
     Visit("entrance-3", "empty", 36.6, "deny: no_face"),
     Visit("entrance-1", "mask", 29.0, "deny: remeasure_temperature"),
@@ -44,7 +43,8 @@ def _describe(answer: Verdict | Rejection) -> tuple[str, str]:
 
 
 async def run_demo(settings: Settings, *, rounds: int) -> int:
-    stack = Stack(settings)
+    settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"http_port": None})})
+    stack = Stack(settings, GATE_PATH)
     print(
         f"Starting Maskwatch: broker {settings.mqtt.host}:{settings.mqtt.port} "
         f"({'embedded' if settings.mqtt.embedded else 'external'}), queue {settings.queue.url}, "

@@ -37,7 +37,7 @@ class MemoryQueue:
         self._streams: dict[str, _Stream] = {}
         self._claim_idle_s = claim_idle_ms / 1000
         self._ids = itertools.count(1)
-        self._changed = asyncio.Condition()
+        self._added: dict[str, asyncio.Event] = {}
 
     def _stream(self, name: str) -> _Stream:
         return self._streams.setdefault(name, _Stream())
@@ -47,9 +47,11 @@ class MemoryQueue:
         target = self._stream(stream)
         target.entries[entry_id] = (kind, data)
         target.undelivered.append(entry_id)
-        async with self._changed:
-            self._changed.notify_all()
+        self._signal(stream).set()
         return entry_id
+
+    def _signal(self, stream: str) -> asyncio.Event:
+        return self._added.setdefault(stream, asyncio.Event())
 
     async def ensure_group(self, spec: StreamSpec) -> None:
         self._stream(spec.name)
@@ -58,15 +60,16 @@ class MemoryQueue:
         stream = self._stream(spec.name)
         deadline = time.monotonic() + block_ms / 1000
         while True:
+            added = self._signal(spec.name)
+            added.clear()  # single-threaded: nothing can be added between this and the look below
             entries = self._reclaim(stream, consumer, count) or self._deliver_new(stream, consumer, count)
             remaining = deadline - time.monotonic()
             if entries or remaining <= 0:
                 return entries
-            async with self._changed:
-                try:
-                    await asyncio.wait_for(self._changed.wait(), timeout=remaining)
-                except TimeoutError:
-                    pass
+            try:
+                await asyncio.wait_for(added.wait(), timeout=min(remaining, self._claim_idle_s))
+            except TimeoutError:
+                pass
 
     async def held_by(self, spec: StreamSpec, consumer: str, count: int) -> list[Entry]:
         stream = self._stream(spec.name)

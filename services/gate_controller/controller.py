@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import aiomqtt
 
+from maskwatch import metrics
 from maskwatch.consumer import consume
 from maskwatch.contracts import (
     ContractError,
@@ -126,6 +127,7 @@ class GateController:
                     self._topics.gate_verdict.format(gate_id=verdict.gate_id), payload, qos=1
                 )
             await self._queue.add(self._streams.outcomes.name, "verdict", payload)
+            metrics.VERDICT_LATENCY.labels(verdict.decision.value).observe(verdict.timings.total_ms / 1000)
             self._log_verdict(verdict)
 
     async def _reject_image(self, client: aiomqtt.Client, analysis: GateAnalysis) -> None:

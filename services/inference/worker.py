@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from maskwatch import metrics
 from maskwatch.consumer import consume
 from maskwatch.contracts import AnalyzedFace, ContractError, GateAnalysis, ReceivedGateCheck, decode
 from maskwatch.contracts.common import utc_now
@@ -60,6 +61,9 @@ class InferenceWorker:
             return
         self.batch_sizes.append(len(checks))
         results = await asyncio.to_thread(self._engine.analyze_batch, [c.check.image_jpeg for c in checks])
+        frames = [r for r in results if isinstance(r, FrameResult)]
+        for stage in ("decode", "detect", "classify"):
+            metrics.MODEL_SECONDS.labels(stage).observe(sum(getattr(r, f"{stage}_ms") for r in frames) / 1000)
         for received, result in zip(checks, results, strict=True):
             analysis = _analysis(received, result)
             await self._queue.add(self._streams.analyses.name, "gate_analysis", analysis.to_json())

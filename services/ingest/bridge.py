@@ -7,6 +7,7 @@ import logging
 
 import aiomqtt
 
+from maskwatch import metrics
 from maskwatch.contracts import ContractError, GateCheck, ReceivedGateCheck, Rejection, RejectionCode, decode
 from maskwatch.contracts.common import utc_now
 from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
@@ -84,6 +85,7 @@ class IngestBridge:
             return
         queued = ReceivedGateCheck(check=check, received_at=received_at)
         await self._queue.add(self._streams.checks.name, "gate_check", queued.to_json())
+        metrics.CHECKS_RECEIVED.labels("accepted").inc()
         log.info("gate %s: check %s queued (%d bytes)", gate_id, check.check_id, len(check.image_jpeg))
 
     async def _reject(
@@ -107,6 +109,7 @@ class IngestBridge:
             }
         )
         log.warning("gate %s: rejected message on %s: %s: %s", gate_id, topic, code.value, detail)
+        metrics.CHECKS_RECEIVED.labels("rejected").inc()
         await publish_rejection(client, self._topics, self._queue, self._streams, rejection)
 
 

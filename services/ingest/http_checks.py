@@ -5,8 +5,6 @@ the gate's MQTT topic, so it passes the same validation, queue and policy; the
 answer is the Verdict (200) or the Rejection (422) the gate would have received.
 """
 
-from __future__ import annotations
-
 import asyncio
 import contextlib
 import logging

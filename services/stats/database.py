@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -38,9 +39,30 @@ def create_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+_MIGRATING = threading.Lock()
+ADVISORY_LOCK_KEY = 0x6D61736B  # one migration at a time across every process sharing the database
+
+
 def migrate(url: str) -> None:
-    """Bring the schema to the newest migration; safe to run at every start."""
+    """Bring the schema to the newest migration; safe to run at every start, from every service at once.
+
+    Alembic keeps its context in module state, so runs in one process are
+    serialised by a lock, and runs in several processes by a PostgreSQL advisory lock.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
-    command.upgrade(config, "head")
+    with _MIGRATING:
+        if not sqlalchemy_url(url).startswith("postgresql"):
+            command.upgrade(config, "head")
+            return
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+                try:
+                    command.upgrade(config, "head")
+                finally:
+                    connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+        finally:
+            engine.dispose()

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from maskwatch import metrics
 from maskwatch.consumer import consume
 from maskwatch.contracts import ContractError, Rejection, Verdict, decode
 from maskwatch.queue import Entry, WorkQueue
@@ -113,6 +114,8 @@ class StatsWriter:
                     insert(rejections).on_conflict_do_nothing(index_elements=["rejection_id"]),
                     [rejection_row(r) for r in rejected],
                 )
+        metrics.STATS_ROWS_WRITTEN.labels("checks").inc(len(verdicts))
+        metrics.STATS_ROWS_WRITTEN.labels("rejections").inc(len(rejected))
         for v in verdicts:
             log.debug("gate %s: check %s recorded", v.gate_id, v.check_id)
 

@@ -6,8 +6,8 @@ import pytest
 
 from devices.hardware.indicators import IndicatorState
 from maskwatch.mqtt import MqttSettings
-from maskwatch.settings import DatabaseSettings, QueueSettings, Settings, WorkerSettings
-from maskwatch.stack import Stack
+from maskwatch.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
+from maskwatch.stack import GATE_PATH, Stack
 from tests.agent.conftest import RunningAgent, agent_settings
 from tests.e2e.conftest import free_port
 
@@ -20,8 +20,9 @@ async def test_agent_opens_only_for_a_pass(photos, tmp_path, unique_id):
         queue=QueueSettings(url="memory://"),
         database=DatabaseSettings(url=f"sqlite:///{tmp_path}/s.db"),
         worker=WorkerSettings(block_ms=50),
+        ingest=IngestSettings(http_port=None),
     )
-    stack = Stack(settings)
+    stack = Stack(settings, GATE_PATH)
     await stack.start(timeout=120)
     try:
         config = agent_settings(settings.mqtt, photos, [36.6, 36.6, 38.9], tmp_path / "spool")

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from devices.hardware.indicators import IndicatorState
 from maskwatch.contracts import GateCommand, GateConfig, GateStatus, decode
 from maskwatch.mqtt import MqttSettings
-from maskwatch.settings import DatabaseSettings, QueueSettings, Settings, WorkerSettings
-from maskwatch.stack import Stack
+from maskwatch.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
+from maskwatch.stack import GATE_PATH, Stack
 from maskwatch.topics import Topics
 from services.stats.database import create_engine
 from services.stats.schema import checks
@@ -38,6 +38,7 @@ def server_settings(broker: PrivateBroker, tmp_path, unique_id) -> Settings:
         queue=QueueSettings(url="memory://"),
         database=DatabaseSettings(url=f"sqlite:///{tmp_path}/stats.db"),
         worker=WorkerSettings(block_ms=50),
+        ingest=IngestSettings(http_port=None),
     )
 
 
@@ -53,7 +54,7 @@ async def test_broker_restart_mid_run_buffers_then_delivers_each_check_once(
     broker, photos, tmp_path, unique_id
 ):
     settings = server_settings(broker, tmp_path, unique_id)
-    stack = Stack(settings)
+    stack = Stack(settings, GATE_PATH)
     await stack.start(timeout=120)
     try:
         config = agent_settings(settings.mqtt, photos, [36.6], tmp_path / "spool")

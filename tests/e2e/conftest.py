@@ -9,6 +9,7 @@ import pytest
 from maskwatch.mqtt import MqttSettings
 from maskwatch.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
 from maskwatch.stack import Stack
+from services.api.config import ApiSettings
 
 
 def free_port() -> int:
@@ -41,6 +42,7 @@ def stack_settings(backend, unique_id, tmp_path, request) -> Settings:
             database=DatabaseSettings(url=request.getfixturevalue("postgres_url")),
             worker=worker,
             ingest=IngestSettings(http_port=free_port()),
+            api=ApiSettings(port=free_port()),
         )
     return Settings(
         mqtt=MqttSettings(host="127.0.0.1", port=free_port(), embedded=True, topic_root=f"test/{unique_id}"),
@@ -48,6 +50,7 @@ def stack_settings(backend, unique_id, tmp_path, request) -> Settings:
         database=DatabaseSettings(url=f"sqlite:///{tmp_path}/stats.db"),
         worker=worker,
         ingest=IngestSettings(http_port=free_port()),
+        api=ApiSettings(port=free_port()),
     )
 
 

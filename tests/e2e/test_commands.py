@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from maskwatch.demo.sample_faces import sample_image
+from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -29,6 +30,7 @@ def real_env(unique_id: str, postgres_url: str, redis_url: str, **extra: str) ->
             "MASKWATCH_QUEUE__PREFIX": f"test-{unique_id}",
             "MASKWATCH_DATABASE__URL": postgres_url,
             "MASKWATCH_INGEST__HTTP_PORT": "null",
+            "MASKWATCH_API__PORT": str(free_port()),
         }
     )
     env.update(extra)
@@ -37,7 +39,18 @@ def real_env(unique_id: str, postgres_url: str, redis_url: str, **extra: str) ->
 
 def simulate(env: dict[str, str], image: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "maskwatch", "simulate", "gate", "--gate-id", "cli-gate", "--image", str(image), *args],
+        [
+            sys.executable,
+            "-m",
+            "maskwatch",
+            "simulate",
+            "gate",
+            "--gate-id",
+            "cli-gate",
+            "--image",
+            str(image),
+            *args,
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -48,7 +61,9 @@ def simulate(env: dict[str, str], image: Path, *args: str) -> subprocess.Complet
 def test_simulate_reports_a_timeout_clearly(tmp_path, mosquitto, redis_url, postgres_url, unique_id):
     image = tmp_path / "face.png"
     sample_image("mask").save(image)
-    result = simulate(real_env(unique_id, postgres_url, redis_url), image, "--temperature", "36.6", "--timeout", "1")
+    result = simulate(
+        real_env(unique_id, postgres_url, redis_url), image, "--temperature", "36.6", "--timeout", "1"
+    )
     assert result.returncode == 4
     assert "no verdict within 1s" in result.stderr
     assert "maskwatch up" in result.stderr
@@ -57,7 +72,11 @@ def test_simulate_reports_a_timeout_clearly(tmp_path, mosquitto, redis_url, post
 def test_up_runs_each_service_as_a_process(tmp_path, mosquitto, redis_url, postgres_url, unique_id):
     env = real_env(unique_id, postgres_url, redis_url)
     up = subprocess.Popen(
-        [sys.executable, "-m", "maskwatch", "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "maskwatch", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         image = tmp_path / "face.jpg"
@@ -68,16 +87,17 @@ def test_up_runs_each_service_as_a_process(tmp_path, mosquitto, redis_url, postg
             result = simulate(env, image, "--temperature", "36.6", "--timeout", "5")
             if result.returncode == 0:
                 break
-        assert result is not None and result.returncode == 0, result and result.stderr
+        assert result is not None
+        assert result.returncode == 0, result.stderr
         verdict = json.loads(result.stdout)
         assert verdict["gate_id"] == "cli-gate"
         assert verdict["decision"] == "deny"
         assert verdict["reasons"] == ["no_mask"]
         children = subprocess.run(["pgrep", "-P", str(up.pid)], capture_output=True, text=True).stdout.split()
-        assert len(children) == 4  # ingest, inference, gate-controller, stats
+        assert len(children) == 5  # ingest, inference, gate-controller, stats, api
     finally:
         up.send_signal(signal.SIGTERM)
         output, _ = up.communicate(timeout=60)
     assert up.returncode == 0, output
-    for name in ("ingest", "inference", "gate-controller", "stats"):
+    for name in ("ingest", "inference", "gate-controller", "stats", "api"):
         assert f"{name} started" in output

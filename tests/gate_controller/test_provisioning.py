@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 import aiomqtt
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 import yaml
 
 from services.gate_controller.provisioning import mosquitto_hash, provision_gate, write_password
