@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from maskwatch.embedded_broker import EmbeddedBroker
 from maskwatch.queue import WorkQueue, open_queue
 from maskwatch.settings import Settings
 from maskwatch.streams import Streams
+
+if TYPE_CHECKING:
+    from services.inference.model.api import Engine
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,13 @@ GATE_PATH: tuple[ServiceName, ...] = ("ingest", "inference", "gate-controller", 
 
 
 async def run_service(
-    name: ServiceName, settings: Settings, queue: WorkQueue, stop: asyncio.Event, ready: asyncio.Event
+    name: ServiceName,
+    settings: Settings,
+    queue: WorkQueue,
+    stop: asyncio.Event,
+    ready: asyncio.Event,
+    *,
+    engine: Engine | None = None,
 ) -> None:
     """Build one service and run it until `stop`; `ready` is set once it can take work."""
     streams = Streams(settings.queue.prefix)
@@ -66,7 +75,8 @@ async def run_service(
         from services.inference.engine import build_engine
         from services.inference.worker import InferenceWorker
 
-        engine = await asyncio.to_thread(build_engine, settings.inference_model)
+        if engine is None:
+            engine = await asyncio.to_thread(build_engine, settings.inference_model)
         ready.set()
         await InferenceWorker(engine, queue, settings).run(stop)
     elif name == "gate-controller":
@@ -143,8 +153,16 @@ async def _wait_all(events: list[asyncio.Event]) -> None:
 class Stack:
     """Every service in this process: the embedded setup, and the harness the end-to-end tests use."""
 
-    def __init__(self, settings: Settings, services: tuple[ServiceName, ...] = SERVICE_NAMES) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        services: tuple[ServiceName, ...] = SERVICE_NAMES,
+        *,
+        engine: Engine | None = None,
+    ) -> None:
+        """`engine` replaces the configured model, for tests that script what the camera saw."""
         self.settings = settings
+        self._engine = engine
         self.services = services
         self.queue = open_queue(settings.queue.url, claim_idle_ms=settings.queue.claim_idle_ms)
         self.stop = asyncio.Event()
@@ -165,7 +183,10 @@ class Stack:
             readies.append(ready)
             self._tasks.append(
                 asyncio.create_task(
-                    self._guard(name, run_service(name, self.settings, self.queue, self.stop, ready))
+                    self._guard(
+                        name,
+                        run_service(name, self.settings, self.queue, self.stop, ready, engine=self._engine),
+                    )
                 )
             )
         all_ready = asyncio.create_task(_wait_all(readies))

@@ -9,6 +9,7 @@ keeps it closed. Exit (egress) must never depend on this system; see docs/device
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -64,6 +65,8 @@ class GateAgent:
         self.hardware.indicator.show(IndicatorState.IDLE)
         connection_stop = asyncio.Event()
         connection = asyncio.create_task(self._stay_connected(connection_stop))
+        with contextlib.suppress(TimeoutError):  # at boot, give the broker a moment before the first person
+            await asyncio.wait_for(self.connected.wait(), timeout=self.settings.verdict_timeout_s)
         try:
             while not stop.is_set() and (max_checks is None or len(self.outcomes) < max_checks):
                 if await asyncio.to_thread(self.hardware.trigger.wait, 0.5):

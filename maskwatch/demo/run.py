@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from devices.gate_agent.client import GateClient
 from maskwatch.contracts import Rejection, TemperatureReading, Verdict
-from maskwatch.demo.sample_faces import SampleKind, sample_jpeg
+from maskwatch.demo.sample_faces import SampleKind, sample_image, sample_jpeg
 from maskwatch.settings import Settings
 from maskwatch.stack import GATE_PATH, Stack
 
@@ -78,12 +80,48 @@ async def run_demo(settings: Settings, *, rounds: int) -> int:
                 )
         for client in clients.values():
             await client.__aexit__(None, None, None)
+        await _run_agent(settings)
         await asyncio.sleep(1.0)  # let the stats service write the last outcomes
         _print_stats(settings)
     finally:
         await stack.close()
     print(f"{total - missing} of {total} checks answered; {agreed} matched the expected verdict.")
     return 1 if missing else 0
+
+
+async def _run_agent(settings: Settings) -> None:
+    """The Raspberry Pi program itself, on simulated hardware: camera, thermometer, gate, LEDs."""
+    from devices.gate_agent.agent import GateAgent
+    from devices.gate_agent.settings import AgentSettings
+    from devices.hardware.config import HardwareConfig, build_hardware
+
+    with tempfile.TemporaryDirectory() as folder:
+        photos = Path(folder) / "photos"
+        photos.mkdir()
+        for index, kind in enumerate(("mask", "no_mask", "mask")):
+            sample_image(kind).save(photos / f"{index}-{kind}.jpg")
+        config = AgentSettings(
+            gate_id="turnstile-4",
+            mqtt=settings.mqtt.model_copy(update={"embedded": False}),
+            hardware=HardwareConfig.model_validate(
+                {
+                    "camera": {"type": "file", "path": str(photos)},
+                    "thermometer": {"type": "simulated", "readings_c": [36.6, 36.7, 38.8], "noise_c": 0.05},
+                    "trigger": {"type": "timed", "interval_s": 0.2},
+                }
+            ),
+            spool_dir=Path(folder) / "spool",
+            open_s=0.5,
+            result_display_s=0.2,
+        )
+        print("\nThe gate agent on simulated hardware (turnstile-4): three people walk up")
+        with build_hardware(config.hardware) as hardware:
+            agent = GateAgent(config, hardware)
+            await agent.run(asyncio.Event(), max_checks=3)
+            actions = list(getattr(hardware.gate, "actions", []))
+        for outcome in agent.outcomes:
+            print(f"  {outcome.result:<8} {outcome.message}")
+        print(f"  gate actuator: {' → '.join(actions)}")
 
 
 def _print_stats(settings: Settings) -> None:
@@ -95,4 +133,4 @@ def _print_stats(settings: Settings) -> None:
             sa.text("SELECT decision, count(*) FROM checks GROUP BY decision ORDER BY decision")
         ).all()
     engine.dispose()
-    print("Recorded in the statistics database: " + ", ".join(f"{d}={n}" for d, n in rows))
+    print("Recorded in the statistics database (all runs so far): " + ", ".join(f"{d}={n}" for d, n in rows))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from maskwatch.contracts import GateCommand
+from maskwatch.contracts.common import utc_now
 from maskwatch.mqtt import MqttSettings, mqtt_client
+from maskwatch.topics import Topics
 
 
 class GateCommander(Protocol):
@@ -17,12 +19,15 @@ class GateCommander(Protocol):
 
 
 def command_topic(topic_root: str, gate_id: str) -> str:
-    return f"{topic_root}/gates/{gate_id}/command"
+    return Topics(topic_root).gate_command.format(gate_id=gate_id)
 
 
 def open_command(by: str, reason: str, command_id: str) -> bytes:
-    payload = {"v": 1, "command": "open", "by": by, "reason": reason, "command_id": command_id}
-    return json.dumps(payload).encode()
+    """The GateCommand contract the gate agent consumes; stamped now, so a late delivery is ignored."""
+    command = GateCommand(
+        command="open", command_id=uuid.UUID(command_id), by=by[:200], reason=reason, issued_at=utc_now()
+    )
+    return command.to_json()
 
 
 class MqttGateCommander:

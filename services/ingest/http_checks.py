@@ -133,17 +133,17 @@ def create_check_app(settings: Settings, *, verdict_timeout_s: float = 10.0) -> 
                 status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"image over {MAX_IMAGE_BYTES} bytes"
             )
         if not data:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "image is empty")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "image is empty")
         try:
             reading = TemperatureReading(corrected_c=temperature_c) if temperature_c is not None else None
         except ValueError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"temperature_c: {exc}") from exc
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"temperature_c: {exc}") from exc
         check = GateCheck(
             gate_id=gate_id, check_id=uuid4(), captured_at=utc_now(), image_jpeg=data, temperature=reading
         )
         answer = await relay.check(check, verdict_timeout_s)
         body = answer.model_dump(mode="json")
-        code = status.HTTP_422_UNPROCESSABLE_ENTITY if isinstance(answer, Rejection) else status.HTTP_200_OK
+        code = status.HTTP_422_UNPROCESSABLE_CONTENT if isinstance(answer, Rejection) else status.HTTP_200_OK
         return JSONResponse(body, status_code=code)
 
     return app

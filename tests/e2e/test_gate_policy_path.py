@@ -1,0 +1,87 @@
+"""Every gate outcome through the real Mosquitto, Redis and PostgreSQL, with the camera's view scripted.
+
+The model's accuracy has its own tests; here the inference worker runs a scripted engine (the
+Engine protocol, keyed by the photo's bytes) so that "an incorrectly worn mask" or "two people"
+reach the gate controller exactly, and the test checks what the gate is told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from devices.gate_agent.client import GateClient
+from maskwatch.contracts import Decision, Reason, TemperatureReading, Verdict
+from maskwatch.stack import GATE_PATH, Stack
+from services.inference.model.api import Face, FaceBox, FrameError, FrameResult, MaskLabel
+
+pytestmark = pytest.mark.timeout(120)
+
+SCENES: dict[bytes, tuple[MaskLabel, ...]] = {
+    b"photo:mask": ("mask",),
+    b"photo:no_mask": ("no_mask",),
+    b"photo:incorrect": ("incorrect",),
+    b"photo:nobody": (),
+    b"photo:two": ("mask", "mask"),
+}
+
+
+class ScriptedEngine:
+    def analyze_batch(self, images: Sequence[bytes]) -> list[FrameResult | FrameError]:
+        results: list[FrameResult | FrameError] = []
+        for image in images:
+            if image not in SCENES:
+                results.append(FrameError("not_an_image", "unknown scripted photo"))
+                continue
+            faces = tuple(
+                Face(FaceBox(10 + 100 * i, 10, 90 + 100 * i, 110, 0.99), label, 0.97)
+                for i, label in enumerate(SCENES[image])
+            )
+            results.append(FrameResult(faces, 640, 480, 1.0, 2.0, 0.5))
+        return results
+
+
+@pytest.fixture
+async def scripted_stack(stack_settings, backend):
+    if backend != "real":
+        pytest.skip("the embedded path is covered by test_gate_path")
+    running = Stack(stack_settings, GATE_PATH, engine=ScriptedEngine())
+    await running.start(timeout=60)
+    yield running
+    await running.close()
+
+
+CASES = [
+    (b"photo:mask", 36.6, Decision.OPEN, [], "Welcome"),
+    (b"photo:no_mask", 36.6, Decision.DENY, [Reason.NO_MASK], "Please wear a mask"),
+    (b"photo:incorrect", 36.6, Decision.DENY, [Reason.INCORRECT_MASK], "Please cover your nose and mouth"),
+    (b"photo:mask", 38.2, Decision.DENY, [Reason.FEVER], "Elevated temperature"),
+    (
+        b"photo:mask",
+        45.0,
+        Decision.DENY,
+        [Reason.REMEASURE_TEMPERATURE],
+        "Please measure your temperature again",
+    ),
+    (
+        b"photo:mask",
+        28.0,
+        Decision.DENY,
+        [Reason.REMEASURE_TEMPERATURE],
+        "Please measure your temperature again",
+    ),
+    (b"photo:mask", None, Decision.DENY, [Reason.NO_TEMPERATURE], "Please measure your temperature"),
+    (b"photo:nobody", 36.6, Decision.DENY, [Reason.NO_FACE], "Please step in front of the camera"),
+    (b"photo:two", 36.6, Decision.DENY, [Reason.MULTIPLE_FACES], "One person at a time"),
+]
+
+
+async def test_every_outcome_reaches_the_gate(scripted_stack):
+    async with GateClient(scripted_stack.settings.mqtt, "policy-gate") as gate:
+        for photo, temperature, decision, reasons, message in CASES:
+            reading = TemperatureReading(corrected_c=temperature) if temperature is not None else None
+            answer = await gate.check(photo, reading, timeout=15)
+            assert isinstance(answer, Verdict), (photo, temperature, answer)
+            assert (answer.decision, answer.reasons) == (decision, reasons), (photo, temperature)
+            assert answer.message.startswith(message)
