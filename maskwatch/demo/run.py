@@ -98,7 +98,8 @@ async def _run_agent(settings: Settings) -> None:
     with tempfile.TemporaryDirectory() as folder:
         photos = Path(folder) / "photos"
         photos.mkdir()
-        for index, kind in enumerate(("mask", "no_mask", "mask")):
+        people: tuple[SampleKind, ...] = ("mask", "no_mask", "mask")
+        for index, kind in enumerate(people):
             sample_image(kind).save(photos / f"{index}-{kind}.jpg")
         config = AgentSettings(
             gate_id="turnstile-4",

@@ -23,7 +23,7 @@ from services.inference.model.api import (
 from services.inference.model.classifier import build_classifier
 from services.inference.model.config import ModelConfig
 from services.inference.model.crops import square_crop
-from services.inference.model.decode import Decoded, decode_frame
+from services.inference.model.decode import decode_frame
 from services.inference.model.detectors import build_detector
 
 log = logging.getLogger(__name__)
@@ -118,4 +118,4 @@ def _check_protocol(engine: MaskEngine) -> Engine:
     return engine
 
 
-__all__ = ["Decoded", "MaskEngine", "build_engine"]
+__all__ = ["MaskEngine", "build_engine"]

@@ -39,6 +39,8 @@ class OnnxMaskClassifier:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # Two sessions share the cores: spinning workers of one would starve the other.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         self._input_name = self._session.get_inputs()[0].name
         self.sidecar = sidecar

@@ -49,9 +49,9 @@ class TrainSettings:
     label_smoothing: float = 0.05
     seed: int = 0
     threads: int = 2
-    scene_share: float = 0.6
+    scene_share: float = 0.5
     """Within mask/no_mask, how often a draw takes a scene face rather than a crop-set close-up."""
-    shrink_close_ups: float = 0.75
+    shrink_close_ups: float = 0.5
     """How often a crop-set close-up is shrunk to 14-48 px and scaled back up, to look like a CCTV face."""
 
 

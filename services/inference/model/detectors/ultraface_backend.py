@@ -68,6 +68,8 @@ class UltraFaceDetector:
         options.intra_op_num_threads = config.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # Two sessions share the cores: spinning workers of one would starve the other.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(config.model_path), options, providers=["CPUExecutionProvider"]
         )
