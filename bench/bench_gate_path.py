@@ -24,7 +24,7 @@ from maskwatch.settings import DatabaseSettings, QueueSettings, Settings
 from maskwatch.stack import GATE_PATH, Stack
 
 
-def settings_for(real: bool, workdir: str) -> Settings:
+def settings_for(real: bool, workdir: str, mqtt_port: int = 1883) -> Settings:
     run = uuid.uuid4().hex[:8]
     if real:
         return Settings(
@@ -45,9 +45,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def bench(real: bool, sequential: int, gates: int, per_gate: int) -> None:
+async def bench(real: bool, sequential: int, gates: int, per_gate: int, mqtt_port: int = 1883) -> None:
     with tempfile.TemporaryDirectory() as workdir:
-        settings = settings_for(real, workdir)
+        settings = settings_for(real, workdir, mqtt_port)
         stack = Stack(
             settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"http_port": None})}),
             GATE_PATH,
@@ -96,12 +96,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--real", action="store_true")
+    parser.add_argument("--mqtt-port", type=int, default=1883, help="with --real: the Mosquitto port")
     parser.add_argument("--sequential", type=int, default=50)
     parser.add_argument("--gates", type=int, default=16)
     parser.add_argument("--per-gate", type=int, default=10)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(bench(args.real, args.sequential, args.gates, args.per_gate))
+    asyncio.run(bench(args.real, args.sequential, args.gates, args.per_gate, args.mqtt_port))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Each service updates the ones that concern it and exposes them with
 from __future__ import annotations
 
 import logging
+import sys
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
@@ -67,10 +68,13 @@ SIGNIN_FAILURES = Counter(
 
 
 def update_gpu_memory() -> bool:
-    """Refresh GPU_MEMORY_BYTES from torch when CUDA is available; False (and nothing set) otherwise."""
-    try:
-        import torch
-    except ImportError:
+    """Refresh GPU_MEMORY_BYTES from torch when CUDA is available; False (and nothing set) otherwise.
+
+    Only when torch is already loaded (the torch runtime): importing it just to find no GPU would
+    cost the ONNX Runtime worker seconds and a few hundred MB.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
         return False
     if not torch.cuda.is_available():
         return False

@@ -81,9 +81,21 @@ async def run_service(
         await InferenceWorker(engine, queue, settings).run(stop)
     elif name == "gate-controller":
         from services.gate_controller.controller import GateController
+        from services.gate_controller.directory import GateDirectory
+        from services.stats.database import create_engine, migrate
 
-        controller = GateController(queue, settings, name=f"{settings.queue.prefix}-gate-controller")
-        await _run_signalling(controller.run(stop), controller.ready, ready)
+        await asyncio.to_thread(migrate, settings.database.url)
+        database = create_engine(settings.database.url)
+        controller = GateController(
+            queue,
+            settings,
+            name=f"{settings.queue.prefix}-gate-controller",
+            directory=GateDirectory(database),
+        )
+        try:
+            await _run_signalling(controller.run(stop), controller.ready, ready)
+        finally:
+            database.dispose()
     elif name == "stats":
         from services.stats.database import create_engine, migrate
         from services.stats.writer import StatsWriter

@@ -27,6 +27,7 @@ from maskwatch.rejections import publish_rejection
 from maskwatch.settings import Settings
 from maskwatch.streams import Streams
 from maskwatch.topics import Topics
+from services.gate_controller.directory import GateDirectory
 from services.gate_controller.policy import decide
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,8 @@ def image_rejection(analysis: GateAnalysis, topics: Topics) -> Rejection:
     )
 
 
-def verdict_for(analysis: GateAnalysis, settings: Settings) -> Verdict:
-    decision = decide(analysis, settings.policy.for_gate(analysis.gate_id))
+def verdict_for(analysis: GateAnalysis, settings: Settings, site_id: str | None = None) -> Verdict:
+    decision = decide(analysis, settings.policy.for_gate(analysis.gate_id, site_id))
     decided_at = utc_now()
     total_ms = (decided_at - analysis.received_at).total_seconds() * 1000
     model_ms = analysis.decode_ms + analysis.detect_ms + analysis.classify_ms
@@ -72,7 +73,15 @@ def verdict_for(analysis: GateAnalysis, settings: Settings) -> Verdict:
 
 
 class GateController:
-    def __init__(self, queue: WorkQueue, settings: Settings, *, name: str = "gate-controller-1") -> None:
+    def __init__(
+        self,
+        queue: WorkQueue,
+        settings: Settings,
+        *,
+        name: str = "gate-controller-1",
+        directory: GateDirectory | None = None,
+    ) -> None:
+        self._directory = directory
         self._queue = queue
         self._settings = settings
         self._streams = Streams(settings.queue.prefix)
@@ -108,6 +117,8 @@ class GateController:
         client = self._client
         if client is None:
             raise ConnectionError("not connected to the broker")
+        if self._directory is not None:
+            await self._directory.refresh_if_stale()
         for entry in entries:
             try:
                 analysis = decode(GateAnalysis, entry.data)
@@ -120,7 +131,8 @@ class GateController:
             if analysis.image_error is not None:
                 await self._reject_image(client, analysis)
                 continue
-            verdict = verdict_for(analysis, self._settings)
+            site_id = self._directory.site_of(analysis.gate_id) if self._directory else None
+            verdict = verdict_for(analysis, self._settings, site_id)
             payload = verdict.to_json()
             if verdict.offline_decision is None:  # an offline record: the gate acted long ago
                 await client.publish(

@@ -37,19 +37,27 @@ class RuleSet(BaseModel):
 
 
 class PolicyConfig(RuleSet):
-    """Site-wide rules, with per-gate exceptions under `gates` (only the fields that differ)."""
+    """The installation's rules, with exceptions per site under `sites` and per gate under `gates`.
 
+    Exceptions name only the fields that differ; a gate's own exceptions win over its site's.
+    """
+
+    sites: dict[str, dict[str, Any]] = Field(default_factory=dict)
     gates: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _check_gate_overrides(self) -> Self:
+    def _check_overrides(self) -> Self:
+        for site_id in self.sites:
+            self.for_gate("", site_id)  # raises with the offending field named
         for gate_id in self.gates:
-            self.for_gate(gate_id)  # raises with the offending field named
+            self.for_gate(gate_id)
         return self
 
-    def for_gate(self, gate_id: str) -> RuleSet:
-        site = self.model_dump(exclude={"gates"})
-        return RuleSet.model_validate(site | self.gates.get(gate_id, {}))
+    def for_gate(self, gate_id: str, site_id: str | None = None) -> RuleSet:
+        rules = self.model_dump(exclude={"sites", "gates"})
+        if site_id is not None:
+            rules |= self.sites.get(site_id, {})
+        return RuleSet.model_validate(rules | self.gates.get(gate_id, {}))
 
 
 MESSAGES: dict[Reason, str] = {

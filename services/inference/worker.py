@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
 from maskwatch import metrics
@@ -33,6 +34,7 @@ class InferenceWorker:
         self._streams = Streams(settings.queue.prefix)
         self.name = name
         self.batch_sizes: list[int] = []
+        self._gpu_checked = float("-inf")
 
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> int:
         return await consume(
@@ -61,6 +63,10 @@ class InferenceWorker:
             return
         self.batch_sizes.append(len(checks))
         results = await asyncio.to_thread(self._engine.analyze_batch, [c.check.image_jpeg for c in checks])
+        now = time.monotonic()
+        if now - self._gpu_checked > 10:  # the torch query is cheap, but not per batch
+            self._gpu_checked = now
+            metrics.update_gpu_memory()
         frames = [r for r in results if isinstance(r, FrameResult)]
         for stage in ("decode", "detect", "classify"):
             metrics.MODEL_SECONDS.labels(stage).observe(sum(getattr(r, f"{stage}_ms") for r in frames) / 1000)

@@ -85,3 +85,44 @@ async def test_every_outcome_reaches_the_gate(scripted_stack):
             assert isinstance(answer, Verdict), (photo, temperature, answer)
             assert (answer.decision, answer.reasons) == (decision, reasons), (photo, temperature)
             assert answer.message.startswith(message)
+
+
+async def test_site_rules_apply_to_the_gates_registered_there(stack_settings, backend):
+    if backend != "real":
+        pytest.skip("one backend is enough for the policy lookup")
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from services.stats.database import create_engine, migrate
+    from services.stats.schema import gates, sites
+
+    migrate(stack_settings.database.url)
+    engine = create_engine(stack_settings.database.url)
+    now = datetime.now(UTC)
+    with engine.begin() as c:
+        c.execute(sa.delete(gates).where(gates.c.gate_id == "screen-1"))
+        c.execute(sa.delete(sites).where(sites.c.site_id == "cinema"))
+        c.execute(sa.insert(sites).values(site_id="cinema", name="Cinema", time_zone="UTC", created_at=now))
+        c.execute(
+            sa.insert(gates).values(gate_id="screen-1", site_id="cinema", name="Screen 1", created_at=now)
+        )
+    engine.dispose()
+    policy = stack_settings.policy.model_copy(update={"sites": {"cinema": {"mask": "soft"}}})
+    settings = stack_settings.model_copy(update={"policy": policy})
+    stack = Stack(settings, GATE_PATH, engine=ScriptedEngine())
+    await stack.start(timeout=60)
+    try:
+        async with (
+            GateClient(settings.mqtt, "screen-1") as cinema,
+            GateClient(settings.mqtt, "lobby") as lobby,
+        ):
+            reading = TemperatureReading(corrected_c=36.6)
+            soft = await cinema.check(b"photo:no_mask", reading, timeout=15)
+            hard = await lobby.check(b"photo:no_mask", reading, timeout=15)
+    finally:
+        await stack.close()
+    assert isinstance(soft, Verdict)
+    assert isinstance(hard, Verdict)
+    assert (soft.decision, soft.reasons, soft.flags) == (Decision.OPEN, [], [Reason.NO_MASK])
+    assert (hard.decision, hard.reasons) == (Decision.DENY, [Reason.NO_MASK])

@@ -68,3 +68,43 @@ def test_per_gate_override_inherits_site_rules():
 def test_invalid_gate_override_is_refused_at_load():
     with pytest.raises(ValueError, match="fever_threshold_c"):
         PolicyConfig(gates={"x": {"fever_threshold_c": 50}})
+
+
+def test_site_rules_sit_between_installation_and_gate():
+    policy = PolicyConfig(
+        fever_threshold_c=37.5,
+        sites={"hospital": {"fever_threshold_c": 37.3, "mask": "hard"}, "cinema": {"mask": "soft"}},
+        gates={"icu-door": {"fever_threshold_c": 37.1}},
+    )
+    assert policy.for_gate("lobby").fever_threshold_c == 37.5
+    assert policy.for_gate("ward-door", "hospital").fever_threshold_c == 37.3
+    assert policy.for_gate("icu-door", "hospital").fever_threshold_c == 37.1
+    assert policy.for_gate("screen-1", "cinema").mask is Enforcement.SOFT
+    assert decide(analysis([face("no_mask")]), policy.for_gate("screen-1", "cinema")).open
+    assert not decide(analysis([face("no_mask")]), policy.for_gate("ward-door", "hospital")).open
+    with pytest.raises(ValueError, match="mask"):
+        PolicyConfig(sites={"x": {"mask": "sometimes"}})
+
+
+def test_directory_maps_registered_gates_to_sites(tmp_path):
+    import asyncio
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from services.gate_controller.directory import GateDirectory
+    from services.stats.database import create_engine, migrate
+    from services.stats.schema import gates, sites
+
+    url = f"sqlite:///{tmp_path}/d.db"
+    migrate(url)
+    engine = create_engine(url)
+    now = datetime.now(UTC)
+    with engine.begin() as c:
+        c.execute(sa.insert(sites).values(site_id="hospital", name="H", time_zone="UTC", created_at=now))
+        c.execute(sa.insert(gates).values(gate_id="ward-door", site_id="hospital", name="W", created_at=now))
+    directory = GateDirectory(engine)
+    asyncio.run(directory.refresh_if_stale())
+    assert directory.site_of("ward-door") == "hospital"
+    assert directory.site_of("unknown") is None
+    engine.dispose()
