@@ -5,10 +5,25 @@ SQLite. Ranges are half-open UTC instants [start, end); `day_range` turns a
 local calendar day of a site into one, so "today" follows the site's time zone
 and daylight-saving days have 23 or 25 hours.
 
-Whole-hour ranges are answered from the `check_hourly` roll-up (kept by
-triggers), which makes a year of data as cheap as a day. Ranges that start or
-end inside an hour (zones such as Asia/Kolkata at +05:30) fall back to the raw
-`checks` rows through their (gate_id, decided_at) and decided_at indexes.
+Totals over a range come from three sources, all kept by database triggers on
+`checks` and `check_reasons`:
+
+- `check_daily`, one row per UTC day, gate, decision and reason, for the whole
+  UTC days inside the range;
+- `check_hourly`, the same per UTC hour, for the whole hours left at either end
+  (at most 23 on each side);
+- the raw `checks` rows, through their (gate_id, decided_at) and decided_at
+  indexes, for what is left inside an hour at either end (at most 59 minutes on
+  each side: zones such as Asia/Kolkata at +05:30).
+
+The pieces are disjoint and together cover the range exactly, so a local day,
+month or year in any zone (23- and 25-hour DST days and half-hour offsets
+included) adds up to the same numbers as counting the raw rows, while a year
+for 100 gates reads about 100 x 365 x (decisions + reasons) daily rows instead
+of millions of checks or hourly rows. The roll-ups are keyed by UTC day and
+hour rather than by local day on purpose: which site a gate belongs to, and
+that site's time zone, are joined in at query time, so moving a gate to
+another site or changing a site's zone needs no rebuild.
 
 A check from a gate that was never registered belongs to the `default` site.
 """
@@ -24,9 +39,18 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from services.stats.schema import DEFAULT_SITE, check_hourly, check_reasons, checks, gates, sites
+from services.stats.schema import (
+    DEFAULT_SITE,
+    check_daily,
+    check_hourly,
+    check_reasons,
+    checks,
+    gates,
+    sites,
+)
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 MAX_HOURLY_RANGE = timedelta(days=400)
 _QUARTER = timedelta(minutes=15)
 Q = TypeVar("Q", bound="sa.Select[*tuple[Any, ...]]")
@@ -114,6 +138,37 @@ def _whole_hours(*instants: datetime) -> bool:
     return all(utc(t).minute == 0 and utc(t).second == 0 and utc(t).microsecond == 0 for t in instants)
 
 
+def _floor(t: datetime, step: timedelta) -> datetime:
+    """`t` (UTC) rounded down to a whole UTC hour or day."""
+    if step == DAY:
+        return t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil(t: datetime, step: timedelta) -> datetime:
+    floor = _floor(t, step)
+    return floor if floor == t else floor + step
+
+
+def _segments(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
+    """Cut [start, end) into disjoint ("raw" | "hourly" | "daily", from, to) pieces that cover it exactly.
+
+    Whole UTC days in the middle come from the daily roll-up, whole UTC hours
+    around them from the hourly one, and the parts of an hour at either end
+    from the raw rows.
+    """
+    start, end = utc(start), utc(end)
+    if end <= start:
+        return []
+    h0, h1 = _ceil(start, HOUR), _floor(end, HOUR)
+    if h1 <= h0:
+        return [("raw", start, end)]
+    d0, d1 = _ceil(h0, DAY), _floor(h1, DAY)
+    middle = [("hourly", h0, d0), ("daily", d0, d1), ("hourly", d1, h1)] if d0 < d1 else [("hourly", h0, h1)]
+    pieces = [("raw", start, h0), *middle, ("raw", h1, end)]
+    return [(kind, a, b) for kind, a, b in pieces if a < b]
+
+
 def _counts(
     conn: sa.Connection,
     start: datetime,
@@ -126,22 +181,36 @@ def _counts(
 ) -> Iterable[tuple[str, str, str, bool, int]]:
     """Rows of (group key, decision, reason, enforced, count); reason '' counts the checks themselves.
 
-    `group` is None, "gate" or "site".
+    `group` is None, "gate" or "site". The same key may come once per piece of
+    the range; the callers add them up.
     """
-    start, end = utc(start), utc(end)
-    if end <= start:
-        return []
     rows: list[tuple[str, str, str, bool, int]] = []
-    if _whole_hours(start, end):
-        h = check_hourly.c
-        key = _group_column(group, h.gate_id)
-        query = sa.select(key, h.decision, h.reason, h.enforced, sa.func.sum(h.checks)).where(
-            h.hour >= start, h.hour < end
-        )
-        query = _scope(query, h.gate_id, site, gate, site_ids)
-        query = query.group_by(key, h.decision, h.reason, h.enforced)
+    for kind, a, b in _segments(start, end):
+        if kind == "raw":
+            rows.extend(_raw_counts(conn, a, b, site=site, gate=gate, site_ids=site_ids, group=group))
+            continue
+        table = check_daily if kind == "daily" else check_hourly
+        at = table.c.day if kind == "daily" else table.c.hour
+        t = table.c
+        key = _group_column(group, t.gate_id)
+        query = sa.select(key, t.decision, t.reason, t.enforced, sa.func.sum(t.checks)).where(at >= a, at < b)
+        query = _scope(query, t.gate_id, site, gate, site_ids)
+        query = query.group_by(key, t.decision, t.reason, t.enforced)
         rows.extend((str(k), d, r, bool(e), int(n)) for k, d, r, e, n in conn.execute(query))
-        return rows
+    return rows
+
+
+def _raw_counts(
+    conn: sa.Connection,
+    start: datetime,
+    end: datetime,
+    *,
+    site: str | None,
+    gate: str | None,
+    site_ids: Collection[str] | None,
+    group: str | None,
+) -> list[tuple[str, str, str, bool, int]]:
+    rows: list[tuple[str, str, str, bool, int]] = []
     c = checks.c
     key = _group_column(group, c.gate_id)
     in_range = sa.and_(c.decided_at >= start, c.decided_at < end)
@@ -275,33 +344,39 @@ def per_hour(
     return figures
 
 
-_HOUR_SQL = {
-    "postgresql": "date_trunc('hour', {c} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
-    "sqlite": "strftime('%Y-%m-%d %H:00:00.000000', {c})",
+_TRUNCATE_SQL = {
+    ("postgresql", "hour"): "date_trunc('hour', {c} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
+    ("postgresql", "day"): "date_trunc('day', {c} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
+    ("sqlite", "hour"): "strftime('%Y-%m-%d %H:00:00.000000', {c})",
+    ("sqlite", "day"): "strftime('%Y-%m-%d 00:00:00.000000', {c})",
 }
 
 
 def rebuild_hourly(conn: sa.Connection, start: datetime, end: datetime) -> None:
-    """Recompute the roll-up for the whole hours in [start, end) from the raw rows.
+    """Recompute both roll-ups from the raw rows over the hours and the UTC days that cover [start, end).
+
+    `check_hourly` is rebuilt for the whole hours, `check_daily` for the whole
+    UTC days that [start, end) touches.
 
     For bulk loads that bypass the triggers and after deleting old checks; the
-    triggers keep it current otherwise.
+    triggers keep them current otherwise.
     """
     start, end = utc(start), utc(end)
-    start = start.replace(minute=0, second=0, microsecond=0)
-    if end.minute or end.second or end.microsecond:
-        end = end.replace(minute=0, second=0, microsecond=0) + HOUR
-    h = check_hourly.c
-    conn.execute(sa.delete(check_hourly).where(h.hour >= start, h.hour < end))
-    hour = _HOUR_SQL[conn.dialect.name]
+    _rebuild(conn, check_hourly, "hour", _floor(start, HOUR), _ceil(end, HOUR))
+    _rebuild(conn, check_daily, "day", _floor(start, DAY), _ceil(end, DAY))
+
+
+def _rebuild(conn: sa.Connection, table: sa.Table, column: str, start: datetime, end: datetime) -> None:
+    conn.execute(sa.delete(table).where(table.c[column] >= start, table.c[column] < end))
+    truncate = _TRUNCATE_SQL[(conn.dialect.name, column)]
     yes = "true" if conn.dialect.name == "postgresql" else "1"
     statement = sa.text(
         f"""
-        INSERT INTO check_hourly (hour, gate_id, decision, reason, enforced, checks)
-        SELECT {hour.format(c="decided_at")}, gate_id, decision, '', {yes}, count(*)
+        INSERT INTO {table.name} ({column}, gate_id, decision, reason, enforced, checks)
+        SELECT {truncate.format(c="decided_at")}, gate_id, decision, '', {yes}, count(*)
         FROM checks WHERE decided_at >= :start AND decided_at < :end GROUP BY 1, 2, 3
         UNION ALL
-        SELECT {hour.format(c="c.decided_at")}, c.gate_id, c.decision, r.reason, r.enforced, count(*)
+        SELECT {truncate.format(c="c.decided_at")}, c.gate_id, c.decision, r.reason, r.enforced, count(*)
         FROM check_reasons r JOIN checks c ON c.check_id = r.check_id
         WHERE c.decided_at >= :start AND c.decided_at < :end GROUP BY 1, 2, 3, 4, 5
         """

@@ -154,3 +154,23 @@ Database triggers created by migration 0002 keep it current on every insert
 into `checks` and `check_reasons`, so any writer in any process maintains it;
 `figures.rebuild_hourly` recomputes a range after bulk loads or deletions.
 """
+
+# --- The daily roll-up (migration 0003) ---
+
+check_daily = sa.Table(
+    "check_daily",
+    metadata,
+    sa.Column("day", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("gate_id", sa.String(64), primary_key=True),
+    sa.Column("decision", sa.String(8), primary_key=True),
+    sa.Column("reason", sa.String(32), primary_key=True),
+    sa.Column("enforced", sa.Boolean, primary_key=True),
+    sa.Column("checks", sa.Integer, nullable=False),
+)
+"""Checks per UTC day (stored as its midnight), gate and decision (reason ''), and reasons per that key.
+
+The same rows as `check_hourly` summed over the 24 hours of each UTC day. Days
+are UTC days, not local ones, so a gate moving to another site or a site
+changing its time zone never invalidates a row. Triggers created by migration
+0003 keep it current; `figures.rebuild_hourly` recomputes it with the hourly one.
+"""
