@@ -184,3 +184,187 @@ def test_hourly_ranges_are_bounded():
     start = datetime(2020, 1, 1, tzinfo=UTC)
     with pytest.raises(ValueError, match="at most"):
         figures.hour_starts(start, start + timedelta(days=500), BERLIN)
+
+
+# --- The daily roll-up ---
+
+UTC_ZONE = ZoneInfo("UTC")
+EMPTY_DAYS = {3, 4, 17}  # days after 14 October 2026 with no checks at all
+
+
+def _month_of_checks():
+    """About 40 days around the Berlin DST change (25 October 2026): three sites, a stray gate, reasons,
+    flags, checks on the hour and just before and after UTC midnight, and a few empty days."""
+    base = datetime(2026, 10, 14, tzinfo=UTC)
+    gate_ids = ["a-1", "a-2", "k-1", "u-1", "stray"]
+    made = []
+    for i in range(900):
+        at = base + timedelta(minutes=61 * i + (i % 7) * 3, seconds=i % 11)
+        if (at - base).days in EMPTY_DAYS:
+            continue
+        decision = Decision.DENY if i % 4 == 0 else Decision.OPEN
+        reasons = [Reason.NO_MASK, Reason.FEVER][: 1 + i % 2] if decision == Decision.DENY else []
+        flags = [Reason.INCORRECT_MASK] if i % 5 == 0 and decision == Decision.OPEN else []
+        made.append(verdict(gate_ids[i % len(gate_ids)], at, decision, reasons, flags))
+    for day in (1, 9, 30):  # the edges of a UTC day
+        midnight = base + timedelta(days=day)
+        made.append(verdict("a-1", midnight - timedelta(microseconds=1), Decision.DENY, [Reason.NO_FACE]))
+        made.append(verdict("k-1", midnight))
+    return made
+
+
+@pytest.fixture
+def month(engine):
+    now = datetime.now(UTC)
+    with engine.begin() as c:
+        c.execute(
+            sa.insert(sites),
+            [
+                {"site_id": "k", "name": "K", "time_zone": "Asia/Kolkata", "created_at": now},
+                {"site_id": "u", "name": "U", "time_zone": "UTC", "created_at": now},
+            ],
+        )
+        c.execute(
+            sa.insert(gates),
+            [
+                {"gate_id": "a-2", "site_id": "a", "name": "A 2", "created_at": now},
+                {"gate_id": "k-1", "site_id": "k", "name": "K 1", "created_at": now},
+                {"gate_id": "u-1", "site_id": "u", "name": "U 1", "created_at": now},
+            ],
+        )
+    made = _month_of_checks()
+    write(engine, *made)
+    return made
+
+
+def _all_figures(c, start, end):
+    return {
+        "summary": figures.summary(c, start, end),
+        "site a": figures.summary(c, start, end, site="a"),
+        "site k": figures.summary(c, start, end, site="k"),
+        "default": figures.summary(c, start, end, site="default"),
+        "gate": figures.summary(c, start, end, gate="a-1"),
+        "some sites": figures.summary(c, start, end, site_ids=["k", "u"]),
+        "per gate": figures.per_gate(c, start, end),
+        "per gate, site a": figures.per_gate(c, start, end, site="a"),
+        "per site": figures.per_site(c, start, end),
+        "per site, some": figures.per_site(c, start, end, site_ids=["a", "default"]),
+    }
+
+
+def _raw_only(monkeypatch):
+    monkeypatch.setattr(figures, "_segments", lambda start, end: [("raw", start, end)])
+
+
+@pytest.mark.parametrize("tz", [UTC_ZONE, BERLIN, KOLKATA], ids=str)
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        (date(2026, 10, 14), date(2026, 11, 22)),  # everything, across the DST change
+        (date(2026, 10, 20), date(2026, 10, 30)),  # across the DST change and the empty 31 October
+        (date(2026, 10, 16), date(2026, 10, 19)),  # empty days at both ends
+        (date(2026, 10, 17), date(2026, 10, 18)),  # only empty days
+    ],
+)
+def test_the_daily_roll_up_agrees_with_the_raw_rows(engine, month, monkeypatch, tz, first, last):
+    start, end = figures.day_range(first, tz)[0], figures.day_range(last, tz)[1]
+    assert "daily" in [kind for kind, _, _ in figures._segments(start, end)]
+    with engine.connect() as c:
+        combined = _all_figures(c, start, end)
+        _raw_only(monkeypatch)
+        raw = _all_figures(c, start, end)
+    assert combined == raw
+    expected = sum(1 for v in month if start <= v.decided_at < end)
+    assert combined["summary"].visitors == expected
+    if first == date(2026, 10, 17):
+        assert expected == 0
+        assert combined["per gate"] == []
+    else:
+        assert expected > 0
+        assert {f.key for f in combined["per site"]} == {"a", "k", "u", "default"}
+
+
+def test_ranges_off_the_hour_and_off_the_day_agree_with_the_raw_rows(engine, month, monkeypatch):
+    base = datetime(2026, 10, 14, tzinfo=UTC)
+    ranges = [
+        (base + timedelta(hours=5, minutes=30), base + timedelta(days=20, hours=3, minutes=45)),
+        (base + timedelta(days=1, seconds=-1), base + timedelta(days=30, microseconds=1)),
+        (base + timedelta(days=1), base + timedelta(days=30)),  # whole UTC days only
+        (base + timedelta(hours=23), base + timedelta(days=1, hours=1)),  # no whole day inside
+        (base + timedelta(minutes=10), base + timedelta(minutes=50)),  # inside one hour
+    ]
+    with engine.connect() as c:
+        combined = [_all_figures(c, start, end) for start, end in ranges]
+        _raw_only(monkeypatch)
+        raw = [_all_figures(c, start, end) for start, end in ranges]
+    assert combined == raw
+    for (start, end), got in zip(ranges, combined, strict=True):
+        assert got["summary"].visitors == sum(1 for v in month if start <= v.decided_at < end)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (datetime(2026, 3, 28, 23, tzinfo=UTC), datetime(2026, 3, 29, 22, tzinfo=UTC)),
+        (datetime(2025, 12, 31, 18, 30, tzinfo=UTC), datetime(2026, 12, 31, 18, 30, tzinfo=UTC)),
+        (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 3, tzinfo=UTC)),
+        (datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 0, 2, tzinfo=UTC)),
+        (datetime(2026, 1, 1, 5, 15, tzinfo=UTC), datetime(2026, 1, 2, 0, 15, tzinfo=UTC)),
+    ],
+)
+def test_segments_cover_the_range_exactly_once(start, end):
+    pieces = figures._segments(start, end)
+    assert pieces[0][1] == start
+    assert pieces[-1][2] == end
+    for (_, _, a_end), (_, b_start, _) in zip(pieces, pieces[1:], strict=False):
+        assert a_end == b_start
+    for kind, a, b in pieces:
+        assert a < b
+        if kind == "daily":
+            assert (a.hour, a.minute, b.hour, b.minute) == (0, 0, 0, 0)
+        elif kind == "hourly":
+            assert b - a < timedelta(days=2)
+            assert (a.minute, a.second, b.minute, b.second) == (0, 0, 0, 0)
+        else:
+            assert b - a < timedelta(hours=1)
+
+
+def test_the_daily_roll_up_is_read_and_can_be_rebuilt(engine, month):
+    start, end = figures.day_range(date(2026, 10, 14), BERLIN)[0], figures.day_range(date(2026, 11, 22), BERLIN)[1]
+    with engine.connect() as c:
+        before = _all_figures(c, start, end)
+    with engine.begin() as c:
+        c.execute(sa.delete(check_daily))
+        assert figures.summary(c, start, end).visitors < before["summary"].visitors
+        figures.rebuild_hourly(c, datetime(2026, 10, 14, 12, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC))
+    with engine.connect() as c:
+        assert _all_figures(c, start, end) == before
+
+
+def test_migration_0003_upgrades_a_0002_database(database_url, monkeypatch):
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
+    command.downgrade(config, "0002")
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as c:
+            assert not sa.inspect(c).has_table("check_daily")
+        made = _month_of_checks()
+        write(engine, *made[:500])  # written by a 0002 system: only the hourly roll-up is kept
+        command.upgrade(config, "head")
+        write(engine, *made[500:])  # written after the upgrade: the new triggers keep the daily roll-up
+        start, end = datetime(2026, 10, 14, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC)
+        assert "daily" in [kind for kind, _, _ in figures._segments(start, end)]
+        with engine.connect() as c:
+            daily_checks = c.execute(
+                sa.select(sa.func.sum(check_daily.c.checks)).where(check_daily.c.reason == "")
+            ).scalar()
+            combined = _all_figures(c, start, end)
+            _raw_only(monkeypatch)
+            raw = _all_figures(c, start, end)
+        assert daily_checks == len(made)
+        assert combined == raw
+        assert combined["summary"].visitors == len(made)
+    finally:
+        engine.dispose()
