@@ -13,14 +13,23 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-setup: $(BIN)/python
+# What the demo and the services need (no torch: serving on the CPU uses ONNX Runtime).
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[server]"
+	touch $@
+
+# Everything for development: training (torch), tests, linters.
+$(VENV)/.dev: pyproject.toml $(VENV)/.runtime
 	$(BIN)/pip install --quiet "$(TORCH)"
 	$(BIN)/pip install --quiet -e ".[server,train,dev]"
+	touch $@
 
-demo: setup
+setup: $(VENV)/.dev
+
+demo: $(VENV)/.runtime
 	$(BIN)/maskwatch demo
 
-up: setup
+up: $(VENV)/.runtime
 	$(BIN)/maskwatch up
 
 test: setup
