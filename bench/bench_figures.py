@@ -2,8 +2,8 @@
 
 Creates a scratch PostgreSQL database, loads a year of generated checks with
 generate_series (the roll-up triggers are disabled during the bulk load and the
-roll-up is rebuilt afterwards, as an operator would after an import), then
-times each figure. `MASKWATCH_BENCH_CHECKS` sets the volume (default 3,000,000,
+hourly and daily roll-ups are rebuilt afterwards, as an operator would after an
+import), then times each figure. `MASKWATCH_BENCH_CHECKS` sets the volume (default 3,000,000,
 about 80 checks per gate per day); `MASKWATCH_BENCH_POSTGRES_URL` the server.
 """
 
@@ -33,9 +33,15 @@ GATES = 100
 SITES = 4
 YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
 
+TRIGGERS = [
+    ("checks", "checks_rollup"),
+    ("check_reasons", "check_reasons_rollup"),
+    ("checks", "checks_rollup_daily"),
+    ("check_reasons", "check_reasons_rollup_daily"),
+]
+
 LOAD = [
-    "ALTER TABLE checks DISABLE TRIGGER checks_rollup",
-    "ALTER TABLE check_reasons DISABLE TRIGGER check_reasons_rollup",
+    *[f"ALTER TABLE {table} DISABLE TRIGGER {trigger}" for table, trigger in TRIGGERS],
     "INSERT INTO sites (site_id, name, time_zone, created_at) "
     "SELECT 'site-' || s, 'Site ' || s, "
     "(ARRAY['Europe/Berlin','America/New_York','Asia/Kolkata','UTC'])[s + 1], now() "
@@ -54,8 +60,7 @@ LOAD = [
     "INSERT INTO check_reasons (check_id, reason, enforced) SELECT check_id, "
     "(ARRAY['no_mask','incorrect_mask','fever','no_face'])[1 + (abs(hashtext(check_id::text)) % 4)], true "
     "FROM checks WHERE decision = 'deny'",
-    "ALTER TABLE checks ENABLE TRIGGER checks_rollup",
-    "ALTER TABLE check_reasons ENABLE TRIGGER check_reasons_rollup",
+    *[f"ALTER TABLE {table} ENABLE TRIGGER {trigger}" for table, trigger in TRIGGERS],
     "ANALYZE",
 ]
 
@@ -90,10 +95,11 @@ def main() -> None:
         print(f"loaded in {time.perf_counter() - started:.1f} s")
         with engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT count(*) FROM check_hourly")).scalar_one()
+            days = conn.execute(sa.text("SELECT count(*) FROM check_daily")).scalar_one()
             size = conn.execute(
                 sa.text("SELECT pg_size_pretty(pg_database_size(current_database()))")
             ).scalar()
-            print(f"check_hourly rows: {rows:,}; database size {size}")
+            print(f"check_hourly rows: {rows:,}; check_daily rows: {days:,}; database size {size}")
             run_figures(conn)
         engine.dispose()
     finally:
@@ -112,7 +118,11 @@ def run_figures(conn: sa.Connection) -> None:
         figures.day_range(date(2025, 10, 1), kolkata)[0],
         figures.day_range(date(2025, 10, 31), kolkata)[1],
     )
-    print("roll-up (whole-hour zones):")
+    ky0, ky1 = (
+        figures.day_range(date(2025, 1, 1), kolkata)[0],
+        figures.day_range(date(2025, 12, 31), kolkata)[1],
+    )
+    print("roll-ups (Europe/Berlin):")
     timed("summary, one site, one day", lambda: figures.summary(conn, d0, d1, site="site-0"))
     timed("summary, one site, one month", lambda: figures.summary(conn, m0, m1, site="site-0"))
     timed("summary, one site, the whole year", lambda: figures.summary(conn, y0, y1, site="site-0"))
@@ -121,14 +131,15 @@ def run_figures(conn: sa.Connection) -> None:
     timed("per hour, one site, one month", lambda: figures.per_hour(conn, m0, m1, berlin, site="site-0"))
     timed("per gate, one site, the whole year", lambda: figures.per_gate(conn, y0, y1, site="site-0"))
     timed("per site, the whole year", lambda: figures.per_site(conn, y0, y1))
-    print("raw rows (half-hour zone, Asia/Kolkata):")
+    print("half-hour zone (Asia/Kolkata; the parts of an hour at either end from the raw rows):")
     timed("summary, one site, one day", lambda: figures.summary(conn, k0, k1, site="site-2"))
     timed("per hour, one site, one day", lambda: figures.per_hour(conn, k0, k1, kolkata, site="site-2"))
-    timed("summary, one site, one month", lambda: figures.summary(conn, km0, km1, site="site-2"), repeat=3)
-    shifted = y0 + timedelta(minutes=30)
+    timed("summary, one site, one month", lambda: figures.summary(conn, km0, km1, site="site-2"))
+    timed("summary, one site, the whole year", lambda: figures.summary(conn, ky0, ky1, site="site-2"))
+    timed("per gate, one site, the whole year", lambda: figures.per_gate(conn, ky0, ky1, site="site-2"))
     timed(
-        "summary, every site, the whole year (raw, for comparison)",
-        lambda: figures.summary(conn, shifted, y1),
+        "summary, every site, the whole year, raw rows only (comparison)",
+        lambda: figures._raw_counts(conn, y0, y1, site=None, gate=None, site_ids=None, group=None),
         3,
     )
 
