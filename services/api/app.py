@@ -17,7 +17,20 @@ from services.api.commander import GateCommander, MqttGateCommander
 from services.api.config import ApiSettings
 from services.api.hal import HalJSONResponse
 from services.api.ratelimit import SlidingWindow
-from services.api.routes import alerts, audit, auth, checks, events, gates, root, sites, stats, tokens, users
+from services.api.routes import (
+    alerts,
+    audit,
+    auth,
+    checks,
+    events,
+    gates,
+    oidc,
+    root,
+    sites,
+    stats,
+    tokens,
+    users,
+)
 from services.api.state import AppState
 from services.stats.database import create_engine
 from services.stats.schema import DEFAULT_SITE
@@ -87,7 +100,7 @@ def create_app(
         login_limiter=SlidingWindow(api.login_attempts, api.login_window_s),
     )
     problems.install(app)
-    for module in (root, auth, tokens, sites, stats, gates, checks, alerts, users, audit, events):
+    for module in (root, auth, oidc, tokens, sites, stats, gates, checks, alerts, users, audit, events):
         app.include_router(module.router)
 
     @app.middleware("http")

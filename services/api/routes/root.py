@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from services.api.deps import OptionalUser
+from services.api.deps import OptionalUser, StateDep
 from services.api.hal import Link, Resource, link, respond
 from services.api.paging import API
 
@@ -18,7 +18,7 @@ class Root(Resource):
 
 
 @router.get(f"{API}/", response_model=Root, summary="Entry points")
-def root(request: Request, caller: OptionalUser) -> Response:
+def root(request: Request, caller: OptionalUser, state: StateDep) -> Response:
     links: dict[str, Link] = {
         "self": link(f"{API}/"),
         "docs": link("/docs", title="Interactive API documentation"),
@@ -26,6 +26,8 @@ def root(request: Request, caller: OptionalUser) -> Response:
     }
     if caller is None:
         links["login"] = link(f"{API}/auth/login", "POST", "Sign in with email and password")
+        if state.api.oidc is not None:
+            links["oidc_login"] = link(f"{API}/auth/oidc/login", "GET", "Sign in through single sign-on")
         return respond(request, Root(links=links), etag=False)
     links |= {
         "me": link(f"{API}/auth/me"),
