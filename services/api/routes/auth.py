@@ -66,16 +66,21 @@ def login(request: Request, body: Credentials, conn: SessionDep, state: StateDep
     audit.record(conn, None, "auth.login", account.email, user_id=account.user_id, client=client)
     conn.commit()
     response = respond(request, user_resource(account, self_href=f"{API}/auth/me"), etag=False)
+    set_session_cookie(response, token, ttl, secure=state.api.cookie_secure)
+    return response
+
+
+def set_session_cookie(response: Response, token: str, ttl: timedelta, *, secure: bool) -> None:
+    """The one session cookie every sign-in sets: HttpOnly, SameSite=Lax, for the whole site."""
     response.set_cookie(
         SESSION_COOKIE,
         token,
         max_age=int(ttl.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=state.api.cookie_secure,
+        secure=secure,
         path="/",
     )
-    return response
 
 
 @router.post("/logout", status_code=204, summary="Sign out: the session ends on the server too")

@@ -30,9 +30,10 @@ from maskwatch.metrics import SIGNIN_FAILURES
 from services.api import audit
 from services.api.accounts import create_account, load_account, normalize_email
 from services.api.config import OidcSettings
-from services.api.deps import SESSION_COOKIE, SessionDep, StateDep
+from services.api.deps import SessionDep, StateDep
 from services.api.paging import API
 from services.api.problems import PROBLEM_RESPONSES, Problem
+from services.api.routes.auth import set_session_cookie
 from services.api.security import Role, issue_token
 
 router = APIRouter(prefix=f"{API}/auth/oidc", tags=["auth"], responses=PROBLEM_RESPONSES)
@@ -349,14 +350,6 @@ def oidc_callback(
     )
     conn.commit()
     response = RedirectResponse(config.after_login_url, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(ttl.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=state.api.cookie_secure,
-        path="/",
-    )
+    set_session_cookie(response, token, ttl, secure=state.api.cookie_secure)
     response.delete_cookie(FLOW_COOKIE, path=FLOW_PATH)
     return response
