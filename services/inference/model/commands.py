@@ -133,6 +133,23 @@ def train_command(
     learning_rate: Annotated[float, typer.Option("--lr")] = 2e-3,
     seed: Annotated[int, typer.Option(help="Seeds sampling, augmentation and initialisation.")] = 0,
     threads: Annotated[int, typer.Option(min=1, help="Torch CPU threads.")] = 2,
+    synthetic_incorrect: Annotated[
+        int,
+        typer.Option(
+            "--synthetic-incorrect",
+            min=0,
+            help="Synthetic `incorrect` close-ups (masks moved or painted below the nose); 0 for none.",
+        ),
+    ] = 0,
+    incorrect_scene_share: Annotated[
+        float,
+        typer.Option(
+            "--incorrect-scene-share",
+            min=0.0,
+            max=1.0,
+            help="Within `incorrect` draws, the share of real scene faces (the rest synthetic).",
+        ),
+    ] = 0.6,
     evaluate: Annotated[
         bool,
         typer.Option(help="Evaluate the held-out splits afterwards and record the metrics in the sidecar."),
@@ -155,6 +172,8 @@ def train_command(
         learning_rate=learning_rate,
         seed=seed,
         threads=threads,
+        synthetic_incorrect=synthetic_incorrect,
+        incorrect_scene_share=incorrect_scene_share,
     )
     onnx_path = run_training(root, pretrained, out, settings)
     typer.echo(f"wrote {onnx_path}", err=True)

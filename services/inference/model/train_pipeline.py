@@ -36,7 +36,9 @@ def run_training(data_dir: Path, pretrained: Path | None, out_dir: Path, setting
     detector = build_detector(UltraFaceConfig())
     crops_dir = data_dir / "crops" / "train"
     train_crops, holdout_crops = split_crops(load_crop_folder(crops_dir) if crops_dir.is_dir() else [])
-    samples, counts = build_samples(train_crops, train_scenes, detector.detect)
+    samples, counts = build_samples(
+        train_crops, train_scenes, detector.detect, settings.synthetic_incorrect, settings.seed
+    )
     holdout_samples, _ = build_samples([], holdout_scenes, lambda _image: [])
     trained = train_classifier(samples, holdout_samples, pretrained, settings)
     out_dir.mkdir(parents=True, exist_ok=True)

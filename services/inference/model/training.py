@@ -29,6 +29,7 @@ from services.inference.model.training_data import (
     crop_set_sample,
     mine_background,
     scene_sample,
+    synthetic_incorrect,
 )
 
 LABELS: tuple[str, ...] = (*MASK_LABELS, BACKGROUND)
@@ -53,6 +54,10 @@ class TrainSettings:
     """Within mask/no_mask, how often a draw takes a scene face rather than a crop-set close-up."""
     shrink_close_ups: float = 0.5
     """How often a crop-set close-up is shrunk to 14-48 px and scaled back up, to look like a CCTV face."""
+    synthetic_incorrect: int = 0
+    """Synthetic `incorrect` close-ups (masks moved or painted below the nose of crop-set faces); 0: none."""
+    incorrect_scene_share: float = 0.6
+    """Within `incorrect`, how often a draw takes a real scene face rather than a synthetic one."""
 
 
 @dataclass
@@ -74,8 +79,11 @@ def build_samples(
     crop_items: list[tuple[Path, MaskLabel]],
     scenes: list[Scene],
     detect: Callable[[np.ndarray], list],  # type: ignore[type-arg]
+    synthetic: int = 0,
+    seed: int = 0,
 ) -> tuple[list[Sample], dict[str, dict[str, int]]]:
-    """All training samples: crop-set faces, annotated scene faces, and mined detector false positives."""
+    """All training samples: crop-set faces, annotated scene faces, mined detector false positives, and
+    `synthetic` made-up `incorrect` close-ups built from the crop-set faces (seeded)."""
     index = {name: i for i, name in enumerate(LABELS)}
     samples: list[Sample] = []
     counts: dict[str, Counter[str]] = {"crops": Counter(), "scene_boxes": Counter(), "background": Counter()}
@@ -84,6 +92,17 @@ def build_samples(
         if image is not None:
             samples.append(crop_set_sample(image, index[label]))
             counts["crops"][label] += 1
+    if synthetic > 0:
+        close = [s for s in samples if s.close_up]
+        made = synthetic_incorrect(
+            [s.patch for s in close if s.label == index["mask"]],
+            [s.patch for s in close if s.label == index["no_mask"]],
+            synthetic,
+            index["incorrect"],
+            seed,
+        )
+        samples.extend(made)
+        counts["synthetic"] = Counter({"incorrect": len(made)})
     for scene in scenes:
         image = read_bgr(scene.image_path)
         if image is None:
@@ -97,12 +116,20 @@ def build_samples(
     return samples, {k: dict(v) for k, v in counts.items()}
 
 
-def _draw_epoch(samples: list[Sample], n: int, scene_share: float, rng: np.random.Generator) -> np.ndarray:
-    """Indices for one epoch: classes by CLASS_SHARES; within a class, scene faces `scene_share` of the time.
+def _draw_epoch(
+    samples: list[Sample],
+    n: int,
+    scene_share: float,
+    rng: np.random.Generator,
+    incorrect_scene_share: float | None = None,
+) -> np.ndarray:
+    """Indices for one epoch: classes by CLASS_SHARES; within a class, scene faces `scene_share` of the time
+    (`incorrect_scene_share` for `incorrect`, whose close-ups are synthetic).
 
     The scenes are the target domain but hold fewer faces than the crop set; without this the close-ups
     would dominate the mask and no_mask draws.
     """
+    incorrect = LABELS.index("incorrect")
     pools: list[tuple[np.ndarray, np.ndarray]] = []
     for c in range(len(LABELS)):
         members = [i for i, s in enumerate(samples) if s.label == c]
@@ -114,7 +141,10 @@ def _draw_epoch(samples: list[Sample], n: int, scene_share: float, rng: np.rando
     picks = []
     for c in classes:
         scene, close = pools[c]
-        use_scene = len(close) == 0 or (len(scene) > 0 and rng.random() < scene_share)
+        share = scene_share
+        if c == incorrect and incorrect_scene_share is not None:
+            share = incorrect_scene_share
+        use_scene = len(close) == 0 or (len(scene) > 0 and rng.random() < share)
         picks.append(rng.choice(scene if use_scene else close))
     return np.array(picks, dtype=np.int64)
 
@@ -165,7 +195,9 @@ def train_classifier(
     started = time.perf_counter()
     for epoch in range(settings.epochs):
         model.train()
-        order = _draw_epoch(samples, settings.samples_per_epoch, settings.scene_share, rng)
+        order = _draw_epoch(
+            samples, settings.samples_per_epoch, settings.scene_share, rng, settings.incorrect_scene_share
+        )
         n_batches = len(order) // settings.batch_size
         running = 0.0
         bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch", leave=False)

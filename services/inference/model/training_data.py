@@ -102,3 +102,96 @@ def augment(
     if rng.random() < 0.3:
         out = out + rng.normal(0, rng.uniform(2, 8), out.shape)
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+MASK_COLOURS: tuple[tuple[int, int, int], ...] = (
+    (235, 205, 160),  # surgical light blue (BGR)
+    (245, 245, 245),  # white
+    (40, 40, 40),  # black
+    (150, 150, 150),  # grey
+    (120, 60, 20),  # navy
+    (200, 190, 240),  # pink
+    (170, 200, 150),  # surgical green
+)
+"""Usual mask colours, for the painted bands of synthetic `incorrect` faces."""
+
+
+def _lower_face_alpha(h: int, w: int, top: float, rng: np.random.Generator) -> np.ndarray:
+    """A soft mask-shaped region: below a slightly curved edge at `top` (fraction of h), within the cheeks."""
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx = w * rng.uniform(0.45, 0.55)
+    half = w * rng.uniform(0.36, 0.46)
+    u = (xs - cx) / half
+    edge = h * (top + rng.uniform(0.0, 0.06) * u**2)  # the top edge sags towards the cheeks
+    depth = max(h - edge.min(), 1.0) * rng.uniform(1.0, 1.3)
+    v = (ys - edge) / depth
+    alpha = ((ys >= edge) & (u**2 + v**2 <= 1.0)).astype(np.float32)  # rounded towards the chin
+    k = max(3, (min(h, w) // 24) * 2 + 1)
+    return np.asarray(cv2.GaussianBlur(alpha, (k, k), 0), dtype=np.float32)
+
+
+def _blend(base: BgrImage, overlay: np.ndarray, alpha: np.ndarray) -> BgrImage:
+    a = alpha[:, :, None]
+    out = base.astype(np.float32) * (1.0 - a) + overlay.astype(np.float32) * a
+    return as_bgr(np.clip(out, 0, 255))
+
+
+def lowered_mask(masked: BgrImage, bare: BgrImage, rng: np.random.Generator) -> BgrImage:
+    """Move the mask of a masked close-up onto the lower face of an unmasked one, below the nose.
+
+    Crop-set faces are roughly aligned (nose tip near 55-60% of the height), so the mask's lower part
+    (from about 55% down) is squeezed into the band from about 63-72% down: nose visible, mouth and
+    chin covered, as a mask pulled down is worn.
+    """
+    h, w = bare.shape[:2]
+    mh, mw = masked.shape[:2]
+    src_top = rng.uniform(0.5, 0.6)
+    src_x1, src_x2 = rng.uniform(0.05, 0.12), rng.uniform(0.88, 0.95)
+    part = masked[int(mh * src_top) :, int(mw * src_x1) : int(mw * src_x2)]
+    top = rng.uniform(0.63, 0.72)
+    y0 = int(h * top)
+    x0, x1 = int(w * rng.uniform(0.05, 0.12)), int(w * rng.uniform(0.88, 0.95))
+    if y0 >= h - 2 or x1 - x0 < 4 or part.size == 0:
+        return bare
+    overlay = bare.copy()
+    overlay[y0:, x0:x1] = as_bgr(cv2.resize(part, (x1 - x0, h - y0), interpolation=cv2.INTER_AREA))
+    return _blend(bare, overlay, _lower_face_alpha(h, w, top, rng))
+
+
+def painted_mask(bare: BgrImage, rng: np.random.Generator) -> BgrImage:
+    """Paint a shaded mask-coloured band over the mouth and chin of an unmasked close-up (nose left bare)."""
+    h, w = bare.shape[:2]
+    top = rng.uniform(0.62, 0.74)
+    colour = np.array(MASK_COLOURS[int(rng.integers(len(MASK_COLOURS)))], dtype=np.float64)
+    colour = colour + rng.uniform(-20, 20, 3)
+    ys = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
+    shade = 1.0 - rng.uniform(0.05, 0.25) * ys  # darker towards the chin
+    overlay: np.ndarray = np.broadcast_to(colour * shade, (h, w, 3)).astype(np.float32)
+    pleats = int(rng.integers(0, 4))
+    for i in range(pleats):  # surgical-mask folds
+        y = int(h * (top + (i + 1) * (1.0 - top) / (pleats + 2)))
+        overlay[y : y + max(1, h // 64)] *= 0.8
+    overlay += rng.normal(0, 4, overlay.shape)
+    return _blend(bare, overlay, _lower_face_alpha(h, w, top, rng) * rng.uniform(0.85, 1.0))
+
+
+def synthetic_incorrect(
+    masked: list[BgrImage], bare: list[BgrImage], count: int, label: int, seed: int
+) -> list[Sample]:
+    """`count` close-ups of masks worn below the nose, half moved from masked faces, half painted.
+
+    Deterministic for a seed and the same inputs (both lists in a fixed order).
+    """
+    if not bare or count <= 0:
+        return []
+    rng = np.random.default_rng([seed, 0x1C0])
+    out: list[Sample] = []
+    for i in range(count):
+        face = bare[int(rng.integers(len(bare)))]
+        if masked and i % 2 == 0:
+            image = lowered_mask(masked[int(rng.integers(len(masked)))], face, rng)
+        else:
+            image = painted_mask(face, rng)
+        h, w = image.shape[:2]
+        out.append(Sample(image, (0.0, 0.0, float(w), float(h)), label, close_up=True))
+    return out

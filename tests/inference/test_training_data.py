@@ -1,0 +1,49 @@
+"""Synthetic `incorrect` close-ups and the class draw: deterministic, well-formed, upper face untouched."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.inference.model.training import LABELS, _draw_epoch
+from services.inference.model.training_data import Sample, synthetic_incorrect
+
+
+def _faces(n: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (int(rng.integers(60, 128)), 96, 3), dtype=np.uint8) for _ in range(n)]
+
+
+def test_synthetic_incorrect_is_seeded_and_leaves_the_upper_face():
+    masked, bare = _faces(5, 1), _faces(5, 2)
+    first = synthetic_incorrect(masked, bare, 12, 2, seed=3)
+    again = synthetic_incorrect(masked, bare, 12, 2, seed=3)
+    other = synthetic_incorrect(masked, bare, 12, 2, seed=4)
+    assert len(first) == 12
+    assert all(s.label == 2 and s.close_up for s in first)
+    assert all(np.array_equal(a.patch, b.patch) for a, b in zip(first, again, strict=True))
+    assert not all(np.array_equal(a.patch, b.patch) for a, b in zip(first, other, strict=True))
+    for s in first:
+        h, w = s.patch.shape[:2]
+        assert s.box == (0.0, 0.0, float(w), float(h))
+        same_size = [f for f in bare if f.shape == s.patch.shape]
+        # eyes and nose (top half) are never covered, the lower face is
+        assert any(np.array_equal(s.patch[: h // 2], f[: h // 2]) for f in same_size)
+        assert any(not np.array_equal(s.patch[h // 2 :], f[h // 2 :]) for f in same_size)
+
+
+def test_synthetic_incorrect_needs_unmasked_faces():
+    assert synthetic_incorrect(_faces(3, 1), [], 10, 2, seed=0) == []
+    assert len(synthetic_incorrect([], _faces(3, 1), 4, 2, seed=0)) == 4  # painted only
+
+
+def test_incorrect_scene_share_controls_real_vs_synthetic_draws():
+    patch = np.zeros((8, 8, 3), dtype=np.uint8)
+    box = (0.0, 0.0, 8.0, 8.0)
+    incorrect = LABELS.index("incorrect")
+    samples = [Sample(patch, box, c, close_up=False) for c in range(len(LABELS))]
+    samples.append(Sample(patch, box, incorrect, close_up=True))
+    order = _draw_epoch(samples, 20000, 0.5, np.random.default_rng(0), incorrect_scene_share=0.8)
+    drawn = [samples[i] for i in order if samples[i].label == incorrect]
+    real = sum(not s.close_up for s in drawn) / len(drawn)
+    assert 0.75 < real < 0.85
+    assert 0.12 < len(drawn) / len(order) < 0.18
