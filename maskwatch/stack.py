@@ -7,8 +7,9 @@ and the one-process embedded setup (`maskwatch up` with the defaults).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any, Literal
 
 from maskwatch.embedded_broker import EmbeddedBroker
@@ -17,6 +18,8 @@ from maskwatch.settings import Settings
 from maskwatch.streams import Streams
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from services.inference.model.api import Engine
 
 log = logging.getLogger(__name__)
@@ -82,31 +85,21 @@ async def run_service(
     elif name == "gate-controller":
         from services.gate_controller.controller import GateController
         from services.gate_controller.directory import GateDirectory
-        from services.stats.database import create_engine, migrate
 
-        await asyncio.to_thread(migrate, settings.database.url)
-        database = create_engine(settings.database.url)
-        controller = GateController(
-            queue,
-            settings,
-            name=f"{settings.queue.prefix}-gate-controller",
-            directory=GateDirectory(database),
-        )
-        try:
+        async with _migrated_database(settings) as database:
+            controller = GateController(
+                queue,
+                settings,
+                name=f"{settings.queue.prefix}-gate-controller",
+                directory=GateDirectory(database),
+            )
             await _run_signalling(controller.run(stop), controller.ready, ready)
-        finally:
-            database.dispose()
     elif name == "stats":
-        from services.stats.database import create_engine, migrate
         from services.stats.writer import StatsWriter
 
-        await asyncio.to_thread(migrate, settings.database.url)
-        database = create_engine(settings.database.url)
-        ready.set()
-        try:
+        async with _migrated_database(settings) as database:
+            ready.set()
             await StatsWriter(database, queue, settings).run(stop)
-        finally:
-            database.dispose()
     elif name == "api":
         from services.api.app import create_app
         from services.stats.database import migrate
@@ -116,6 +109,19 @@ async def run_service(
         await serve_asgi(app, settings.api.host, settings.api.port, stop, ready, what="admin API")
     else:  # pragma: no cover - exhaustive over ServiceName
         raise ValueError(f"unknown service {name}")
+
+
+@contextlib.asynccontextmanager
+async def _migrated_database(settings: Settings) -> AsyncIterator[sa.Engine]:
+    """The statistics database, migrated first: any service using it may be the first to start."""
+    from services.stats.database import create_engine, migrate
+
+    await asyncio.to_thread(migrate, settings.database.url)
+    database = create_engine(settings.database.url)
+    try:
+        yield database
+    finally:
+        database.dispose()
 
 
 async def serve_asgi(
@@ -157,11 +163,6 @@ async def _run_signalling(main: Awaitable[None], inner: asyncio.Event, outer: as
         relay_task.cancel()
 
 
-async def _wait_all(events: list[asyncio.Event]) -> None:
-    for event in events:
-        await event.wait()
-
-
 class Stack:
     """Every service in this process: the embedded setup, and the harness the end-to-end tests use."""
 
@@ -201,8 +202,9 @@ class Stack:
                     )
                 )
             )
-        all_ready = asyncio.create_task(_wait_all(readies))
-        await asyncio.wait([all_ready, *self._tasks], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        all_ready: asyncio.Future[Any] = asyncio.gather(*(r.wait() for r in readies))
+        watched: list[asyncio.Future[Any]] = [all_ready, *self._tasks]
+        await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         all_ready.cancel()
         ended = [t for t in self._tasks if t.done()]
         if ended:
