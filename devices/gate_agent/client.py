@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 import aiomqtt
 
+from maskwatch.answers import Answer, PendingAnswers
 from maskwatch.contracts import (
     ContractError,
     GateCheck,
@@ -19,9 +20,7 @@ from maskwatch.contracts import (
     GateConfig,
     GateState,
     GateStatus,
-    Rejection,
     TemperatureReading,
-    Verdict,
     decode,
 )
 from maskwatch.contracts.common import utc_now
@@ -30,7 +29,6 @@ from maskwatch.topics import Topics
 
 log = logging.getLogger(__name__)
 
-Answer = Verdict | Rejection
 CommandHandler = Callable[[GateCommand], Awaitable[None]]
 ConfigHandler = Callable[[GateConfig], Awaitable[None]]
 
@@ -63,8 +61,7 @@ class GateClient:
             identifier=f"gate-{gate_id}",
             will=aiomqtt.Will(self._status_topic, offline.to_json(), qos=1, retain=True),
         )
-        self._waiting: dict[UUID, asyncio.Future[Answer]] = {}
-        self._anonymous: set[UUID] = set()  # raw sends whose check_id we do not know
+        self._answers = PendingAnswers(self._topics)
         self._listener: asyncio.Task[None] | None = None
         self.config_version: str | None = None
 
@@ -132,17 +129,9 @@ class GateClient:
 
     async def send_raw(self, payload: bytes, check_id: UUID | None, *, timeout: float) -> Answer:
         """Publish any payload on this gate's check topic; for diagnostics and tests of bad input."""
-        key = check_id or uuid4()
-        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._waiting[key] = future
-        if check_id is None:
-            self._anonymous.add(key)
-        try:
+        with self._answers.expecting(check_id) as future:
             await self._client.publish(self._topics.gate_check.format(gate_id=self.gate_id), payload, qos=1)
             return await asyncio.wait_for(future, timeout)
-        finally:
-            self._waiting.pop(key, None)
-            self._anonymous.discard(key)
 
     async def send_record(self, check: GateCheck) -> None:
         """Publish a check decided while offline; nothing waits for its verdict."""
@@ -162,10 +151,10 @@ class GateClient:
                 log.exception("gate %s: handling %s failed", self.gate_id, topic)
 
     async def _dispatch(self, topic: str, payload: bytes | str) -> None:
-        if self._topics.gate_verdict.match(topic):
-            self._resolve(decode(Verdict, payload))
-        elif self._topics.gate_rejected.match(topic):
-            self._resolve(decode(Rejection, payload))
+        answer = self._answers.decode(topic, payload)
+        if answer is not None:
+            if not self._answers.resolve(answer):
+                log.info("gate %s: ignoring answer for check %s (not waiting)", self.gate_id, answer.check_id)
         elif self._topics.gate_command.match(topic) and self._on_command is not None:
             await self._on_command(decode(GateCommand, payload))
         elif self._topics.gate_config.match(topic) and self._on_config is not None:
@@ -173,14 +162,3 @@ class GateClient:
             await self._on_config(config)
             self.config_version = config.version
             await self.publish_status()
-
-    def _resolve(self, answer: Answer) -> None:
-        future = self._waiting.get(answer.check_id) if answer.check_id else None
-        if future is None and len(self._waiting) == 1 and self._anonymous == set(self._waiting):
-            # A raw send's id is unknown here; with only it in flight, the answer must be for it.
-            future = next(iter(self._waiting.values()))
-        if future is None:
-            log.info("gate %s: ignoring answer for check %s (not waiting)", self.gate_id, answer.check_id)
-            return
-        if not future.done():
-            future.set_result(answer)

@@ -11,14 +11,15 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import aiomqtt
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Path, UploadFile, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
-from maskwatch.contracts import GateCheck, Rejection, TemperatureReading, Verdict, decode
+from maskwatch.answers import Answer, PendingAnswers
+from maskwatch.contracts import ContractError, GateCheck, Rejection, TemperatureReading
 from maskwatch.contracts.common import utc_now
 from maskwatch.contracts.gate_check import MAX_IMAGE_BYTES
 from maskwatch.mqtt import mqtt_client
@@ -35,7 +36,7 @@ class VerdictRelay:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._topics = Topics(settings.mqtt.topic_root)
-        self._waiting: dict[UUID, asyncio.Future[Verdict | Rejection]] = {}
+        self._answers = PendingAnswers(self._topics)
         self._client: aiomqtt.Client | None = None
         self._listener: asyncio.Task[None] | None = None
 
@@ -61,30 +62,24 @@ class VerdictRelay:
             topic = str(message.topic)
             payload = message.payload if isinstance(message.payload, bytes | str) else b""
             try:
-                answer: Verdict | Rejection = (
-                    decode(Verdict, payload)
-                    if self._topics.gate_verdict.match(topic)
-                    else decode(Rejection, payload)
-                )
-            except ValueError:
+                answer = self._answers.decode(topic, payload)
+            except ContractError:
                 continue
-            future = self._waiting.get(answer.check_id) if answer.check_id else None
-            if future is not None and not future.done():
-                future.set_result(answer)
+            if answer is not None:
+                self._answers.resolve(answer)
 
-    async def check(self, check: GateCheck, timeout: float) -> Verdict | Rejection:
+    async def check(self, check: GateCheck, timeout: float) -> Answer:
         if self._client is None:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "not connected to the broker")
-        future: asyncio.Future[Verdict | Rejection] = asyncio.get_running_loop().create_future()
-        self._waiting[check.check_id] = future
-        try:
-            topic = self._topics.gate_check.format(gate_id=check.gate_id)
-            await self._client.publish(topic, check.to_json(), qos=1)
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError as exc:
-            raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"no verdict within {timeout:.0f}s") from exc
-        finally:
-            self._waiting.pop(check.check_id, None)
+        with self._answers.expecting(check.check_id) as future:
+            try:
+                topic = self._topics.gate_check.format(gate_id=check.gate_id)
+                await self._client.publish(topic, check.to_json(), qos=1)
+                return await asyncio.wait_for(future, timeout)
+            except TimeoutError as exc:
+                raise HTTPException(
+                    status.HTTP_504_GATEWAY_TIMEOUT, f"no verdict within {timeout:.0f}s"
+                ) from exc
 
 
 def create_check_app(settings: Settings, *, verdict_timeout_s: float = 10.0) -> FastAPI:
