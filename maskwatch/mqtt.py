@@ -78,8 +78,15 @@ async def run_connected(
     name: str,
     session: Callable[[], Coroutine[Any, Any, None]],
     stop: asyncio.Event,
+    *,
+    connected: asyncio.Event | None = None,
 ) -> None:
-    """Run `session` until `stop`, reconnecting with capped exponential backoff when the broker drops."""
+    """Run `session` until `stop`, reconnecting with capped exponential backoff when the broker drops.
+
+    The session sets `connected` once it is connected; a session that got that far starts the
+    backoff afresh when it drops, so a broker restart after days up is retried at once rather than
+    after the delay earned by earlier outages.
+    """
     failures = 0
     while not stop.is_set():
         session_task = asyncio.create_task(session())
@@ -90,6 +97,9 @@ async def run_connected(
             await asyncio.gather(session_task, return_exceptions=True)
             return
         stop_task.cancel()
+        if connected is not None and connected.is_set():
+            connected.clear()
+            failures = 0
         try:
             session_task.result()
             failures = 0

@@ -91,7 +91,7 @@ class GateController:
         self.ready = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        await run_connected(self.name, lambda: self._session(stop), stop)
+        await run_connected(self.name, lambda: self._session(stop), stop, connected=self.ready)
 
     async def _session(self, stop: asyncio.Event) -> None:
         async with mqtt_client(self._settings.mqtt, identifier=self.name) as client:
@@ -110,8 +110,7 @@ class GateController:
                     fatal=(aiomqtt.MqttError,),
                 )
             finally:
-                self._client = None
-                self.ready.clear()
+                self._client = None  # `ready` is cleared by run_connected, which reads it first
 
     async def handle_batch(self, entries: Sequence[Entry]) -> None:
         client = self._client

@@ -37,7 +37,7 @@ class IngestBridge:
         """Set once subscribed; tests and the launcher wait on it before devices publish."""
 
     async def run(self, stop: asyncio.Event) -> None:
-        await run_connected("ingest", self._session, stop)
+        await run_connected("ingest", self._session, stop, connected=self.ready)
 
     async def _session(self) -> None:
         # A persistent session: the broker keeps QoS 1 checks for us while we restart.

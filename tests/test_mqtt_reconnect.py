@@ -1,0 +1,38 @@
+"""The reconnect loop backs off while the broker stays away, and starts afresh after a good session."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiomqtt
+import pytest
+
+from maskwatch import mqtt
+
+
+async def test_backoff_restarts_after_a_session_that_connected(monkeypatch):
+    monkeypatch.setattr(mqtt, "RECONNECT_START_S", 0.01)
+    stop = asyncio.Event()
+    connected = asyncio.Event()
+    delays: list[float] = []
+    real_wait_for = asyncio.wait_for
+
+    async def recording_wait_for(awaitable, timeout):
+        delays.append(timeout)
+        return await real_wait_for(awaitable, timeout)
+
+    monkeypatch.setattr(mqtt.asyncio, "wait_for", recording_wait_for)
+    script = iter(["fail", "fail", "connect", "fail", "stop"])
+
+    async def session() -> None:
+        step = next(script)
+        if step == "stop":
+            stop.set()
+            await asyncio.sleep(1)
+        if step == "connect":
+            connected.set()
+        raise aiomqtt.MqttError(step)
+
+    await mqtt.run_connected("test", session, stop, connected=connected)
+    assert delays == pytest.approx([0.01, 0.02, 0.01, 0.02])  # without the reset: 0.04, 0.08
+    assert not connected.is_set()
