@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from uuid import UUID
 
 from maskwatch.contracts import ContractError, GateCheck, decode
 
@@ -56,6 +55,3 @@ class Spool:
 
     def _files(self) -> list[Path]:
         return sorted(p for p in self.folder.glob("*.json") if not p.name.startswith("."))
-
-    def contains(self, check_id: UUID) -> bool:
-        return any(str(check_id) in p.name for p in self._files())

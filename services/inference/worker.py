@@ -33,7 +33,6 @@ class InferenceWorker:
         self._settings = settings
         self._streams = Streams(settings.queue.prefix)
         self.name = name
-        self.batch_sizes: list[int] = []
         self._gpu_checked = float("-inf")
 
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> int:
@@ -61,7 +60,6 @@ class InferenceWorker:
                 await self._queue.dead_letter(self._streams.checks, dead, entry, exc.detail)
         if not checks:
             return
-        self.batch_sizes.append(len(checks))
         results = await asyncio.to_thread(self._engine.analyze_batch, [c.check.image_jpeg for c in checks])
         now = time.monotonic()
         if now - self._gpu_checked > 10:  # the torch query is cheap, but not per batch
