@@ -1,6 +1,7 @@
 """How fast is the mask engine on this machine? Run from the repository root:
 
-    python bench/bench_inference.py [--detector ultraface|yuface] [--runtime onnx|torch] [--runs 200]
+    python bench/bench_inference.py [--detector ultraface|yuface] [--runtime onnx|torch]
+                                    [--precision int8|fp32] [--no-mirror] [--runs 300]
 
 Prints the median latency of one 640x480 frame with one face (decode + detect + classify), throughput for
 batch sizes 1..32, and the resident memory after loading the engine. Needs no dataset: the face is a real
@@ -83,23 +84,30 @@ def main() -> None:
     )
     parser.add_argument("--detector", choices=["ultraface", "yuface"], default="ultraface")
     parser.add_argument("--runtime", choices=["onnx", "torch"], default="onnx")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", choices=["int8", "fp32"], default="int8", help="ONNX graphs to serve.")
+    parser.add_argument("--threads", type=int, default=2, help="Detector threads.")
+    parser.add_argument("--classifier-threads", type=int, default=ClassifierConfig().threads)
+    parser.add_argument(
+        "--no-mirror", action="store_true", help="Classify each crop once, not also mirrored."
+    )
     parser.add_argument("--detector-input", default="512x384", help="UltraFace input WxH (default 512x384).")
-    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
 
     rss_before = rss_mib()
     in_w, in_h = (int(v) for v in args.detector_input.lower().split("x"))
-    ultraface = UltraFaceConfig(threads=args.threads, input_size=(in_w, in_h))
+    ultraface = UltraFaceConfig(threads=args.threads, input_size=(in_w, in_h), precision=args.precision)
     detector = YuFaceConfig() if args.detector == "yuface" else ultraface
-    engine = build_engine(
-        ModelConfig(
-            detector=detector, classifier=ClassifierConfig(runtime=args.runtime, threads=args.threads)
-        )
+    classifier = ClassifierConfig(
+        runtime=args.runtime,
+        precision=args.precision,
+        threads=args.classifier_threads,
+        mirror_average=not args.no_mirror,
     )
+    engine = build_engine(ModelConfig(detector=detector, classifier=classifier))
     face, source = face_image()
     data = frame_bytes(face)
-    for _ in range(10):
+    for _ in range(30):
         engine.analyze_batch([data])
     rss_loaded = rss_mib()
 
@@ -116,7 +124,11 @@ def main() -> None:
         faces += sum(1 for f in result.faces if f.score >= 0.5)
 
     detector_name = args.detector if args.detector == "yuface" else f"ultraface {in_w}x{in_h}"
-    print(f"machine: {os.cpu_count()} CPUs; detector {detector_name}, classifier runtime {args.runtime}")
+    mirror = "" if classifier.mirror_average else ", no mirror"
+    print(
+        f"machine: {os.cpu_count()} CPUs; detector {detector_name}, classifier runtime {args.runtime}, "
+        f"{args.precision}{mirror}"
+    )
     print(f"face: {source}; faces found at score >= 0.5 per frame: {faces / args.runs:.2f}")
     print(
         f"640x480 frame, one face: median {statistics.median(totals):.2f} ms "

@@ -206,7 +206,12 @@ def _register_api_commands() -> None:
 
 def _register_model_commands() -> None:
     try:
-        from services.inference.model.commands import detect_command, evaluate_command, train_command
+        from services.inference.model.commands import (
+            detect_command,
+            evaluate_command,
+            quantize_command,
+            train_command,
+        )
     except ImportError as exc:  # a device install has no model code dependencies
         missing = str(exc)
 
@@ -219,6 +224,7 @@ def _register_model_commands() -> None:
     app.command(name="detect")(detect_command)
     app.command(name="train")(train_command)
     app.command(name="evaluate")(evaluate_command)
+    app.command(name="quantize")(quantize_command)
 
 
 _register_model_commands()

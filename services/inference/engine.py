@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Sequence
 
+from services.inference.allocator import keep_frame_buffers
 from services.inference.model.api import (
     BgrImage,
     Engine,
@@ -25,6 +26,7 @@ from services.inference.model.config import ModelConfig
 from services.inference.model.crops import square_crop
 from services.inference.model.decode import decode_frame
 from services.inference.model.detectors import build_detector
+from services.inference.model.scoring import ScoreFusion, fused_verdicts
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +41,38 @@ class MaskEngine:
         max_pixels: int,
         min_face_score: float,
         crop_margin: float,
+        fusion: ScoreFusion | None = None,
     ) -> None:
         self.detector = detector
         self.classifier = classifier
         self.max_pixels = max_pixels
         self.min_face_score = min_face_score
         self.crop_margin = crop_margin
+        self.fusion = fusion or ScoreFusion()
 
     def analyze_batch(self, images: Sequence[bytes]) -> list[FrameResult | FrameError]:
         frames: list[tuple[BgrImage, list[FaceBox], float, float] | FrameError] = []
         for data in images:
             frames.append(self._decode_and_detect(data))
         crops: list[BgrImage] = []
+        detector_scores: list[float] = []
         for frame in frames:
             if not isinstance(frame, FrameError):
                 image, boxes, _, _ = frame
                 crops += [square_crop(image, (b.x1, b.y1, b.x2, b.y2), self.crop_margin) for b in boxes]
+                detector_scores += [b.score for b in boxes]
         started = time.perf_counter()
         try:
-            verdicts = self.classifier.classify(crops)
+            verdicts = (
+                fused_verdicts(
+                    detector_scores,
+                    self.classifier.probabilities(crops),
+                    self.classifier.labels,
+                    self.fusion,
+                )
+                if crops
+                else []
+            )
         except Exception:
             log.exception("classifier failed on a batch of %d crops", len(crops))
             error = FrameError("internal", "the mask classifier failed on this batch")
@@ -105,12 +120,21 @@ class MaskEngine:
 
 
 def build_engine(config: ModelConfig | None = None) -> MaskEngine:
-    """Load detector and classifier as configured (default: the committed CPU setup)."""
+    """Load detector and classifier as configured (default: the committed CPU setup).
+
+    Also tunes this process's allocator to keep frame-sized buffers (see services/inference/allocator.py).
+    """
+    keep_frame_buffers()
     config = config or ModelConfig()
     classifier = build_classifier(config.classifier)
     detector = build_detector(config.detector)
     return MaskEngine(
-        detector, classifier, config.max_pixels, config.min_face_score, classifier.sidecar.crop_margin
+        detector,
+        classifier,
+        config.max_pixels,
+        config.min_face_score,
+        classifier.sidecar.crop_margin,
+        config.fusion,
     )
 
 

@@ -70,7 +70,18 @@ class FaceDetector(Protocol):
 class MaskClassifier(Protocol):
     """Labels face crops; takes many crops at once so a GPU can batch them."""
 
-    def classify(self, crops: Sequence[BgrImage]) -> list[tuple[MaskLabel, float]]: ...
+    @property
+    def labels(self) -> Sequence[str]:
+        """The outputs in column order: the mask labels, and `background` when the model has it."""
+        ...
+
+    def probabilities(self, crops: Sequence[BgrImage]) -> npt.NDArray[np.float32]:
+        """One row of probabilities over `labels` per crop."""
+        ...
+
+    def classify(self, crops: Sequence[BgrImage]) -> list[tuple[MaskLabel, float]]:
+        """The likeliest mask label per crop with its probability, judging the crop alone."""
+        ...
 
 
 class Engine(Protocol):

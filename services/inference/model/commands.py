@@ -11,12 +11,14 @@ import typer
 
 from services.inference.model.config import (
     DEFAULT_CLASSIFIER_PATH,
+    DEFAULT_ULTRAFACE_PATH,
     ClassifierConfig,
     ModelConfig,
     UltraFaceConfig,
     YuFaceConfig,
 )
 from services.inference.model.dataset import (
+    Scene,
     list_images,
     load_crop_folder,
     load_voc_scenes,
@@ -240,3 +242,35 @@ def evaluate_command(
         sidecar.metrics = report
         write_sidecar(model, sidecar)
         print(f"recorded in {model.with_suffix('.json')}", file=sys.stderr)
+
+
+def quantize_command(
+    data_dir: DataDirOption = None,
+    model: ModelOption = DEFAULT_CLASSIFIER_PATH,
+    detector_model: Annotated[
+        Path, typer.Option("--detector-model", help="The fp32 UltraFace graph.")
+    ] = DEFAULT_ULTRAFACE_PATH,
+    scenes: Annotated[
+        int, typer.Option("--scenes", min=1, help="Calibration scenes, from the dev scenes' training split.")
+    ] = 100,
+) -> None:
+    """Write the int8 copies (`NAME.int8.onnx`) of the face detector and the classifier that serve on CPU."""
+    from services.inference.model.config import int8_path
+    from services.inference.model.quantize import quantize_classifier, quantize_detector
+
+    picked = _calibration_scenes(data_dir, scenes)
+    kept = quantize_detector(detector_model, int8_path(detector_model), picked, UltraFaceConfig().input_size)
+    typer.echo(f"wrote {int8_path(detector_model)} (kept in fp32: {', '.join(kept)})", err=True)
+    quantize_classifier(model, int8_path(model), picked)
+    typer.echo(f"wrote {int8_path(model)} (calibrated on the faces of {len(picked)} scenes)", err=True)
+
+
+def _calibration_scenes(data_dir: Path | None, count: int) -> list[Scene]:
+    from services.inference.model.quantize import spread
+
+    root = resolve_data_dir(data_dir)
+    scenes_dir = root / "scenes" / "dev"
+    if not scenes_dir.is_dir():
+        raise typer.BadParameter(f"no scenes/dev under {root}", param_hint="--data-dir")
+    train, _ = split_scenes(load_voc_scenes(scenes_dir))
+    return spread(train, count)

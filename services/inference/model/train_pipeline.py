@@ -7,11 +7,12 @@ from pathlib import Path
 
 import torch
 
-from services.inference.model.config import UltraFaceConfig
+from services.inference.model.config import UltraFaceConfig, int8_path
 from services.inference.model.crops import CROP_MARGIN
 from services.inference.model.dataset import load_crop_folder, load_voc_scenes, split_crops, split_scenes
 from services.inference.model.detectors import build_detector
 from services.inference.model.export import export_onnx, export_state_dict
+from services.inference.model.quantize import quantize_classifier, spread
 from services.inference.model.sidecar import ClassifierSidecar, write_sidecar
 from services.inference.model.training import (
     IMAGENET_MEAN,
@@ -23,10 +24,13 @@ from services.inference.model.training import (
 )
 
 CLASSIFIER_NAME = "mask_classifier"
+CALIBRATION_SCENES = 100
+"""Training scenes whose faces calibrate the int8 copy (as `maskwatch quantize` does)."""
 
 
 def run_training(data_dir: Path, pretrained: Path | None, out_dir: Path, settings: TrainSettings) -> Path:
-    """Train on the crop set plus the training split of the dev scenes; returns the ONNX path written.
+    """Train on the crop set plus the training split of the dev scenes; returns the fp32 ONNX path written
+    (its int8 copy, .pt state dict and .json sidecar beside it).
 
     Background samples are mined with the default detector, so the classifier learns the mistakes
     of the detector it will sit behind.
@@ -70,4 +74,5 @@ def run_training(data_dir: Path, pretrained: Path | None, out_dir: Path, setting
         },
     )
     write_sidecar(onnx_path, sidecar)
+    quantize_classifier(onnx_path, int8_path(onnx_path), spread(train_scenes, CALIBRATION_SCENES))
     return onnx_path

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import Any
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 
 from services.inference.model.api import BgrImage, FaceBox
-from services.inference.model.config import UltraFaceConfig
+from services.inference.model.config import UltraFaceConfig, onnx_file
 
 _MIN_BOXES = ((10, 16, 24), (32, 48), (64, 96), (128, 192, 256))
 _STRIDES = (8, 16, 32, 64)
@@ -58,6 +59,16 @@ def adjust_boxes(corners: np.ndarray, adjust: tuple[float, float, float, float])
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
 
 
+def ultraface_input(image: BgrImage, input_size: tuple[int, int]) -> np.ndarray:
+    """The network's 1 x 3 x H x W input: resized (aspect not kept, as in training), RGB, (x - 127) / 128."""
+    in_w, in_h = input_size
+    h, w = image.shape[:2]
+    resized = (
+        image if (w, h) == (in_w, in_h) else cv2.resize(image, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
+    )
+    return np.asarray(cv2.dnn.blobFromImage(resized, 1.0 / 128.0, mean=(127.0, 127.0, 127.0), swapRB=True))
+
+
 class UltraFaceDetector:
     """Fast on CPU and strong on 16-31 px faces; every frame is resized to `input_size` (aspect not kept,
     as in training)."""
@@ -68,33 +79,32 @@ class UltraFaceDetector:
         options.intra_op_num_threads = config.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        # Two sessions share the cores: spinning workers of one would starve the other.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if config.spin_wait else "0")
         self._session = ort.InferenceSession(
-            str(config.model_path), options, providers=["CPUExecutionProvider"]
+            str(onnx_file(config.model_path, config.precision)), options, providers=["CPUExecutionProvider"]
         )
         self._input_name = self._session.get_inputs()[0].name
         self._priors = ultraface_priors(*config.input_size)
 
     def detect(self, image: BgrImage) -> list[FaceBox]:
         h, w = image.shape[:2]
-        in_w, in_h = self._config.input_size
-        resized = (
-            image
-            if (w, h) == (in_w, in_h)
-            else cv2.resize(image, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
-        )
-        blob = cv2.dnn.blobFromImage(resized, 1.0 / 128.0, mean=(127.0, 127.0, 127.0), swapRB=True)
+        blob = ultraface_input(image, self._config.input_size)
         scores, locations = self._session.run(None, {self._input_name: blob})
         face_scores = scores[0, :, 1]
         keep = face_scores >= self._config.min_score
         if not np.any(keep):
             return []
-        face_scores = face_scores[keep]
-        corners = decode_boxes(locations[0][keep], self._priors[keep])
+        candidates = np.flatnonzero(keep)
+        if len(candidates) > self._config.max_candidates:
+            top = np.argpartition(face_scores[candidates], -self._config.max_candidates)
+            candidates = candidates[top[-self._config.max_candidates :]]
+        face_scores = face_scores[candidates]
+        corners = decode_boxes(locations[0][candidates], self._priors[candidates])
         corners = adjust_boxes(corners, self._config.box_adjust) * np.array([w, h, w, h], dtype=np.float32)
-        xywh = [[float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])] for b in corners]
-        picked = cv2.dnn.NMSBoxes(xywh, face_scores.tolist(), self._config.min_score, self._config.nms_iou)
+        xywh = np.concatenate([corners[:, :2], corners[:, 2:] - corners[:, :2]], axis=1).astype(np.float64)
+        # OpenCV takes an N x 4 array where its stubs say a sequence of sequences.
+        boxes: Any = xywh
+        picked = cv2.dnn.NMSBoxes(boxes, face_scores, self._config.min_score, self._config.nms_iou)
         faces: list[FaceBox] = []
         for i in np.asarray(picked, dtype=np.int64).reshape(-1):
             x1, y1, x2, y2 = corners[i]

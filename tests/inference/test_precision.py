@@ -1,0 +1,116 @@
+"""The int8 copies that serve on CPU: where they live, that they agree with fp32, and how they are made."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from services.inference.allocator import keep_frame_buffers
+from services.inference.engine import MaskEngine, build_engine
+from services.inference.model.api import FrameResult
+from services.inference.model.config import (
+    DEFAULT_CLASSIFIER_PATH,
+    DEFAULT_ULTRAFACE_PATH,
+    ClassifierConfig,
+    ModelConfig,
+    UltraFaceConfig,
+    int8_path,
+    onnx_file,
+)
+from services.inference.model.dataset import LabelledBox, Scene
+from services.inference.model.detectors.ultraface_backend import UltraFaceDetector
+from services.inference.model.metrics import box_iou
+
+from .conftest import encode, face_frame, grey
+
+
+def _only_face(engine: MaskEngine, frame: np.ndarray) -> tuple[tuple[int, int, int, int], str, float]:
+    (result,) = engine.analyze_batch([encode(frame)])
+    assert isinstance(result, FrameResult)
+    (face,) = [f for f in result.faces if f.score >= 0.5]
+    return (face.box.x1, face.box.y1, face.box.x2, face.box.y2), face.label, face.score
+
+
+def test_defaults_serve_the_committed_int8_copies():
+    assert UltraFaceConfig().precision == "int8"
+    assert ClassifierConfig().precision == "int8"
+    assert onnx_file(DEFAULT_ULTRAFACE_PATH, "int8") == DEFAULT_ULTRAFACE_PATH.with_name(
+        "ultraface_rfb_640.int8.onnx"
+    )
+    assert onnx_file(DEFAULT_CLASSIFIER_PATH, "int8").is_file()
+    assert onnx_file(DEFAULT_CLASSIFIER_PATH, "fp32") == DEFAULT_CLASSIFIER_PATH
+
+
+def test_a_missing_int8_copy_is_named_with_the_command_that_makes_it(tmp_path: Path):
+    model = tmp_path / "mask_classifier.onnx"
+    shutil.copy(DEFAULT_CLASSIFIER_PATH, model)
+    shutil.copy(DEFAULT_CLASSIFIER_PATH.with_suffix(".json"), model.with_suffix(".json"))
+    with pytest.raises(FileNotFoundError, match="maskwatch quantize"):
+        build_engine(ModelConfig(classifier=ClassifierConfig(model_path=model)))
+    fp32 = build_engine(ModelConfig(classifier=ClassifierConfig(model_path=model, precision="fp32")))
+    assert fp32.classifier.labels[:3] == ["mask", "no_mask", "incorrect"]
+
+
+def test_int8_and_fp32_agree_on_a_real_face(engine: MaskEngine, face_crop: np.ndarray):
+    fp32 = build_engine(
+        ModelConfig(detector=UltraFaceConfig(precision="fp32"), classifier=ClassifierConfig(precision="fp32"))
+    )
+    for at in ((240, 150), (40, 300), (460, 20)):
+        frame = face_frame(face_crop, at=at)
+        box8, label8, score8 = _only_face(engine, frame)
+        box32, label32, score32 = _only_face(fp32, frame)
+        assert label8 == label32 == "no_mask"
+        assert box_iou(box8, box32) > 0.85
+        assert score8 == pytest.approx(score32, abs=0.1)
+
+
+def test_noise_cannot_flood_non_maximum_suppression():
+    detector = UltraFaceDetector(UltraFaceConfig(min_score=0.0, max_candidates=25))
+    noise = np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    assert len(detector.detect(noise)) <= 25
+
+
+def test_frame_buffers_stay_in_the_heap():
+    assert keep_frame_buffers() is True  # glibc on Linux: the thresholds were accepted
+    assert keep_frame_buffers() is True  # and applying twice is harmless
+
+
+def test_quantizing_writes_copies_that_still_find_and_label_the_face(tmp_path: Path, face_crop: np.ndarray):
+    pytest.importorskip("onnx")
+    from services.inference.model.quantize import quantize_classifier, quantize_detector
+
+    scenes = []
+    for i, (x, y) in enumerate([(240, 150), (40, 300), (460, 20), (300, 290)]):
+        path = tmp_path / f"scene{i}.jpg"
+        cv2.imwrite(str(path), face_frame(face_crop, at=(x, y)))
+        h, w = face_crop.shape[:2]
+        scenes.append(Scene(path, (LabelledBox("no_mask", x, y, x + w, y + h),)))
+    cv2.imwrite(str(tmp_path / "blank.jpg"), grey(640, 480))
+    scenes.append(Scene(tmp_path / "blank.jpg", ()))
+
+    detector_src = tmp_path / "detector.onnx"
+    classifier_src = tmp_path / "classifier.onnx"
+    shutil.copy(DEFAULT_ULTRAFACE_PATH, detector_src)
+    shutil.copy(DEFAULT_CLASSIFIER_PATH, classifier_src)
+    shutil.copy(DEFAULT_CLASSIFIER_PATH.with_suffix(".json"), classifier_src.with_suffix(".json"))
+
+    kept = quantize_detector(detector_src, int8_path(detector_src), scenes, (512, 384))
+    assert len(kept) == 9  # the first convolution and eight heads stay in fp32
+    quantize_classifier(classifier_src, int8_path(classifier_src), scenes)
+    assert int8_path(detector_src).stat().st_size < detector_src.stat().st_size * 0.6
+    assert int8_path(classifier_src).stat().st_size < classifier_src.stat().st_size * 0.4
+
+    made = build_engine(
+        ModelConfig(
+            detector=UltraFaceConfig(model_path=detector_src),
+            classifier=ClassifierConfig(model_path=classifier_src),
+        )
+    )
+    box, label, _ = _only_face(made, face_frame(face_crop, at=(100, 100)))
+    h, w = face_crop.shape[:2]
+    assert label == "no_mask"
+    assert box_iou(box, (100, 100, 100 + w, 100 + h)) > 0.3
