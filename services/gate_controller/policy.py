@@ -33,7 +33,9 @@ class RuleSet(BaseModel):
     mask: Enforcement = Enforcement.HARD
     temperature: Enforcement = Enforcement.HARD
     min_face_score: float = Field(default=0.5, ge=0, le=1)
-    """Faces the detector is less sure of are ignored, so a poster behind the person is not counted."""
+    """Faces scored lower are ignored, so a poster behind the person is not counted. The score is the
+    model's final one (detector and classifier together, docs/model-card.md), not the detector's alone:
+    the detector is least sure of exactly the masked faces a gate must see."""
 
 
 class PolicyConfig(RuleSet):
@@ -94,7 +96,7 @@ def decide(analysis: GateAnalysis, rules: RuleSet) -> Decision:
         elif enforcement is Enforcement.SOFT:
             soft.append(reason)
 
-    faces = [f for f in analysis.faces if f.detector_score >= rules.min_face_score]
+    faces = [f for f in analysis.faces if f.score >= rules.min_face_score]
     if not faces:
         hard.append(Reason.NO_FACE)
     elif len(faces) > 1:

@@ -7,8 +7,8 @@ from maskwatch.contracts import AnalyzedFace, GateAnalysis, Reason, TemperatureR
 from services.gate_controller.policy import Enforcement, PolicyConfig, RuleSet, decide
 
 
-def face(label="mask", detector_score=0.9):
-    return AnalyzedFace(box=(10, 10, 60, 70), label=label, score=0.95, detector_score=detector_score)
+def face(label="mask", score=0.95, detector_score=0.9):
+    return AnalyzedFace(box=(10, 10, 60, 70), label=label, score=score, detector_score=detector_score)
 
 
 def analysis(faces=(), temperature=36.6, image_error=None):
@@ -39,7 +39,10 @@ def analysis(faces=(), temperature=36.6, image_error=None):
         ([], 36.6, False, [Reason.NO_FACE]),
         ([face(), face()], 36.6, False, [Reason.MULTIPLE_FACES]),
         ([face("no_mask")], 38.5, False, [Reason.NO_MASK, Reason.FEVER]),
-        ([face(), face("mask", detector_score=0.2)], 36.6, True, []),
+        ([face(), face("mask", score=0.2)], 36.6, True, []),
+        # A masked face the detector alone doubted, but the model is sure of, counts.
+        ([face("mask", score=0.9, detector_score=0.2)], 36.6, True, []),
+        ([face("mask", score=0.3, detector_score=0.99)], 36.6, False, [Reason.NO_FACE]),
     ],
 )
 def test_default_policy(faces, temperature, opens, reasons):
