@@ -11,3 +11,13 @@ RUN pip install ".[server]" && useradd --system --uid 10001 maskwatch
 USER maskwatch
 ENTRYPOINT ["maskwatch"]
 CMD ["--help"]
+
+# The inference image for an NVIDIA GPU host (deploy/compose.gpu.yaml builds this target): torch from PyPI
+# (its default Linux wheel is the CUDA build) for the classifier, and onnxruntime-gpu in place of
+# onnxruntime for the detector (the two packages provide the same module and cannot sit side by side).
+FROM base AS gpu
+USER root
+RUN pip install "torch==2.13.0" \
+    && pip uninstall -y onnxruntime \
+    && pip install "onnxruntime-gpu>=1.18"
+USER maskwatch

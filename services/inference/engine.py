@@ -51,9 +51,7 @@ class MaskEngine:
         self.fusion = fusion or ScoreFusion()
 
     def analyze_batch(self, images: Sequence[bytes]) -> list[FrameResult | FrameError]:
-        frames: list[tuple[BgrImage, list[FaceBox], float, float] | FrameError] = []
-        for data in images:
-            frames.append(self._decode_and_detect(data))
+        frames = self._decode_and_detect(images)
         crops: list[BgrImage] = []
         detector_scores: list[float] = []
         for frame in frames:
@@ -96,19 +94,51 @@ class MaskEngine:
             results.append(FrameResult(tuple(faces), w, h, decode_ms, detect_ms, share))
         return results
 
-    def _decode_and_detect(self, data: bytes) -> tuple[BgrImage, list[FaceBox], float, float] | FrameError:
+    def _decode_and_detect(
+        self, images: Sequence[bytes]
+    ) -> list[tuple[BgrImage, list[FaceBox], float, float] | FrameError]:
+        """Decode each frame on its own, then detect on all decodable ones in one batch; the detector's
+        time is shared out evenly. If the batch fails, each frame is retried alone so one bad frame
+        cannot cost the others their result."""
+        decoded: list[tuple[BgrImage, float] | FrameError] = []
+        for data in images:
+            started = time.perf_counter()
+            try:
+                frame = decode_frame(bytes(data), self.max_pixels)
+            except Exception:
+                log.exception("frame decoding failed")
+                frame = FrameError("internal", "the frame could not be analysed")
+            if isinstance(frame, FrameError):
+                decoded.append(frame)
+            else:
+                decoded.append((frame.image, (time.perf_counter() - started) * 1000.0))
+        good = [d for d in decoded if not isinstance(d, FrameError)]
+        started = time.perf_counter()
         try:
-            t0 = time.perf_counter()
-            decoded = decode_frame(bytes(data), self.max_pixels)
-            if isinstance(decoded, FrameError):
-                return decoded
-            t1 = time.perf_counter()
-            boxes = self.detector.detect(decoded.image)
-            t2 = time.perf_counter()
+            found: list[list[FaceBox] | FrameError] = list(
+                self.detector.detect_batch([img for img, _ in good])
+            )
+        except Exception:
+            log.exception("face detection failed on a batch of %d frames; retrying one by one", len(good))
+            found = [self._detect_one(img) for img, _ in good]
+        detect_ms = (time.perf_counter() - started) * 1000.0 / max(len(good), 1)
+        results: list[tuple[BgrImage, list[FaceBox], float, float] | FrameError] = []
+        boxes_of = iter(found)
+        for d in decoded:
+            if isinstance(d, FrameError):
+                results.append(d)
+                continue
+            boxes = next(boxes_of)
+            image, decode_ms = d
+            results.append(boxes if isinstance(boxes, FrameError) else (image, boxes, decode_ms, detect_ms))
+        return results
+
+    def _detect_one(self, image: BgrImage) -> list[FaceBox] | FrameError:
+        try:
+            return self.detector.detect(image)
         except Exception:
             log.exception("frame analysis failed")
             return FrameError("internal", "the frame could not be analysed")
-        return decoded.image, boxes, (t1 - t0) * 1000.0, (t2 - t1) * 1000.0
 
     def classify_images(self, images: Sequence[BgrImage]) -> list[Face]:
         """Label whole images as face crops (the crop set, `detect --crops`), skipping detection."""

@@ -11,7 +11,7 @@ import pytest
 
 from services.inference.allocator import keep_frame_buffers
 from services.inference.engine import MaskEngine, build_engine
-from services.inference.model.api import FrameResult
+from services.inference.model.api import FrameError, FrameResult
 from services.inference.model.config import (
     DEFAULT_CLASSIFIER_PATH,
     DEFAULT_ULTRAFACE_PATH,
@@ -114,3 +114,65 @@ def test_quantizing_writes_copies_that_still_find_and_label_the_face(tmp_path: P
     h, w = face_crop.shape[:2]
     assert label == "no_mask"
     assert box_iou(box, (100, 100, 100 + w, 100 + h)) > 0.3
+
+
+def test_a_batch_of_frames_of_any_sizes_finds_what_each_frame_alone_finds(face_crop: np.ndarray):
+    detector = UltraFaceDetector(UltraFaceConfig(batch_frames=2))
+    frames = [
+        face_frame(face_crop, at=(240, 150)),
+        grey(320, 240),
+        face_frame(face_crop, 800, 600, at=(600, 400)),
+        face_frame(face_crop, 400, 280, at=(10, 10)),
+        grey(64, 48),
+    ]
+    batched = detector.detect_batch(frames)  # three network calls: 2 + 2 + 1 frames
+    assert batched == [detector.detect(frame) for frame in frames]
+    assert [len(faces) > 0 for faces in batched] == [True, False, True, True, False]
+
+
+class _FlakyDetector:
+    """A detector whose batch call fails and whose single call fails on one frame only."""
+
+    def __init__(self, real: UltraFaceDetector, poison_width: int) -> None:
+        self.real = real
+        self.poison_width = poison_width
+
+    def detect(self, image: np.ndarray) -> list[object]:
+        if image.shape[1] == self.poison_width:
+            raise RuntimeError("kernel failure")
+        return self.real.detect(image)
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[object]:
+        raise RuntimeError("batch kernel failure")
+
+
+def test_a_failed_detector_batch_costs_only_the_frame_that_fails_alone(engine: MaskEngine, face_crop):
+    flaky = MaskEngine(
+        _FlakyDetector(UltraFaceDetector(UltraFaceConfig()), poison_width=333),
+        engine.classifier,
+        engine.max_pixels,
+        engine.min_face_score,
+        engine.crop_margin,
+        engine.fusion,
+    )
+    results = flaky.analyze_batch([encode(face_frame(face_crop)), encode(grey(333, 200)), b""])
+    assert isinstance(results[0], FrameResult)
+    assert [f.label for f in results[0].faces if f.score >= 0.5] == ["no_mask"]
+    assert isinstance(results[1], FrameError)
+    assert results[1].code == "internal"
+    assert isinstance(results[2], FrameError)
+    assert results[2].code == "empty"
+
+
+def test_a_gpu_detector_needs_fp32_and_an_onnxruntime_with_cuda():
+    with pytest.raises(ValueError, match="fp32"):
+        UltraFaceConfig(device="cuda")
+    with pytest.raises(ValueError, match="device"):
+        UltraFaceConfig(device="tpu", precision="fp32")
+    config = UltraFaceConfig(device="cuda:1", precision="fp32")
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this onnxruntime has CUDA; the refusal is for builds without it")
+    with pytest.raises(RuntimeError, match="onnxruntime-gpu"):
+        UltraFaceDetector(config)

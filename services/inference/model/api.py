@@ -62,9 +62,15 @@ class FrameError:
 
 
 class FaceDetector(Protocol):
-    """Finds faces in one decoded image."""
+    """Finds faces in decoded images."""
 
-    def detect(self, image: BgrImage) -> list[FaceBox]: ...
+    def detect(self, image: BgrImage) -> list[FaceBox]:
+        """Faces in one image."""
+        ...
+
+    def detect_batch(self, images: Sequence[BgrImage]) -> list[list[FaceBox]]:
+        """Faces per image, in order; a backend that can batch (a GPU) runs them together."""
+        ...
 
 
 class MaskClassifier(Protocol):

@@ -9,6 +9,7 @@ quadratically faster and loses the smallest faces first.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -69,9 +70,22 @@ def ultraface_input(image: BgrImage, input_size: tuple[int, int]) -> np.ndarray:
     return np.asarray(cv2.dnn.blobFromImage(resized, 1.0 / 128.0, mean=(127.0, 127.0, 127.0), swapRB=True))
 
 
+def _providers(device: str) -> list[str]:
+    """ONNX Runtime execution providers for a device name, failing early when the build lacks CUDA."""
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        raise RuntimeError(
+            f"detector device {device!r} needs onnxruntime-gpu (this onnxruntime offers "
+            f"{', '.join(ort.get_available_providers())})"
+        )
+    index = device.partition(":")[2] or "0"
+    return [("CUDAExecutionProvider", {"device_id": int(index)}), "CPUExecutionProvider"]  # type: ignore[list-item]
+
+
 class UltraFaceDetector:
     """Fast on CPU and strong on 16-31 px faces; every frame is resized to `input_size` (aspect not kept,
-    as in training)."""
+    as in training), which is also what lets a batch of frames of any sizes run as one tensor."""
 
     def __init__(self, config: UltraFaceConfig) -> None:
         self._config = config
@@ -81,16 +95,27 @@ class UltraFaceDetector:
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if config.spin_wait else "0")
         self._session = ort.InferenceSession(
-            str(onnx_file(config.model_path, config.precision)), options, providers=["CPUExecutionProvider"]
+            str(onnx_file(config.model_path, config.precision)), options, providers=_providers(config.device)
         )
         self._input_name = self._session.get_inputs()[0].name
         self._priors = ultraface_priors(*config.input_size)
 
     def detect(self, image: BgrImage) -> list[FaceBox]:
-        h, w = image.shape[:2]
-        blob = ultraface_input(image, self._config.input_size)
-        scores, locations = self._session.run(None, {self._input_name: blob})
-        face_scores = scores[0, :, 1]
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: Sequence[BgrImage]) -> list[list[FaceBox]]:
+        """Faces per image, running up to `batch_frames` frames per network call."""
+        found: list[list[FaceBox]] = []
+        step = self._config.batch_frames
+        for start in range(0, len(images), step):
+            chunk = images[start : start + step]
+            blob = np.concatenate([ultraface_input(image, self._config.input_size) for image in chunk])
+            scores, locations = self._session.run(None, {self._input_name: blob})
+            for i, image in enumerate(chunk):
+                found.append(self._faces(image.shape[1], image.shape[0], scores[i, :, 1], locations[i]))
+        return found
+
+    def _faces(self, w: int, h: int, face_scores: np.ndarray, locations: np.ndarray) -> list[FaceBox]:
         keep = face_scores >= self._config.min_score
         if not np.any(keep):
             return []
@@ -99,12 +124,13 @@ class UltraFaceDetector:
             top = np.argpartition(face_scores[candidates], -self._config.max_candidates)
             candidates = candidates[top[-self._config.max_candidates :]]
         face_scores = face_scores[candidates]
-        corners = decode_boxes(locations[0][candidates], self._priors[candidates])
+        corners = decode_boxes(locations[candidates], self._priors[candidates])
         corners = adjust_boxes(corners, self._config.box_adjust) * np.array([w, h, w, h], dtype=np.float32)
         xywh = np.concatenate([corners[:, :2], corners[:, 2:] - corners[:, :2]], axis=1).astype(np.float64)
-        # OpenCV takes an N x 4 array where its stubs say a sequence of sequences.
+        # OpenCV takes arrays where its stubs say sequences.
         boxes: Any = xywh
-        picked = cv2.dnn.NMSBoxes(boxes, face_scores, self._config.min_score, self._config.nms_iou)
+        scores: Any = face_scores
+        picked = cv2.dnn.NMSBoxes(boxes, scores, self._config.min_score, self._config.nms_iou)
         faces: list[FaceBox] = []
         for i in np.asarray(picked, dtype=np.int64).reshape(-1):
             x1, y1, x2, y2 = corners[i]

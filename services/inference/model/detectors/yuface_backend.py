@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 import yuface
@@ -16,6 +18,10 @@ class YuFaceDetector:
 
     def __init__(self, config: YuFaceConfig) -> None:
         self._config = config
+
+    def detect_batch(self, images: Sequence[BgrImage]) -> list[list[FaceBox]]:
+        """One frame at a time: libfacedetection has no batch entry point."""
+        return [self.detect(image) for image in images]
 
     def detect(self, image: BgrImage) -> list[FaceBox]:
         h, w = image.shape[:2]

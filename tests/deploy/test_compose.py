@@ -1,0 +1,83 @@
+"""compose.yaml and its GPU overlay stay in step with the code: no Docker engine needed to check that."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from maskwatch.settings import Settings
+from maskwatch.stack import SERVICE_NAMES
+from services.inference.model.config import UltraFaceConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / name).read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def _resolved(environment: dict[str, str]) -> dict[str, str]:
+    """${VAR:?message} and ${VAR:-default} as compose would fill them from a filled-in .env."""
+
+    def fill(value: str) -> str:
+        return re.sub(
+            r"\$\{(\w+)(?::([?-])([^}]*))?\}",
+            lambda m: m.group(3) if m.group(2) == "-" else f"test-{m.group(1).lower()}-value-0123456789",
+            value,
+        )
+
+    return {key: fill(str(value)) for key, value in environment.items()}
+
+
+def _apply(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]) -> Settings:
+    for key in list(os.environ):
+        if key.startswith("MASKWATCH_"):
+            monkeypatch.delenv(key)
+    for key, value in _resolved(environment).items():
+        monkeypatch.setenv(key, value)
+    return Settings()
+
+
+def test_every_server_service_of_the_launcher_is_in_compose():
+    services = _load("compose.yaml")["services"]
+    commands = {tuple(s["command"]) for s in services.values() if "command" in s}
+    for name in SERVICE_NAMES:
+        assert ("run", name) in commands, name
+
+
+def test_compose_environments_are_valid_settings(monkeypatch: pytest.MonkeyPatch):
+    services = _load("compose.yaml")["services"]
+    for name, service in services.items():
+        if service.get("command", [None])[0] != "run":
+            continue
+        settings = _apply(monkeypatch, service.get("environment", {}))
+        assert settings.environment == "production", name
+        assert settings.queue.url.startswith("redis://"), name
+
+
+def test_the_gpu_overlay_builds_an_image_that_can_run_it_and_configures_both_stages(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    base = _load("compose.yaml")["services"]["inference"]
+    overlay = _load("deploy/compose.gpu.yaml")["services"]["inference"]
+    assert overlay["build"]["target"] == "gpu"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM base AS gpu$", dockerfile, re.MULTILINE)
+    gpu_stage = dockerfile.split("AS gpu", 1)[1]
+    assert "torch==" in gpu_stage
+    assert "onnxruntime-gpu" in gpu_stage
+
+    settings = _apply(monkeypatch, base["environment"] | overlay["environment"])
+    detector = settings.inference_model.detector
+    assert isinstance(detector, UltraFaceConfig)
+    assert (detector.device, detector.precision, detector.batch_frames) == ("cuda", "fp32", 32)
+    classifier = settings.inference_model.classifier
+    assert (classifier.runtime, classifier.device, classifier.half) == ("torch", "cuda", True)
+    assert settings.worker.batch_size == 32
