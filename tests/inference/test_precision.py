@@ -176,3 +176,42 @@ def test_a_gpu_detector_needs_fp32_and_an_onnxruntime_with_cuda():
         pytest.skip("this onnxruntime has CUDA; the refusal is for builds without it")
     with pytest.raises(RuntimeError, match="onnxruntime-gpu"):
         UltraFaceDetector(config)
+
+
+def _voc_scene_set(root: Path, face_crop: np.ndarray, count: int) -> None:
+    images, annotations = root / "scenes" / "dev" / "images", root / "scenes" / "dev" / "annotations"
+    images.mkdir(parents=True)
+    annotations.mkdir()
+    h, w = face_crop.shape[:2]
+    for i in range(count):
+        x, y = 30 + 50 * i, 20 + 30 * i
+        cv2.imwrite(str(images / f"scene{i}.jpg"), face_frame(face_crop, at=(x, y)))
+        (annotations / f"scene{i}.xml").write_text(
+            f"<annotation><filename>scene{i}.jpg</filename><object><name>without_mask</name>"
+            f"<bndbox><xmin>{x}</xmin><ymin>{y}</ymin><xmax>{x + w}</xmax><ymax>{y + h}</ymax></bndbox>"
+            "</object></annotation>"
+        )
+
+
+def test_the_quantize_command_writes_both_copies_from_a_data_folder(tmp_path: Path, face_crop: np.ndarray):
+    pytest.importorskip("onnx")
+    from typer.testing import CliRunner
+
+    from maskwatch.cli import app
+
+    _voc_scene_set(tmp_path / "data", face_crop, 6)
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(DEFAULT_ULTRAFACE_PATH, models / "detector.onnx")
+    shutil.copy(DEFAULT_CLASSIFIER_PATH, models / "classifier.onnx")
+    shutil.copy(DEFAULT_CLASSIFIER_PATH.with_suffix(".json"), models / "classifier.json")
+    args = ["quantize", "--data-dir", str(tmp_path / "data"), "--scenes", "3"]
+    args += ["--model", str(models / "classifier.onnx"), "--detector-model", str(models / "detector.onnx")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (models / "detector.int8.onnx").is_file()
+    assert (models / "classifier.int8.onnx").is_file()
+
+    missing = CliRunner().invoke(app, ["quantize", "--data-dir", str(tmp_path / "nowhere")])
+    assert missing.exit_code != 0
+    assert "scenes/dev" in missing.output
