@@ -80,12 +80,15 @@ async def run_connected(
     stop: asyncio.Event,
     *,
     connected: asyncio.Event | None = None,
+    cap_s: float | None = None,
 ) -> None:
     """Run `session` until `stop`, reconnecting with capped exponential backoff when the broker drops.
 
     The session sets `connected` once it is connected; a session that got that far starts the
     backoff afresh when it drops, so a broker restart after days up is retried at once rather than
-    after the delay earned by earlier outages.
+    after the delay earned by earlier outages. This function clears `connected` when the session ends,
+    so the session must not. On `stop` the session is cancelled: its `async with` blocks still close.
+    A session that returns (it noticed the loss itself) is started again at once.
     """
     failures = 0
     while not stop.is_set():
@@ -105,7 +108,7 @@ async def run_connected(
             failures = 0
         except aiomqtt.MqttError as exc:
             failures += 1
-            delay = min(RECONNECT_CAP_S, RECONNECT_START_S * 2 ** (failures - 1))
+            delay = min(RECONNECT_CAP_S if cap_s is None else cap_s, RECONNECT_START_S * 2 ** (failures - 1))
             log.warning("%s: MQTT connection lost (%s), reconnecting in %.1fs", name, exc, delay)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=delay)

@@ -29,6 +29,7 @@ from maskwatch.contracts import Decision, GateCheck, GateCommand, GateConfig, Re
 from maskwatch.contracts.common import utc_now
 from maskwatch.contracts.gate_check import OfflineDecision
 from maskwatch.contracts.gate_command import COMMAND_TTL_S
+from maskwatch.mqtt import run_connected
 
 log = logging.getLogger(__name__)
 
@@ -79,51 +80,41 @@ class GateAgent:
 
     async def _stay_connected(self, stop: asyncio.Event) -> None:
         """Keep a broker connection, reconnecting with capped backoff; flush the spool on each connect."""
-        failures = 0
-        while not stop.is_set():
-            try:
-                async with GateClient(
-                    self.settings.mqtt, self.gate_id, on_command=self._on_command, on_config=self._on_config
-                ) as client:
-                    self._client = client
-                    self.connected.set()
-                    failures = 0
-                    log.info("gate %s: connected to the broker", self.gate_id)
-                    await self._flush_spool(client)
-                    await self._heartbeat_until_lost(client, stop)
-            except aiomqtt.MqttError as exc:
-                failures += 1
-                log.warning("gate %s: broker unreachable (%s)", self.gate_id, exc)
-            finally:
-                self._client = None
-                self.connected.clear()
-            if stop.is_set():
-                return
-            delay = min(self.settings.reconnect_cap_s, 0.5 * 2 ** max(0, failures - 1))
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
-            except TimeoutError:
-                pass
+        await run_connected(
+            f"gate {self.gate_id}",
+            self._session,
+            stop,
+            connected=self.connected,
+            cap_s=self.settings.reconnect_cap_s,
+        )
 
-    async def _heartbeat_until_lost(self, client: GateClient, stop: asyncio.Event) -> None:
+    async def _session(self) -> None:
+        """One connection: announce, deliver the spool, then heartbeat until the broker is lost."""
+        try:
+            async with GateClient(
+                self.settings.mqtt, self.gate_id, on_command=self._on_command, on_config=self._on_config
+            ) as client:
+                self._client = client
+                self.connected.set()
+                log.info("gate %s: connected to the broker", self.gate_id)
+                await self._flush_spool(client)
+                await self._heartbeat_until_lost(client)
+        finally:
+            self._client = None
+
+    async def _heartbeat_until_lost(self, client: GateClient) -> None:
         lost = asyncio.create_task(client.wait_disconnected())
-        stopping = asyncio.create_task(stop.wait())
         try:
             while True:
-                await asyncio.wait(
-                    {lost, stopping}, timeout=self.settings.heartbeat_s, return_when="FIRST_COMPLETED"
-                )
+                await asyncio.wait({lost}, timeout=self.settings.heartbeat_s)
                 if lost.done():
                     log.warning("gate %s: connection to the broker lost", self.gate_id)
-                    return
-                if stopping.done():
                     return
                 await client.publish_status()
                 if len(self.spool):
                     await self._flush_spool(client)
         finally:
             lost.cancel()
-            stopping.cancel()
 
     async def _flush_spool(self, client: GateClient) -> None:
         pending = self.spool.pending()
