@@ -1,7 +1,8 @@
 """The mask engine: a batch of encoded frames in, one FrameResult or FrameError per frame out, in order.
 
-Detection runs per frame; all face crops of the batch go to the classifier in one call, which is where a
-GPU (or ONNX Runtime's batched kernels) earns its keep.
+Frames are decoded one by one, then detected together (the detector batches as its backend can), and all
+face crops of the batch go to the classifier in one call: on a GPU the batches are where the speed is.
+Each face's score weighs the detector's and the classifier's opinions (model/scoring.py).
 """
 
 from __future__ import annotations

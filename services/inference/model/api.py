@@ -34,11 +34,11 @@ class FaceBox:
 
 @dataclass(frozen=True, slots=True)
 class Face:
-    """A face with the classifier's verdict on how the mask is worn."""
+    """A face with the model's verdict on how the mask is worn."""
 
     box: FaceBox
     label: MaskLabel
-    score: float  # classifier confidence in `label`, 0..1
+    score: float  # P(face) x P(label | face), 0..1 (model/scoring.py); the product acts on >= 0.5
 
 
 @dataclass(frozen=True, slots=True)
