@@ -135,6 +135,11 @@ def main() -> None:
         f"(decode {statistics.median(decode):.2f}, detect {statistics.median(detect):.2f}, "
         f"classify {statistics.median(classify):.2f}; p90 {statistics.quantiles(totals, n=10)[-1]:.2f} ms)"
     )
+    # A shared machine's speed drifts from minute to minute: show the median of each tenth of the runs,
+    # so a slow spell is visible as such rather than hidden in one number.
+    tenth = max(1, len(totals) // 10)
+    spells = [statistics.median(totals[i : i + tenth]) for i in range(0, len(totals) - tenth + 1, tenth)]
+    print("  median of each tenth of the runs (ms): " + " ".join(f"{m:.1f}" for m in spells))
     for batch_size in (1, 2, 4, 8, 16, 32):
         batch = [data] * batch_size
         engine.analyze_batch(batch)
