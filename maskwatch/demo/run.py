@@ -34,13 +34,18 @@ VISITS = (
 )
 
 
-def _describe(answer: Verdict | Rejection) -> tuple[str, str]:
+def _describe(answer: Verdict | Rejection, min_face_score: float) -> tuple[str, str]:
+    """The verdict, and the faces the policy counted; lower-scored ones (a poster, a shadow) as a count."""
     if isinstance(answer, Rejection):
         return "REJECTED", f"{answer.code.value}: {answer.detail}"
     outcome = (
         answer.decision.value if not answer.reasons else f"deny: {','.join(r.value for r in answer.reasons)}"
     )
-    faces = " ".join(f"{f.label}({f.score:.2f})" for f in answer.faces) or "-"
+    counted = [f for f in answer.faces if f.score >= min_face_score]
+    faces = " ".join(f"{f.label}({f.score:.2f})" for f in counted) or "-"
+    doubtful = len(answer.faces) - len(counted)
+    if doubtful:
+        faces += f" (+{doubtful} below {min_face_score})"
     return outcome, f"faces {faces}, {answer.timings.total_ms:.0f} ms"
 
 
@@ -72,7 +77,7 @@ async def run_demo(settings: Settings, *, rounds: int) -> int:
                     missing += 1
                     print(f"{visit.gate_id:<11} {visit.photo:<10} {visit.temperature_c!s:>5}  NO VERDICT")
                     continue
-                outcome, details = _describe(answer)
+                outcome, details = _describe(answer, settings.policy.min_face_score)
                 agreed += outcome == visit.expected
                 print(
                     f"{visit.gate_id:<11} {visit.photo:<10} {visit.temperature_c:>5}  "
