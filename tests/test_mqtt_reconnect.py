@@ -10,18 +10,24 @@ import pytest
 from maskwatch import mqtt
 
 
-async def test_backoff_restarts_after_a_session_that_connected(monkeypatch):
+@pytest.fixture
+def delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every backoff delay run_connected waits, with a 0.01 s first step so tests run fast."""
     monkeypatch.setattr(mqtt, "RECONNECT_START_S", 0.01)
-    stop = asyncio.Event()
-    connected = asyncio.Event()
-    delays: list[float] = []
+    recorded: list[float] = []
     real_wait_for = asyncio.wait_for
 
     async def recording_wait_for(awaitable, timeout):
-        delays.append(timeout)
+        recorded.append(timeout)
         return await real_wait_for(awaitable, timeout)
 
     monkeypatch.setattr(mqtt.asyncio, "wait_for", recording_wait_for)
+    return recorded
+
+
+async def test_backoff_restarts_after_a_session_that_connected(delays):
+    stop = asyncio.Event()
+    connected = asyncio.Event()
     script = iter(["fail", "fail", "connect", "fail", "stop"])
 
     async def session() -> None:
@@ -38,17 +44,8 @@ async def test_backoff_restarts_after_a_session_that_connected(monkeypatch):
     assert not connected.is_set()
 
 
-async def test_the_cap_bounds_the_delay_and_a_returning_session_restarts_at_once(monkeypatch):
-    monkeypatch.setattr(mqtt, "RECONNECT_START_S", 0.01)
+async def test_the_cap_bounds_the_delay_and_a_returning_session_restarts_at_once(delays):
     stop = asyncio.Event()
-    delays: list[float] = []
-    real_wait_for = asyncio.wait_for
-
-    async def recording_wait_for(awaitable, timeout):
-        delays.append(timeout)
-        return await real_wait_for(awaitable, timeout)
-
-    monkeypatch.setattr(mqtt.asyncio, "wait_for", recording_wait_for)
     script = iter(["fail", "fail", "fail", "fail", "lost", "fail", "stop"])
     closed: list[str] = []
 
