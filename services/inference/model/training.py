@@ -215,7 +215,7 @@ def train_classifier(
             loss.backward()
             optimizer.step()
             schedule.step()
-            running += float(loss)
+            running += loss.item()
             bar.set_postfix(loss=f"{running / (b + 1):.3f}")
         accuracy = evaluate_samples(model, holdout, settings.input_size)
         result.history.append(
