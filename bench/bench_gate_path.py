@@ -29,7 +29,7 @@ def settings_for(real: bool, workdir: str, mqtt_port: int = 1883) -> Settings:
     if real:
         return Settings(
             mqtt=MqttSettings(
-                port=1883, embedded=False, topic_root=f"bench/{run}", persistent_sessions=False
+                port=mqtt_port, embedded=False, topic_root=f"bench/{run}", persistent_sessions=False
             ),
             queue=QueueSettings(url="redis://127.0.0.1:6379/0", prefix=f"bench-{run}"),
             database=DatabaseSettings(url="postgresql://postgres@127.0.0.1:5432/test"),
