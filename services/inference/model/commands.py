@@ -152,6 +152,13 @@ def train_command(
             help="Within `incorrect` draws, the share of real scene faces (the rest synthetic).",
         ),
     ] = 0.6,
+    detector_positives: Annotated[
+        bool,
+        typer.Option(
+            "--detector-positives/--no-detector-positives",
+            help="Also train on the detector's own boxes around annotated scene faces.",
+        ),
+    ] = False,
     evaluate: Annotated[
         bool,
         typer.Option(help="Evaluate the held-out splits afterwards and record the metrics in the sidecar."),
@@ -176,6 +183,7 @@ def train_command(
         threads=threads,
         synthetic_incorrect=synthetic_incorrect,
         incorrect_scene_share=incorrect_scene_share,
+        detector_positives=detector_positives,
     )
     onnx_path = run_training(root, pretrained, out, settings)
     typer.echo(f"wrote {onnx_path}", err=True)

@@ -27,7 +27,7 @@ from services.inference.model.training_data import (
     Sample,
     augment,
     crop_set_sample,
-    mine_background,
+    mine_detections,
     scene_sample,
     synthetic_incorrect,
 )
@@ -58,6 +58,8 @@ class TrainSettings:
     """Synthetic `incorrect` close-ups (masks moved or painted below the nose of crop-set faces); 0: none."""
     incorrect_scene_share: float = 0.6
     """Within `incorrect`, how often a draw takes a real scene face rather than a synthetic one."""
+    detector_positives: bool = False
+    """Also train on the detector's own boxes around annotated faces (see `mine_detections`)."""
 
 
 @dataclass
@@ -81,9 +83,11 @@ def build_samples(
     detect: Callable[[np.ndarray], list],  # type: ignore[type-arg]
     synthetic: int = 0,
     seed: int = 0,
+    detector_positives: bool = False,
 ) -> tuple[list[Sample], dict[str, dict[str, int]]]:
-    """All training samples: crop-set faces, annotated scene faces, mined detector false positives, and
-    `synthetic` made-up `incorrect` close-ups built from the crop-set faces (seeded)."""
+    """All training samples: crop-set faces, annotated scene faces, mined detector false positives,
+    `synthetic` made-up `incorrect` close-ups built from the crop-set faces (seeded), and with
+    `detector_positives` the detector's boxes on annotated faces."""
     index = {name: i for i, name in enumerate(LABELS)}
     samples: list[Sample] = []
     counts: dict[str, Counter[str]] = {"crops": Counter(), "scene_boxes": Counter(), "background": Counter()}
@@ -110,9 +114,15 @@ def build_samples(
         for b in scene.boxes:
             samples.append(scene_sample(image, (b.x1, b.y1, b.x2, b.y2), index[b.label]))
             counts["scene_boxes"][b.label] += 1
-    for image, box in mine_background(scenes, detect):
+    found, background = mine_detections(scenes, detect)
+    for image, box in background:
         samples.append(scene_sample(image, box, index[BACKGROUND]))
         counts["background"][BACKGROUND] += 1
+    if detector_positives:
+        counts["detector_boxes"] = Counter()
+        for image, box, face_label in found:
+            samples.append(scene_sample(image, box, index[face_label]))
+            counts["detector_boxes"][face_label] += 1
     return samples, {k: dict(v) for k, v in counts.items()}
 
 
