@@ -119,6 +119,8 @@ class MaskEngine:
             found: list[list[FaceBox] | FrameError] = list(
                 self.detector.detect_batch([img for img, _ in good])
             )
+            if len(found) != len(good):
+                raise RuntimeError(f"the detector answered {len(found)} of {len(good)} frames")
         except Exception:
             log.exception("face detection failed on a batch of %d frames; retrying one by one", len(good))
             found = [self._detect_one(img) for img, _ in good]

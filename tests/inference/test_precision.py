@@ -215,3 +215,26 @@ def test_the_quantize_command_writes_both_copies_from_a_data_folder(tmp_path: Pa
     missing = CliRunner().invoke(app, ["quantize", "--data-dir", str(tmp_path / "nowhere")])
     assert missing.exit_code != 0
     assert "scenes/dev" in missing.output
+
+
+class _ShortDetector(_FlakyDetector):
+    """A batch call that loses a frame's answer: treated as a failed batch, not trusted."""
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[object]:
+        return [self.real.detect(image) for image in images][:-1]
+
+
+def test_a_batch_answer_of_the_wrong_length_is_retried_frame_by_frame(engine: MaskEngine, face_crop):
+    short = MaskEngine(
+        _ShortDetector(UltraFaceDetector(UltraFaceConfig()), poison_width=-1),
+        engine.classifier,
+        engine.max_pixels,
+        engine.min_face_score,
+        engine.crop_margin,
+        engine.fusion,
+    )
+    results = short.analyze_batch([encode(face_frame(face_crop)), encode(face_frame(face_crop))])
+    assert [len([f for f in r.faces if f.score >= 0.5]) for r in results if isinstance(r, FrameResult)] == [
+        1,
+        1,
+    ]
