@@ -14,6 +14,7 @@ import numpy as np
 from services.inference.model.api import MASK_LABELS, BgrImage, MaskClassifier, MaskLabel
 from services.inference.model.config import ClassifierConfig, onnx_file
 from services.inference.model.crops import to_input_tensor
+from services.inference.model.onnx_session import onnx_session
 from services.inference.model.sidecar import ClassifierSidecar, read_sidecar
 
 
@@ -44,22 +45,13 @@ def mirror_averaged(run: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, 
     return np.asarray((probs[:n] + probs[n:]) / 2.0)
 
 
-class OnnxMaskClassifier:
-    """The CPU serving path: a small fp32 graph that outputs probabilities."""
+class _CropClassifier:
+    """What both runtimes share: crops to a normalised batch (mirrored too when asked), probabilities out,
+    verdicts from those. A runtime only says how to run a batch (`_run`)."""
 
-    def __init__(self, model_path: Path, sidecar: ClassifierSidecar, threads: int, mirror: bool) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        # Runs right after the detector on the same cores: spinning workers would only steal its time.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        self._input_name = self._session.get_inputs()[0].name
-        self._mirror = mirror
+    def __init__(self, sidecar: ClassifierSidecar, mirror: bool) -> None:
         self.sidecar = sidecar
+        self._mirror = mirror
 
     @property
     def labels(self) -> Sequence[str]:
@@ -70,16 +62,29 @@ class OnnxMaskClassifier:
         batch = to_input_tensor(list(crops), s.input_size, s.mean, s.std)
         return mirror_averaged(self._run, batch, self._mirror)
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        return cast(np.ndarray, self._session.run(None, {self._input_name: batch})[0])
-
     def classify(self, crops: Sequence[BgrImage]) -> list[tuple[MaskLabel, float]]:
         if not crops:
             return []
         return verdicts(self.probabilities(crops), self.sidecar.labels)
 
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
-class TorchMaskClassifier:
+
+class OnnxMaskClassifier(_CropClassifier):
+    """The CPU serving path: a small graph (int8 or fp32) that outputs probabilities."""
+
+    def __init__(self, model_path: Path, sidecar: ClassifierSidecar, threads: int, mirror: bool) -> None:
+        super().__init__(sidecar, mirror)
+        # Runs right after the detector on the same cores: spinning workers would only steal its time.
+        self._session = onnx_session(model_path, threads, spin=False)
+        self._input_name = self._session.get_inputs()[0].name
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        return cast(np.ndarray, self._session.run(None, {self._input_name: batch})[0])
+
+
+class TorchMaskClassifier(_CropClassifier):
     """The GPU path: same network from a state dict, run in inference mode, channels-last, optionally fp16."""
 
     def __init__(
@@ -95,6 +100,7 @@ class TorchMaskClassifier:
 
         from services.inference.model.mobilenet_v2 import MobileNetV2
 
+        super().__init__(sidecar, mirror)
         if device == "cpu":
             torch.set_num_threads(threads)
         self._torch = torch
@@ -104,17 +110,6 @@ class TorchMaskClassifier:
         model.load_state_dict(torch.load(model_path, map_location="cpu", weights_only=True))
         model = model.eval().to(self._device, self._dtype)
         self._model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        self._mirror = mirror
-        self.sidecar = sidecar
-
-    @property
-    def labels(self) -> Sequence[str]:
-        return self.sidecar.labels
-
-    def probabilities(self, crops: Sequence[BgrImage]) -> np.ndarray:
-        s = self.sidecar
-        batch = to_input_tensor(list(crops), s.input_size, s.mean, s.std)
-        return mirror_averaged(self._run, batch, self._mirror)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         torch = self._torch
@@ -123,11 +118,6 @@ class TorchMaskClassifier:
         with torch.inference_mode():
             probs = torch.softmax(self._model(tensor).float(), dim=1)
         return cast(np.ndarray, probs.cpu().numpy())
-
-    def classify(self, crops: Sequence[BgrImage]) -> list[tuple[MaskLabel, float]]:
-        if not crops:
-            return []
-        return verdicts(self.probabilities(crops), self.sidecar.labels)
 
 
 def build_classifier(config: ClassifierConfig) -> OnnxMaskClassifier | TorchMaskClassifier:

@@ -19,6 +19,7 @@ import onnxruntime as ort
 
 from services.inference.model.api import BgrImage, FaceBox
 from services.inference.model.config import UltraFaceConfig, onnx_file
+from services.inference.model.onnx_session import CPU, onnx_session
 
 _MIN_BOXES = ((10, 16, 24), (32, 48), (64, 96), (128, 192, 256))
 _STRIDES = (8, 16, 32, 64)
@@ -70,17 +71,17 @@ def ultraface_input(image: BgrImage, input_size: tuple[int, int]) -> np.ndarray:
     return np.asarray(cv2.dnn.blobFromImage(resized, 1.0 / 128.0, mean=(127.0, 127.0, 127.0), swapRB=True))
 
 
-def _providers(device: str) -> list[str]:
+def _providers(device: str) -> list[Any]:
     """ONNX Runtime execution providers for a device name, failing early when the build lacks CUDA."""
     if device == "cpu":
-        return ["CPUExecutionProvider"]
+        return list(CPU)
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         raise RuntimeError(
             f"detector device {device!r} needs onnxruntime-gpu (this onnxruntime offers "
             f"{', '.join(ort.get_available_providers())})"
         )
     index = device.partition(":")[2] or "0"
-    return [("CUDAExecutionProvider", {"device_id": int(index)}), "CPUExecutionProvider"]  # type: ignore[list-item]
+    return [("CUDAExecutionProvider", {"device_id": int(index)}), "CPUExecutionProvider"]
 
 
 class UltraFaceDetector:
@@ -89,13 +90,11 @@ class UltraFaceDetector:
 
     def __init__(self, config: UltraFaceConfig) -> None:
         self._config = config
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = config.threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if config.spin_wait else "0")
-        self._session = ort.InferenceSession(
-            str(onnx_file(config.model_path, config.precision)), options, providers=_providers(config.device)
+        self._session = onnx_session(
+            onnx_file(config.model_path, config.precision),
+            config.threads,
+            spin=config.spin_wait,
+            providers=_providers(config.device),
         )
         self._input_name = self._session.get_inputs()[0].name
         self._priors = ultraface_priors(*config.input_size)
