@@ -27,8 +27,8 @@ from services.inference.model.training_data import (
     Sample,
     augment,
     crop_set_sample,
-    mine_detections,
     scene_sample,
+    sort_detections,
     synthetic_incorrect,
 )
 
@@ -59,7 +59,7 @@ class TrainSettings:
     incorrect_scene_share: float = 0.6
     """Within `incorrect`, how often a draw takes a real scene face rather than a synthetic one."""
     detector_positives: bool = False
-    """Also train on the detector's own boxes around annotated faces (see `mine_detections`)."""
+    """Also train on the detector's own boxes around annotated faces (see `sort_detections`)."""
 
 
 @dataclass
@@ -107,6 +107,8 @@ def build_samples(
         )
         samples.extend(made)
         counts["synthetic"] = Counter({"incorrect": len(made)})
+    background: list[Sample] = []
+    positives: list[Sample] = []
     for scene in scenes:
         image = read_bgr(scene.image_path)
         if image is None:
@@ -114,15 +116,16 @@ def build_samples(
         for b in scene.boxes:
             samples.append(scene_sample(image, (b.x1, b.y1, b.x2, b.y2), index[b.label]))
             counts["scene_boxes"][b.label] += 1
-    found, background = mine_detections(scenes, detect)
-    for image, box in background:
-        samples.append(scene_sample(image, box, index[BACKGROUND]))
-        counts["background"][BACKGROUND] += 1
+        found, false_positives = sort_detections(detect(image), scene.boxes)
+        background += [scene_sample(image, box, index[BACKGROUND]) for box in false_positives]
+        if detector_positives:
+            positives += [scene_sample(image, box, index[face_label]) for box, face_label in found]
+    # Kept in this order (annotated faces, background, detector boxes): epochs draw by index.
+    samples += background
+    counts["background"].update(BACKGROUND for _ in background)
     if detector_positives:
-        counts["detector_boxes"] = Counter()
-        for image, box, face_label in found:
-            samples.append(scene_sample(image, box, index[face_label]))
-            counts["detector_boxes"][face_label] += 1
+        samples += positives
+        counts["detector_boxes"] = Counter(LABELS[s.label] for s in positives)
     return samples, {k: dict(v) for k, v in counts.items()}
 
 

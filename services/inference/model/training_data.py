@@ -6,15 +6,15 @@ detector's box never sits exactly where an annotator put it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from services.inference.model.api import BgrImage, FaceBox
-from services.inference.model.crops import as_bgr, read_bgr, square_crop
-from services.inference.model.dataset import Scene
+from services.inference.model.crops import as_bgr, square_crop
+from services.inference.model.dataset import LabelledBox
 from services.inference.model.metrics import box_iou
 
 CONTEXT = 2.0
@@ -52,37 +52,32 @@ def scene_sample(image: BgrImage, box: tuple[float, float, float, float], label:
     return Sample(patch, (x1 - left, y1 - top, x2 - left, y2 - top), label, close_up=False)
 
 
-def mine_detections(
-    scenes: list[Scene],
-    detect: Callable[[BgrImage], list[FaceBox]],
+Box = tuple[float, float, float, float]
+
+
+def sort_detections(
+    detections: list[FaceBox],
+    truth: Sequence[LabelledBox],
     background_iou: float = 0.2,
     face_iou: float = 0.3,
-) -> tuple[
-    list[tuple[BgrImage, tuple[float, float, float, float], str]],
-    list[tuple[BgrImage, tuple[float, float, float, float]]],
-]:
-    """The detector's boxes on annotated scenes, sorted two ways in one pass.
+) -> tuple[list[tuple[Box, str]], list[Box]]:
+    """The detector's boxes on one annotated scene, sorted two ways.
 
     Faces: a box overlapping an annotated face by IoU >= `face_iou`, with that face's label. The classifier
     sees the detector's boxes when serving, off-centre and mis-sized on hard faces far beyond the
     annotation jitter of training, so it should learn those crops too. Background: a box overlapping no
     face by `background_iou` or more, a false positive to learn to doubt.
     """
-    faces: list[tuple[BgrImage, tuple[float, float, float, float], str]] = []
-    background: list[tuple[BgrImage, tuple[float, float, float, float]]] = []
-    for scene in scenes:
-        image = read_bgr(scene.image_path)
-        if image is None:
-            continue
-        truth = [(b.x1, b.y1, b.x2, b.y2) for b in scene.boxes]
-        for det in detect(image):
-            box = (float(det.x1), float(det.y1), float(det.x2), float(det.y2))
-            overlaps = [box_iou(box, t) for t in truth]
-            best = int(np.argmax(overlaps)) if overlaps else -1
-            if best >= 0 and overlaps[best] >= face_iou:
-                faces.append((image, box, scene.boxes[best].label))
-            elif all(iou < background_iou for iou in overlaps):
-                background.append((image, box))
+    faces: list[tuple[Box, str]] = []
+    background: list[Box] = []
+    for det in detections:
+        box = (float(det.x1), float(det.y1), float(det.x2), float(det.y2))
+        overlaps = [box_iou(box, (t.x1, t.y1, t.x2, t.y2)) for t in truth]
+        best = int(np.argmax(overlaps)) if overlaps else -1
+        if best >= 0 and overlaps[best] >= face_iou:
+            faces.append((box, truth[best].label))
+        elif all(iou < background_iou for iou in overlaps):
+            background.append(box)
     return faces, background
 
 
