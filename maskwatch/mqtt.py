@@ -80,7 +80,7 @@ async def run_connected(
     stop: asyncio.Event,
     *,
     connected: asyncio.Event | None = None,
-    cap_s: float | None = None,
+    cap_s: float = RECONNECT_CAP_S,
 ) -> None:
     """Run `session` until `stop`, reconnecting with capped exponential backoff when the broker drops.
 
@@ -108,7 +108,7 @@ async def run_connected(
             failures = 0
         except aiomqtt.MqttError as exc:
             failures += 1
-            delay = min(RECONNECT_CAP_S if cap_s is None else cap_s, RECONNECT_START_S * 2 ** (failures - 1))
+            delay = min(cap_s, RECONNECT_START_S * 2 ** (failures - 1))
             log.warning("%s: MQTT connection lost (%s), reconnecting in %.1fs", name, exc, delay)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=delay)

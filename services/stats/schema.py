@@ -138,16 +138,22 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_at", "at"),
 )
 
-check_hourly = sa.Table(
-    "check_hourly",
-    metadata,
-    sa.Column("hour", sa.DateTime(timezone=True), primary_key=True),
-    sa.Column("gate_id", sa.String(64), primary_key=True),
-    sa.Column("decision", sa.String(8), primary_key=True),
-    sa.Column("reason", sa.String(32), primary_key=True),
-    sa.Column("enforced", sa.Boolean, primary_key=True),
-    sa.Column("checks", sa.Integer, nullable=False),
-)
+
+def _rollup(name: str, bucket: str) -> sa.Table:
+    """A roll-up table: checks counted per time bucket (UTC), gate, decision, reason and enforcement."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column(bucket, sa.DateTime(timezone=True), primary_key=True),
+        sa.Column("gate_id", sa.String(64), primary_key=True),
+        sa.Column("decision", sa.String(8), primary_key=True),
+        sa.Column("reason", sa.String(32), primary_key=True),
+        sa.Column("enforced", sa.Boolean, primary_key=True),
+        sa.Column("checks", sa.Integer, nullable=False),
+    )
+
+
+check_hourly = _rollup("check_hourly", "hour")
 """Checks per UTC hour, gate and decision (reason ''), and reasons per the same key.
 
 Database triggers created by migration 0002 keep it current on every insert
@@ -157,16 +163,7 @@ into `checks` and `check_reasons`, so any writer in any process maintains it;
 
 # --- The daily roll-up (migration 0003) ---
 
-check_daily = sa.Table(
-    "check_daily",
-    metadata,
-    sa.Column("day", sa.DateTime(timezone=True), primary_key=True),
-    sa.Column("gate_id", sa.String(64), primary_key=True),
-    sa.Column("decision", sa.String(8), primary_key=True),
-    sa.Column("reason", sa.String(32), primary_key=True),
-    sa.Column("enforced", sa.Boolean, primary_key=True),
-    sa.Column("checks", sa.Integer, nullable=False),
-)
+check_daily = _rollup("check_daily", "day")
 """Checks per UTC day (stored as its midnight), gate and decision (reason ''), and reasons per that key.
 
 The same rows as `check_hourly` summed over the 24 hours of each UTC day. Days

@@ -15,9 +15,8 @@ Needs the `onnx` package (the `train` extra); serving the results needs only ONN
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -52,7 +51,12 @@ def detector_layers_kept_in_float(model_path: Path) -> list[str]:
     return [convs[0].name, *heads]
 
 
-def _quantize(src: Path, out: Path, batches: Iterator[np.ndarray], keep_in_float: Any = None) -> list[str]:
+def _quantize(
+    src: Path,
+    out: Path,
+    batches: Iterator[np.ndarray],
+    keep_in_float: Callable[[Path], list[str]] | None = None,
+) -> list[str]:
     """Name, pre-process and statically quantize `src` into `out`; `keep_in_float(prepared_path)` picks
     the nodes to leave alone."""
     from onnxruntime.quantization import (
