@@ -34,7 +34,7 @@ def mirror_averaged(run: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, 
     """Probabilities for an N x 3 x H x W batch, averaged with those of its mirror image when `mirror`.
 
     Faces are left-right symmetric but masks pulled to one side and side views are not; averaging both
-    views steadies the rare `incorrect` class most (held-out AP50 0.33 -> 0.47) for one extra crop per face
+    views steadies the rare `incorrect` class most (held-out AP50 0.31 -> 0.45) for one extra crop per face
     in the same batch.
     """
     if not mirror:

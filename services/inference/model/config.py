@@ -65,7 +65,8 @@ class UltraFaceConfig(BaseModel):
         DEFAULT_ULTRAFACE_PATH, description="The fp32 graph (the int8 copy sits beside it)."
     )
     precision: Precision = Field(
-        "int8", description="int8 (the copy `maskwatch quantize` makes; about 60% of the fp32 time) or fp32."
+        "int8",
+        description="int8 (the copy `maskwatch quantize` makes; 0.6-0.8x the fp32 time) or fp32.",
     )
     min_score: float = Field(
         0.1,
