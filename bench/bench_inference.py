@@ -26,7 +26,14 @@ sys.path.insert(0, str(REPO))
 
 from services.inference.engine import build_engine  # noqa: E402
 from services.inference.model.api import FrameResult  # noqa: E402
-from services.inference.model.config import ClassifierConfig, ModelConfig, UltraFaceConfig, YuFaceConfig  # noqa: E402
+from services.inference.model.config import (  # noqa: E402
+    STOCK_BOX_ADJUST,
+    STOCK_ULTRAFACE_PATH,
+    ClassifierConfig,
+    ModelConfig,
+    UltraFaceConfig,
+    YuFaceConfig,
+)
 from services.inference.model.dataset import resolve_data_dir  # noqa: E402
 
 FACE_SIDE = 140
@@ -82,7 +89,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--detector", choices=["ultraface", "yuface"], default="ultraface")
+    parser.add_argument(
+        "--detector",
+        choices=["ultraface", "ultraface-stock", "yuface"],
+        default="ultraface",
+        help="ultraface-stock: the published weights (for int8, quantize them: `maskwatch quantize`).",
+    )
     parser.add_argument("--runtime", choices=["onnx", "torch"], default="onnx")
     parser.add_argument("--precision", choices=["int8", "fp32"], default="int8", help="ONNX graphs to serve.")
     parser.add_argument("--threads", type=int, default=2, help="Detector threads.")
@@ -97,6 +109,10 @@ def main() -> None:
     rss_before = rss_mib()
     in_w, in_h = (int(v) for v in args.detector_input.lower().split("x"))
     ultraface = UltraFaceConfig(threads=args.threads, input_size=(in_w, in_h), precision=args.precision)
+    if args.detector == "ultraface-stock":
+        ultraface = ultraface.model_copy(
+            update={"model_path": STOCK_ULTRAFACE_PATH, "box_adjust": STOCK_BOX_ADJUST}
+        )
     detector = YuFaceConfig() if args.detector == "yuface" else ultraface
     classifier = ClassifierConfig(
         runtime=args.runtime,

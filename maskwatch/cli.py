@@ -211,6 +211,7 @@ def _register_model_commands() -> None:
             evaluate_command,
             quantize_command,
             train_command,
+            train_detector_command,
         )
     except ImportError as exc:  # a device install has no model code dependencies
         missing = str(exc)
@@ -223,6 +224,7 @@ def _register_model_commands() -> None:
         return
     app.command(name="detect")(detect_command)
     app.command(name="train")(train_command)
+    app.command(name="train-detector")(train_detector_command)
     app.command(name="evaluate")(evaluate_command)
     app.command(name="quantize")(quantize_command)
 

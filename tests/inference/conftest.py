@@ -43,3 +43,19 @@ def face_frame(
     x, y = at
     frame[y : y + face.shape[0], x : x + face.shape[1]] = face
     return frame
+
+
+def voc_scene_set(root: Path, face_crop: np.ndarray, count: int) -> None:
+    """A data folder with `count` VOC scenes under scenes/dev, each one face pasted on grey."""
+    images, annotations = root / "scenes" / "dev" / "images", root / "scenes" / "dev" / "annotations"
+    images.mkdir(parents=True)
+    annotations.mkdir()
+    h, w = face_crop.shape[:2]
+    for i in range(count):
+        x, y = 30 + 50 * i, 20 + 30 * i
+        cv2.imwrite(str(images / f"scene{i}.jpg"), face_frame(face_crop, at=(x, y)))
+        (annotations / f"scene{i}.xml").write_text(
+            f"<annotation><filename>scene{i}.jpg</filename><object><name>without_mask</name>"
+            f"<bndbox><xmin>{x}</xmin><ymin>{y}</ymin><xmax>{x + w}</xmax><ymax>{y + h}</ymax></bndbox>"
+            "</object></annotation>"
+        )

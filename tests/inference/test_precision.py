@@ -25,7 +25,7 @@ from services.inference.model.dataset import LabelledBox, Scene
 from services.inference.model.detectors.ultraface_backend import UltraFaceDetector
 from services.inference.model.metrics import box_iou
 
-from .conftest import encode, face_frame, grey
+from .conftest import encode, face_frame, grey, voc_scene_set
 
 
 def _only_face(engine: MaskEngine, frame: np.ndarray) -> tuple[tuple[int, int, int, int], str, float]:
@@ -39,7 +39,7 @@ def test_defaults_serve_the_committed_int8_copies():
     assert UltraFaceConfig().precision == "int8"
     assert ClassifierConfig().precision == "int8"
     assert onnx_file(DEFAULT_ULTRAFACE_PATH, "int8") == DEFAULT_ULTRAFACE_PATH.with_name(
-        "ultraface_rfb_640.int8.onnx"
+        "ultraface_rfb_640_finetuned.int8.onnx"
     )
     assert onnx_file(DEFAULT_CLASSIFIER_PATH, "int8").is_file()
     assert onnx_file(DEFAULT_CLASSIFIER_PATH, "fp32") == DEFAULT_CLASSIFIER_PATH
@@ -178,28 +178,13 @@ def test_a_gpu_detector_needs_fp32_and_an_onnxruntime_with_cuda():
         UltraFaceDetector(config)
 
 
-def _voc_scene_set(root: Path, face_crop: np.ndarray, count: int) -> None:
-    images, annotations = root / "scenes" / "dev" / "images", root / "scenes" / "dev" / "annotations"
-    images.mkdir(parents=True)
-    annotations.mkdir()
-    h, w = face_crop.shape[:2]
-    for i in range(count):
-        x, y = 30 + 50 * i, 20 + 30 * i
-        cv2.imwrite(str(images / f"scene{i}.jpg"), face_frame(face_crop, at=(x, y)))
-        (annotations / f"scene{i}.xml").write_text(
-            f"<annotation><filename>scene{i}.jpg</filename><object><name>without_mask</name>"
-            f"<bndbox><xmin>{x}</xmin><ymin>{y}</ymin><xmax>{x + w}</xmax><ymax>{y + h}</ymax></bndbox>"
-            "</object></annotation>"
-        )
-
-
 def test_the_quantize_command_writes_both_copies_from_a_data_folder(tmp_path: Path, face_crop: np.ndarray):
     pytest.importorskip("onnx")
     from typer.testing import CliRunner
 
     from maskwatch.cli import app
 
-    _voc_scene_set(tmp_path / "data", face_crop, 6)
+    voc_scene_set(tmp_path / "data", face_crop, 6)
     models = tmp_path / "models"
     models.mkdir()
     shutil.copy(DEFAULT_ULTRAFACE_PATH, models / "detector.onnx")

@@ -12,6 +12,8 @@ import typer
 from services.inference.model.config import (
     DEFAULT_CLASSIFIER_PATH,
     DEFAULT_ULTRAFACE_PATH,
+    STOCK_BOX_ADJUST,
+    STOCK_ULTRAFACE_PATH,
     ClassifierConfig,
     ModelConfig,
     UltraFaceConfig,
@@ -27,7 +29,7 @@ from services.inference.model.dataset import (
     split_scenes,
 )
 
-DetectorName = Literal["ultraface", "yuface"]
+DETECTORS = ("ultraface", "ultraface-stock", "yuface")
 Split = Literal["holdout", "train", "all"]
 
 DataDirOption = Annotated[
@@ -38,18 +40,29 @@ ModelOption = Annotated[
     Path, typer.Option("--model", help="Classifier ONNX file (its .json sidecar beside it).")
 ]
 DetectorOption = Annotated[
-    str, typer.Option("--detector", help="Face detector backend: ultraface or yuface.")
+    str,
+    typer.Option(
+        "--detector",
+        help=(
+            "Face detector: ultraface (fine-tuned, served), ultraface-stock (the published weights, to "
+            "compare against) or yuface."
+        ),
+    ),
 ]
 RuntimeOption = Annotated[str, typer.Option("--runtime", help="Classifier runtime: onnx or torch.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="Torch device for --runtime torch.")]
 
 
 def _model_config(model: Path, detector: str, runtime: str, device: str) -> ModelConfig:
-    if detector not in ("ultraface", "yuface"):
+    if detector not in DETECTORS:
         raise typer.BadParameter(f"unknown detector {detector!r}", param_hint="--detector")
     if runtime not in ("onnx", "torch"):
         raise typer.BadParameter(f"unknown runtime {runtime!r}", param_hint="--runtime")
-    det = YuFaceConfig() if detector == "yuface" else UltraFaceConfig()
+    det: YuFaceConfig | UltraFaceConfig = UltraFaceConfig()
+    if detector == "yuface":
+        det = YuFaceConfig()
+    elif detector == "ultraface-stock":
+        det = UltraFaceConfig(model_path=STOCK_ULTRAFACE_PATH, precision="fp32", box_adjust=STOCK_BOX_ADJUST)
     return ModelConfig(
         detector=det,
         classifier=ClassifierConfig(model_path=model, runtime=runtime, device=device),
@@ -189,6 +202,44 @@ def train_command(
     typer.echo(f"wrote {onnx_path}", err=True)
     if evaluate:
         evaluate_command(None, data_dir=root, split="holdout", model=onnx_path, record=True)
+
+
+def train_detector_command(
+    data_dir: DataDirOption = None,
+    base: Annotated[
+        Path, typer.Option("--base", help="The graph to start from: the stock UltraFace RFB-640.")
+    ] = STOCK_ULTRAFACE_PATH,
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="The fine-tuned graph to write (its .int8.onnx and .json beside it)."),
+    ] = DEFAULT_ULTRAFACE_PATH,
+    epochs: Annotated[int, typer.Option(min=1)] = 30,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
+    learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
+    seed: Annotated[int, typer.Option(help="Seeds shuffling and augmentation.")] = 0,
+    threads: Annotated[int, typer.Option(min=1, help="Torch CPU threads.")] = 2,
+) -> None:
+    """Fine-tune the face detector on the dev scenes' training split, then write it and its int8 copy."""
+    from tqdm import tqdm
+
+    from services.inference.model.detector_training.pipeline import run_detector_training
+    from services.inference.model.detector_training.train import DetectorTrainSettings
+
+    root = resolve_data_dir(data_dir)
+    if not (root / "scenes" / "dev").is_dir():
+        raise typer.BadParameter(f"no scenes/dev under {root}", param_hint="--data-dir")
+    if base.resolve() == out.resolve():
+        raise typer.BadParameter("--out must differ from --base: training always starts from the base graph")
+    settings = DetectorTrainSettings(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        input_size=UltraFaceConfig().input_size,
+        seed=seed,
+        threads=threads,
+    )
+    written = run_detector_training(root, base, out, settings, progress=tqdm)
+    typer.echo(f"wrote {written}", err=True)
 
 
 def evaluate_command(

@@ -2,8 +2,9 @@
 
 Static quantization: per-channel int8 weights and uint8 activations whose ranges are calibrated on the
 training split of the dev scenes (never the held-out fifth), fed exactly as serving feeds them. On 2
-AVX-512 VNNI cores the detector runs in 0.6-0.8x its fp32 time and the classifier in about 0.45x, with
-held-out accuracy as good (docs/model-card.md has both tables).
+AVX-512 VNNI cores the detector ran in 0.6-0.8x its fp32 time (on AMX-capable cores, in the same time)
+and the classifier in about 0.45-0.65x, with held-out accuracy as good (docs/model-card.md has both
+tables).
 
 In the detector two kinds of layer stay in fp32: the first convolution, which sees raw pixels, and the
 eight heads whose outputs become box offsets and scores, where rounding moves boxes and shifts which faces

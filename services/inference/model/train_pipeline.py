@@ -7,7 +7,12 @@ from pathlib import Path
 
 import torch
 
-from services.inference.model.config import UltraFaceConfig, int8_path
+from services.inference.model.config import (
+    STOCK_BOX_ADJUST,
+    STOCK_ULTRAFACE_PATH,
+    UltraFaceConfig,
+    int8_path,
+)
 from services.inference.model.crops import CROP_MARGIN
 from services.inference.model.dataset import load_crop_folder, load_voc_scenes, split_crops, split_scenes
 from services.inference.model.detectors import build_detector
@@ -24,7 +29,9 @@ from services.inference.model.training import (
 )
 
 CLASSIFIER_NAME = "mask_classifier"
-MINING_DETECTOR = UltraFaceConfig(precision="fp32", min_score=0.15)
+MINING_DETECTOR = UltraFaceConfig(
+    model_path=STOCK_ULTRAFACE_PATH, precision="fp32", min_score=0.15, box_adjust=STOCK_BOX_ADJUST
+)
 """The detector whose false positives become `background` samples, pinned to the one the committed
 weights were mined with. Serving now runs the int8 graph at 0.1, but mining with that finds twice the
 background (1793 boxes, not 905), and in a measured run it cost held-out `incorrect` AP50 0.43 -> 0.30
@@ -76,7 +83,7 @@ def run_training(data_dir: Path, pretrained: Path | None, out_dir: Path, setting
                 "held_out": f"scenes/dev held-out split: {len(holdout_scenes)} images",
                 "samples": counts,
                 "background_mined_with": MINING_DETECTOR.model_dump(
-                    mode="json", include={"type", "precision", "min_score", "input_size"}
+                    mode="json", include={"type", "precision", "min_score", "input_size", "box_adjust"}
                 ),
             },
             "settings": settings.__dict__,

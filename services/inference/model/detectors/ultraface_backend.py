@@ -23,7 +23,7 @@ from services.inference.model.onnx_session import CPU, onnx_session
 
 _MIN_BOXES = ((10, 16, 24), (32, 48), (64, 96), (128, 192, 256))
 _STRIDES = (8, 16, 32, 64)
-_CENTER_VARIANCE, _SIZE_VARIANCE = 0.1, 0.2
+CENTER_VARIANCE, SIZE_VARIANCE = 0.1, 0.2
 
 
 @lru_cache(maxsize=8)
@@ -45,8 +45,8 @@ def ultraface_priors(width: int, height: int) -> np.ndarray:
 
 def decode_boxes(locations: np.ndarray, priors: np.ndarray) -> np.ndarray:
     """SSD-style offsets to relative corner boxes (x1, y1, x2, y2)."""
-    centers = locations[:, :2] * _CENTER_VARIANCE * priors[:, 2:] + priors[:, :2]
-    sizes = np.exp(locations[:, 2:] * _SIZE_VARIANCE) * priors[:, 2:]
+    centers = locations[:, :2] * CENTER_VARIANCE * priors[:, 2:] + priors[:, :2]
+    sizes = np.exp(locations[:, 2:] * SIZE_VARIANCE) * priors[:, 2:]
     return np.concatenate([centers - sizes / 2, centers + sizes / 2], axis=1)
 
 
