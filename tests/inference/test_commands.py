@@ -1,0 +1,83 @@
+"""`maskwatch detect` and `maskwatch evaluate` as a user runs them: files in, JSON out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from maskwatch.cli import app
+from services.inference.model.metrics import box_iou
+
+from .conftest import face_frame, voc_scene_set
+
+AT = (240, 150)
+
+
+def _lines(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def images(tmp_path: Path, face_crop: np.ndarray) -> Path:
+    folder = tmp_path / "images"
+    (folder / "nested").mkdir(parents=True)
+    cv2.imwrite(str(folder / "frame.jpg"), face_frame(face_crop, at=AT))
+    cv2.imwrite(str(folder / "nested" / "crop.png"), face_crop)
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    return folder
+
+
+@pytest.mark.parametrize("detector", ["ultraface", "ultraface-stock"])
+def test_detect_prints_one_line_per_image_with_boxes_in_pixels(images: Path, face_crop, detector: str):
+    result = CliRunner().invoke(app, ["detect", "--detector", detector, str(images)])
+    assert result.exit_code == 0, result.output
+    by_name = {Path(str(line["image"])).name: line for line in _lines(result.output)}
+    assert set(by_name) == {"frame.jpg", "crop.png", "broken.jpg"}
+    assert by_name["broken.jpg"]["faces"] == []
+    assert by_name["broken.jpg"]["error"] == "not_an_image"
+    faces = [f for f in by_name["frame.jpg"]["faces"] if f["score"] >= 0.5]  # type: ignore[union-attr]
+    (face,) = faces
+    h, w = face_crop.shape[:2]
+    assert box_iou(tuple(face["box"]), (AT[0], AT[1], AT[0] + w, AT[1] + h)) > 0.3
+    assert face["label"] == "no_mask"
+    assert 0.5 <= face["score"] <= 1.0
+
+
+def test_detect_crops_classifies_each_image_whole(images: Path, face_crop):
+    result = CliRunner().invoke(app, ["detect", "--crops", str(images / "nested" / "crop.png")])
+    assert result.exit_code == 0, result.output
+    ((line),) = _lines(result.output)
+    (face,) = line["faces"]  # type: ignore[misc]
+    h, w = face_crop.shape[:2]
+    assert face["box"] == [0, 0, w, h]
+    assert face["label"] == "no_mask"
+
+
+def test_an_unknown_detector_is_refused():
+    result = CliRunner().invoke(app, ["detect", "--detector", "nope", "x.jpg"])
+    assert result.exit_code != 0
+    assert "unknown detector" in result.output
+
+
+def test_evaluate_prints_scene_and_crop_metrics(tmp_path: Path, face_crop: np.ndarray):
+    voc_scene_set(tmp_path / "data", face_crop, 3)
+    crops = tmp_path / "crops" / "without_mask"
+    crops.mkdir(parents=True)
+    cv2.imwrite(str(crops / "a.jpg"), face_crop)
+    scenes = tmp_path / "data" / "scenes" / "dev"
+    for target in (scenes, tmp_path / "crops"):
+        result = CliRunner().invoke(app, ["evaluate", str(target)])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.output[result.output.index("{") :])
+        if target == scenes:
+            metrics = report["scenes:dev"]
+            assert metrics["images"] == 3
+            assert metrics["faces_32px"] == 3
+            assert metrics["recall_32px_at_0.5"] == 1.0
+        else:
+            assert report["crops:crops"]["recall"]["no_mask"] == 1.0
