@@ -17,12 +17,17 @@ def free_port() -> int:
 
 
 class PrivateBroker:
-    def __init__(self, folder: Path, *, extra_config: str = "") -> None:
+    def __init__(self, folder: Path, *, extra_config: str = "", persistence: bool = False) -> None:
+        """`persistence` keeps sessions and queued messages across `stop()`/`start()`, as the deployed
+        broker does (deploy/mosquitto/mosquitto.conf)."""
         self.folder = folder
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
+        stored = (
+            f"persistence true\npersistence_location {folder}/\n" if persistence else "persistence false\n"
+        )
         self.config.write_text(
-            f"listener {self.port} 127.0.0.1\npersistence false\n"
+            f"listener {self.port} 127.0.0.1\n{stored}"
             # As root, mosquitto would drop to its own user and could not read files the test wrote.
             + ("user root\n" if os.geteuid() == 0 else "")
             + (extra_config or "allow_anonymous true\n")

@@ -26,7 +26,10 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture
 def broker(tmp_path):
-    b = PrivateBroker(tmp_path)
+    # Persistent, as deployed: the server's session and subscriptions survive the restart, so checks a gate
+    # sends before the server has reconnected are queued for it. Without persistence they would be dropped
+    # whenever the gate reconnects first (seen under load).
+    b = PrivateBroker(tmp_path, persistence=True)
     b.start()
     yield b
     b.stop()
