@@ -152,10 +152,11 @@ def test_the_train_detector_command_writes_a_servable_graph(tmp_path: Path, face
     voc_scene_set(tmp_path / "data", face_crop, 6)
     out = tmp_path / "models" / "detector.onnx"
     args = ["train-detector", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
-    result = CliRunner().invoke(app, [*args, "--epochs", "1", "--batch-size", "2"])
+    result = CliRunner().invoke(app, [*args, "--epochs", "1", "--batch-size", "2", "--fold", "1"])
     assert result.exit_code == 0, result.output
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["base"]["file"] == STOCK_ULTRAFACE_PATH.name
+    assert record["data"]["fold"] == 1
     assert [entry["epoch"] for entry in record["history"]] == [0, 1]
     frame = face_frame(face_crop)
     (stock,) = UltraFaceDetector(
@@ -165,6 +166,11 @@ def test_the_train_detector_command_writes_a_servable_graph(tmp_path: Path, face
     assert any(
         box_iou((f.x1, f.y1, f.x2, f.y2), (stock.x1, stock.y1, stock.x2, stock.y2)) > 0.5 for f in found
     )
+
+    scenes = tmp_path / "data" / "scenes" / "dev"
+    evaluated = CliRunner().invoke(app, ["evaluate", str(scenes), "--detector-model", str(out)])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.output[evaluated.output.index("{") :])["scenes:dev"]["images"] == 6
 
     same = CliRunner().invoke(app, [*args[:3], "--out", str(STOCK_ULTRAFACE_PATH)])
     assert same.exit_code != 0

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from services.inference.model.dataset import Scene
 from services.inference.model.training import LABELS, _draw_epoch
 from services.inference.model.training_data import Sample, synthetic_incorrect
 
@@ -67,3 +71,17 @@ def test_detector_boxes_split_into_faces_with_their_labels_and_background():
         ((190.0, 30.0, 240.0, 95.0), "no_mask"),
     ]
     assert background == [(100.0, 120.0, 140.0, 170.0)]
+
+
+def test_the_five_folds_hold_out_each_scene_exactly_once():
+    from services.inference.model.dataset import FOLDS, is_holdout, split_scenes
+
+    scenes = [Scene(Path(f"scene{i}.jpg"), ()) for i in range(200)]
+    held_out = [split_scenes(scenes, fold)[1] for fold in range(FOLDS)]
+    assert sorted(s.image_path.name for part in held_out for s in part) == sorted(
+        s.image_path.name for s in scenes
+    )
+    assert all(20 <= len(part) <= 60 for part in held_out)
+    assert split_scenes(scenes) == split_scenes(scenes, 0)
+    with pytest.raises(ValueError, match="fold"):
+        is_holdout("scene0.jpg", FOLDS)

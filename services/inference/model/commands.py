@@ -51,15 +51,28 @@ DetectorOption = Annotated[
 ]
 RuntimeOption = Annotated[str, typer.Option("--runtime", help="Classifier runtime: onnx or torch.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="Torch device for --runtime torch.")]
+FoldOption = Annotated[
+    int,
+    typer.Option(
+        "--fold",
+        min=0,
+        max=4,
+        help="Which fifth of the data is held out: 0 (reported) or 1-4 (cross-validation).",
+    ),
+]
 
 
-def _model_config(model: Path, detector: str, runtime: str, device: str) -> ModelConfig:
+def _model_config(
+    model: Path, detector: str, runtime: str, device: str, detector_model: Path | None = None
+) -> ModelConfig:
     if detector not in DETECTORS:
         raise typer.BadParameter(f"unknown detector {detector!r}", param_hint="--detector")
     if runtime not in ("onnx", "torch"):
         raise typer.BadParameter(f"unknown runtime {runtime!r}", param_hint="--runtime")
     det: YuFaceConfig | UltraFaceConfig = UltraFaceConfig()
-    if detector == "yuface":
+    if detector_model is not None:
+        det = UltraFaceConfig(model_path=detector_model)
+    elif detector == "yuface":
         det = YuFaceConfig()
     elif detector == "ultraface-stock":
         det = UltraFaceConfig(model_path=STOCK_ULTRAFACE_PATH, precision="fp32", box_adjust=STOCK_BOX_ADJUST)
@@ -176,6 +189,7 @@ def train_command(
         bool,
         typer.Option(help="Evaluate the held-out splits afterwards and record the metrics in the sidecar."),
     ] = True,
+    fold: FoldOption = 0,
 ) -> None:
     """Fine-tune the mask classifier on the crop set and the dev scenes' training split, then export it."""
     from services.inference.model.train_pipeline import run_training
@@ -198,10 +212,10 @@ def train_command(
         incorrect_scene_share=incorrect_scene_share,
         detector_positives=detector_positives,
     )
-    onnx_path = run_training(root, pretrained, out, settings)
+    onnx_path = run_training(root, pretrained, out, settings, fold)
     typer.echo(f"wrote {onnx_path}", err=True)
     if evaluate:
-        evaluate_command(None, data_dir=root, split="holdout", model=onnx_path, record=True)
+        evaluate_command(None, data_dir=root, split="holdout", model=onnx_path, record=True, fold=fold)
 
 
 def train_detector_command(
@@ -218,6 +232,7 @@ def train_detector_command(
     learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
     seed: Annotated[int, typer.Option(help="Seeds shuffling and augmentation.")] = 0,
     threads: Annotated[int, typer.Option(min=1, help="Torch CPU threads.")] = 2,
+    fold: FoldOption = 0,
 ) -> None:
     """Fine-tune the face detector on the dev scenes' training split, then write it and its int8 copy."""
     from tqdm import tqdm
@@ -238,7 +253,7 @@ def train_detector_command(
         seed=seed,
         threads=threads,
     )
-    written = run_detector_training(root, base, out, settings, progress=tqdm)
+    written = run_detector_training(root, base, out, settings, progress=tqdm, fold=fold)
     typer.echo(f"wrote {written}", err=True)
 
 
@@ -258,6 +273,14 @@ def evaluate_command(
     runtime: RuntimeOption = "onnx",
     device: DeviceOption = "cpu",
     record: Annotated[bool, typer.Option(help="Write the metrics into the classifier's sidecar.")] = False,
+    fold: FoldOption = 0,
+    detector_model: Annotated[
+        Path | None,
+        typer.Option(
+            "--detector-model",
+            help="An UltraFace graph from `maskwatch train-detector --out` (its int8 copy beside it).",
+        ),
+    ] = None,
 ) -> None:
     """Print scene metrics (AP50 per class, recall and label accuracy of faces >= 32 px) and crop metrics.
 
@@ -269,7 +292,7 @@ def evaluate_command(
 
     if split not in ("holdout", "train", "all"):
         raise typer.BadParameter(f"unknown split {split!r}", param_hint="--split")
-    config = _model_config(model, detector, runtime, device)
+    config = _model_config(model, detector, runtime, device, detector_model)
     engine = build_engine(config)
     root = resolve_data_dir(data_dir)
     targets = [path] if path is not None else [root / "scenes" / "dev", root / "crops" / "train"]
@@ -277,6 +300,7 @@ def evaluate_command(
         "detector": config.detector.model_dump(mode="json", exclude={"model_path"}),
         "runtime": runtime,
         "split": split,
+        "fold": fold,
     }
     for target in targets:
         if not target.is_dir():
@@ -288,12 +312,12 @@ def evaluate_command(
         if (target / "annotations").is_dir():
             scenes = load_voc_scenes(target)
             if is_dev and split != "all":
-                scenes = split_scenes(scenes)[0 if split == "train" else 1]
+                scenes = split_scenes(scenes, fold)[0 if split == "train" else 1]
             report[f"scenes:{target.name}"] = scene_metrics(predict_scenes(scenes, engine.analyze_batch))
         else:
             items = load_crop_folder(target)
             if is_dev and split != "all":
-                items = split_crops(items)[0 if split == "train" else 1]
+                items = split_crops(items, fold)[0 if split == "train" else 1]
             report[f"crops:{target.name}"] = crop_metrics(items, engine.classifier.classify)
     print(json.dumps(report, indent=2))
     if record:

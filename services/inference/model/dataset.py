@@ -83,25 +83,31 @@ def load_voc_scenes(scenes_dir: Path) -> list[Scene]:
     return scenes
 
 
-def is_holdout(image_name: str, folds: int = 5) -> bool:
-    """A deterministic one-in-`folds` pick by image name, so the held-out split never drifts between runs."""
+FOLDS = 5
+
+
+def is_holdout(image_name: str, fold: int = 0) -> bool:
+    """A deterministic one-in-`FOLDS` pick by image name, so a split never drifts between runs. Fold 0 is
+    the held-out split everything is reported on; folds 1-4 serve cross-validation (docs/model-card.md)."""
+    if not 0 <= fold < FOLDS:
+        raise ValueError(f"fold must be 0..{FOLDS - 1}, not {fold}")
     digest = hashlib.sha1(Path(image_name).stem.encode()).digest()
-    return digest[0] % folds == 0
+    return digest[0] % FOLDS == fold
 
 
-def split_scenes(scenes: list[Scene]) -> tuple[list[Scene], list[Scene]]:
+def split_scenes(scenes: list[Scene], fold: int = 0) -> tuple[list[Scene], list[Scene]]:
     """(training scenes, held-out scenes), split by image so no face leaks across."""
-    train = [s for s in scenes if not is_holdout(s.image_path.name)]
-    holdout = [s for s in scenes if is_holdout(s.image_path.name)]
+    train = [s for s in scenes if not is_holdout(s.image_path.name, fold)]
+    holdout = [s for s in scenes if is_holdout(s.image_path.name, fold)]
     return train, holdout
 
 
 def split_crops(
-    items: list[tuple[Path, MaskLabel]],
+    items: list[tuple[Path, MaskLabel]], fold: int = 0
 ) -> tuple[list[tuple[Path, MaskLabel]], list[tuple[Path, MaskLabel]]]:
     """(training crops, held-out crops), one in five by class folder and file name."""
-    train = [i for i in items if not is_holdout(f"{i[0].parent.name}/{i[0].name}")]
-    holdout = [i for i in items if is_holdout(f"{i[0].parent.name}/{i[0].name}")]
+    train = [i for i in items if not is_holdout(f"{i[0].parent.name}/{i[0].name}", fold)]
+    holdout = [i for i in items if is_holdout(f"{i[0].parent.name}/{i[0].name}", fold)]
     return train, holdout
 
 

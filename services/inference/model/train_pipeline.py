@@ -40,7 +40,9 @@ CALIBRATION_SCENES = 100
 """Training scenes whose faces calibrate the int8 copy (as `maskwatch quantize` does)."""
 
 
-def run_training(data_dir: Path, pretrained: Path | None, out_dir: Path, settings: TrainSettings) -> Path:
+def run_training(
+    data_dir: Path, pretrained: Path | None, out_dir: Path, settings: TrainSettings, fold: int = 0
+) -> Path:
     """Train on the crop set plus the training split of the dev scenes; returns the fp32 ONNX path written
     (its int8 copy, .pt state dict and .json sidecar beside it).
 
@@ -48,10 +50,10 @@ def run_training(data_dir: Path, pretrained: Path | None, out_dir: Path, setting
     detector it sits behind.
     """
     scenes = load_voc_scenes(data_dir / "scenes" / "dev")
-    train_scenes, holdout_scenes = split_scenes(scenes)
+    train_scenes, holdout_scenes = split_scenes(scenes, fold)
     detector = build_detector(MINING_DETECTOR)
     crops_dir = data_dir / "crops" / "train"
-    train_crops, holdout_crops = split_crops(load_crop_folder(crops_dir) if crops_dir.is_dir() else [])
+    train_crops, holdout_crops = split_crops(load_crop_folder(crops_dir) if crops_dir.is_dir() else [], fold)
     samples, counts = build_samples(
         train_crops,
         train_scenes,
@@ -81,6 +83,7 @@ def run_training(data_dir: Path, pretrained: Path | None, out_dir: Path, setting
                 "crop_set_held_out": f"crops/train held-out split: {len(holdout_crops)} images",
                 "scenes": "scenes/dev training split (image-level, 4 of 5 by name hash)",
                 "held_out": f"scenes/dev held-out split: {len(holdout_scenes)} images",
+                "fold": fold,
                 "samples": counts,
                 "background_mined_with": MINING_DETECTOR.model_dump(
                     mode="json", include={"type", "precision", "min_score", "input_size", "box_adjust"}

@@ -25,10 +25,15 @@ def training_record_path(model_path: Path) -> Path:
 
 
 def run_detector_training(
-    data_dir: Path, base: Path, out: Path, settings: DetectorTrainSettings, progress: Any = None
+    data_dir: Path,
+    base: Path,
+    out: Path,
+    settings: DetectorTrainSettings,
+    progress: Any = None,
+    fold: int = 0,
 ) -> Path:
     """Fine-tune `base` on the dev scenes' training split; writes `out`, its int8 copy and its record."""
-    train_scenes, holdout_scenes = split_scenes(load_voc_scenes(data_dir / "scenes" / "dev"))
+    train_scenes, holdout_scenes = split_scenes(load_voc_scenes(data_dir / "scenes" / "dev"), fold)
     module = load_graph(base)
     result = train_detector(module, train_scenes, holdout_scenes, settings, progress)
     write_trained_graph(base, module, out)
@@ -37,6 +42,7 @@ def run_detector_training(
         "data": {
             "scenes": f"scenes/dev training split (image-level, 4 of 5 by name hash): {len(train_scenes)}",
             "held_out": f"scenes/dev held-out split: {len(holdout_scenes)} images, never trained on",
+            "fold": fold,
         },
         "settings": {**settings.__dict__, "input_size": list(settings.input_size)},
         "history": result.history,
