@@ -27,12 +27,11 @@ sys.path.insert(0, str(REPO))
 from services.inference.engine import build_engine  # noqa: E402
 from services.inference.model.api import FrameResult  # noqa: E402
 from services.inference.model.config import (  # noqa: E402
-    STOCK_BOX_ADJUST,
-    STOCK_ULTRAFACE_PATH,
     ClassifierConfig,
     ModelConfig,
     UltraFaceConfig,
     YuFaceConfig,
+    with_stock_weights,
 )
 from services.inference.model.dataset import resolve_data_dir  # noqa: E402
 
@@ -110,9 +109,7 @@ def main() -> None:
     in_w, in_h = (int(v) for v in args.detector_input.lower().split("x"))
     ultraface = UltraFaceConfig(threads=args.threads, input_size=(in_w, in_h), precision=args.precision)
     if args.detector == "ultraface-stock":
-        ultraface = ultraface.model_copy(
-            update={"model_path": STOCK_ULTRAFACE_PATH, "box_adjust": STOCK_BOX_ADJUST}
-        )
+        ultraface = with_stock_weights(ultraface)
     detector = YuFaceConfig() if args.detector == "yuface" else ultraface
     classifier = ClassifierConfig(
         runtime=args.runtime,

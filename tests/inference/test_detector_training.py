@@ -15,9 +15,9 @@ onnx = pytest.importorskip("onnx")
 import onnxruntime as ort  # noqa: E402
 
 from services.inference.model.config import (  # noqa: E402
-    STOCK_BOX_ADJUST,
     STOCK_ULTRAFACE_PATH,
     UltraFaceConfig,
+    with_stock_weights,
 )
 from services.inference.model.dataset import LabelledBox, Scene  # noqa: E402
 from services.inference.model.detector_training.graph import (  # noqa: E402
@@ -159,9 +159,7 @@ def test_the_train_detector_command_writes_a_servable_graph(tmp_path: Path, face
     assert record["data"]["fold"] == 1
     assert [entry["epoch"] for entry in record["history"]] == [0, 1]
     frame = face_frame(face_crop)
-    (stock,) = UltraFaceDetector(
-        UltraFaceConfig(model_path=STOCK_ULTRAFACE_PATH, precision="fp32", box_adjust=STOCK_BOX_ADJUST)
-    ).detect(frame)
+    (stock,) = UltraFaceDetector(with_stock_weights(UltraFaceConfig(precision="fp32"))).detect(frame)
     found = UltraFaceDetector(UltraFaceConfig(model_path=out, precision="int8")).detect(frame)
     assert any(
         box_iou((f.x1, f.y1, f.x2, f.y2), (stock.x1, stock.y1, stock.x2, stock.y2)) > 0.5 for f in found

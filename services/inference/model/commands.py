@@ -12,12 +12,12 @@ import typer
 from services.inference.model.config import (
     DEFAULT_CLASSIFIER_PATH,
     DEFAULT_ULTRAFACE_PATH,
-    STOCK_BOX_ADJUST,
     STOCK_ULTRAFACE_PATH,
     ClassifierConfig,
     ModelConfig,
     UltraFaceConfig,
     YuFaceConfig,
+    with_stock_weights,
 )
 from services.inference.model.dataset import (
     Scene,
@@ -75,7 +75,7 @@ def _model_config(
     elif detector == "yuface":
         det = YuFaceConfig()
     elif detector == "ultraface-stock":
-        det = UltraFaceConfig(model_path=STOCK_ULTRAFACE_PATH, precision="fp32", box_adjust=STOCK_BOX_ADJUST)
+        det = with_stock_weights(UltraFaceConfig(precision="fp32"))
     return ModelConfig(
         detector=det,
         classifier=ClassifierConfig(model_path=model, runtime=runtime, device=device),

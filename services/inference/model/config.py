@@ -104,7 +104,7 @@ class UltraFaceConfig(BaseModel):
         (0.0, 0.0, 1.0, 1.0),
         description=(
             "Centre shift (dx, dy, in box widths/heights) and size scale (sx, sy) applied to every box. "
-            "None for the fine-tuned graph; use STOCK_BOX_ADJUST with the stock one."
+            "None for the fine-tuned graph; `with_stock_weights` sets STOCK_BOX_ADJUST for the stock one."
         ),
     )
     threads: int = Field(2, ge=1, description="ONNX Runtime intra-op threads.")
@@ -128,6 +128,12 @@ class UltraFaceConfig(BaseModel):
             "per 512x384 frame on 2 cores, for CPU time burnt while waiting."
         ),
     )
+
+
+def with_stock_weights(config: UltraFaceConfig) -> UltraFaceConfig:
+    """`config` running the published UltraFace graph, with the box adjustment that graph needs. Only its
+    fp32 file is committed: for int8, make the copy first (`maskwatch quantize --detector-model`)."""
+    return config.model_copy(update={"model_path": STOCK_ULTRAFACE_PATH, "box_adjust": STOCK_BOX_ADJUST})
 
 
 DetectorConfig = Annotated[YuFaceConfig | UltraFaceConfig, Field(discriminator="type")]
