@@ -166,9 +166,25 @@ def test_the_train_detector_command_writes_a_servable_graph(tmp_path: Path, face
     )
 
     scenes = tmp_path / "data" / "scenes" / "dev"
-    evaluated = CliRunner().invoke(app, ["evaluate", str(scenes), "--detector-model", str(out)])
+    evaluate = ["evaluate", str(scenes), "--data-dir", str(tmp_path / "data"), "--split", "all"]
+    evaluated = CliRunner().invoke(app, [*evaluate, "--detector-model", str(out)])
     assert evaluated.exit_code == 0, evaluated.output
-    assert json.loads(evaluated.output[evaluated.output.index("{") :])["scenes:dev"]["images"] == 6
+    report = json.loads(evaluated.stdout)
+    assert report["scenes:dev"]["images"] == 6
+    assert "detector" not in report.get("trained_on_these_scenes", [])
+
+    final = tmp_path / "models" / "final.onnx"
+    result = CliRunner().invoke(
+        app, [*args[:3], "--out", str(final), "--epochs", "1", "--batch-size", "2", "--all-scenes"]
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(final.with_suffix(".json").read_text())
+    assert record["data"]["fold"] is None
+    assert "held_out_loss" in record["history"][-1]
+    assert record["history"][-1]["held_out_loss"] is None
+    evaluated = CliRunner().invoke(app, [*evaluate, "--detector-model", str(final)])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "detector" in json.loads(evaluated.stdout)["trained_on_these_scenes"]
 
     same = CliRunner().invoke(app, [*args[:3], "--out", str(STOCK_ULTRAFACE_PATH)])
     assert same.exit_code != 0
@@ -182,8 +198,7 @@ def test_the_served_detector_is_the_stock_graph_with_new_weights():
     import hashlib
     import json
 
-    from services.inference.model.config import DEFAULT_ULTRAFACE_PATH
-    from services.inference.model.detector_training.pipeline import training_record_path
+    from services.inference.model.config import DEFAULT_ULTRAFACE_PATH, training_record_path
 
     record = json.loads(training_record_path(DEFAULT_ULTRAFACE_PATH).read_text())
     assert record["base"]["sha256"] == hashlib.sha256(STOCK_ULTRAFACE_PATH.read_bytes()).hexdigest()

@@ -83,5 +83,6 @@ def test_the_five_folds_hold_out_each_scene_exactly_once():
     )
     assert all(20 <= len(part) <= 60 for part in held_out)
     assert split_scenes(scenes) == split_scenes(scenes, 0)
+    assert split_scenes(scenes, None) == (scenes, [])
     with pytest.raises(ValueError, match="fold"):
         is_holdout("scene0.jpg", FOLDS)

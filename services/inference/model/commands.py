@@ -60,6 +60,16 @@ FoldOption = Annotated[
         help="Which fifth of the data is held out: 0 (reported) or 1-4 (cross-validation).",
     ),
 ]
+AllScenesOption = Annotated[
+    bool,
+    typer.Option(
+        "--all-scenes",
+        help=(
+            "Train on every dev scene, holding none out: the final fit of a recipe already measured "
+            "fold by fold. The crop set keeps its --fold split."
+        ),
+    ),
+]
 
 
 def _model_config(
@@ -190,6 +200,7 @@ def train_command(
         typer.Option(help="Evaluate the held-out splits afterwards and record the metrics in the sidecar."),
     ] = True,
     fold: FoldOption = 0,
+    all_scenes: AllScenesOption = False,
 ) -> None:
     """Fine-tune the mask classifier on the crop set and the dev scenes' training split, then export it."""
     from services.inference.model.train_pipeline import run_training
@@ -212,10 +223,12 @@ def train_command(
         incorrect_scene_share=incorrect_scene_share,
         detector_positives=detector_positives,
     )
-    onnx_path = run_training(root, pretrained, out, settings, fold)
+    onnx_path = run_training(root, pretrained, out, settings, fold, all_scenes)
     typer.echo(f"wrote {onnx_path}", err=True)
     if evaluate:
-        evaluate_command(None, data_dir=root, split="holdout", model=onnx_path, record=True, fold=fold)
+        # With every scene trained on, only the crop set still has a held-out split to record.
+        target = root / "crops" / "train" if all_scenes else None
+        evaluate_command(target, data_dir=root, split="holdout", model=onnx_path, record=True, fold=fold)
 
 
 def train_detector_command(
@@ -233,6 +246,7 @@ def train_detector_command(
     seed: Annotated[int, typer.Option(help="Seeds shuffling and augmentation.")] = 0,
     threads: Annotated[int, typer.Option(min=1, help="Torch CPU threads.")] = 2,
     fold: FoldOption = 0,
+    all_scenes: AllScenesOption = False,
 ) -> None:
     """Fine-tune the face detector on the dev scenes' training split, then write it and its int8 copy."""
     from tqdm import tqdm
@@ -253,7 +267,9 @@ def train_detector_command(
         seed=seed,
         threads=threads,
     )
-    written = run_detector_training(root, base, out, settings, progress=tqdm, fold=fold)
+    written = run_detector_training(
+        root, base, out, settings, progress=tqdm, fold=None if all_scenes else fold
+    )
     typer.echo(f"wrote {written}", err=True)
 
 
@@ -287,7 +303,12 @@ def evaluate_command(
     Without PATH both dev sets of the data directory are evaluated on the chosen split.
     """
     from services.inference.engine import build_engine
-    from services.inference.model.evaluation import crop_metrics, predict_scenes, scene_metrics
+    from services.inference.model.evaluation import (
+        crop_metrics,
+        predict_scenes,
+        scene_metrics,
+        stages_trained_on_every_dev_scene,
+    )
     from services.inference.model.sidecar import read_sidecar, write_sidecar
 
     if split not in ("holdout", "train", "all"):
@@ -313,6 +334,13 @@ def evaluate_command(
             scenes = load_voc_scenes(target)
             if is_dev and split != "all":
                 scenes = split_scenes(scenes, fold)[0 if split == "train" else 1]
+            if is_dev and (seen := stages_trained_on_every_dev_scene(config)):
+                report["trained_on_these_scenes"] = seen
+                print(
+                    f"warning: the {' and the '.join(seen)} trained on every dev scene, so these scene "
+                    "figures are not held out (docs/model-card.md gives out-of-fold ones)",
+                    file=sys.stderr,
+                )
             report[f"scenes:{target.name}"] = scene_metrics(predict_scenes(scenes, engine.analyze_batch))
         else:
             items = load_crop_folder(target)
@@ -349,11 +377,10 @@ def quantize_command(
 
 
 def _calibration_scenes(data_dir: Path | None, count: int) -> list[Scene]:
-    from services.inference.model.quantize import spread
+    from services.inference.model.quantize import calibration_scenes
 
     root = resolve_data_dir(data_dir)
     scenes_dir = root / "scenes" / "dev"
     if not scenes_dir.is_dir():
         raise typer.BadParameter(f"no scenes/dev under {root}", param_hint="--data-dir")
-    train, _ = split_scenes(load_voc_scenes(scenes_dir))
-    return spread(train, count)
+    return calibration_scenes(load_voc_scenes(scenes_dir), 0, count)

@@ -18,7 +18,7 @@ DEFAULT_CLASSIFIER_PATH = WEIGHTS_DIR / "mask_classifier.onnx"
 STOCK_ULTRAFACE_PATH = WEIGHTS_DIR / "ultraface_rfb_640.onnx"
 """The published UltraFace RFB-640 graph: where `maskwatch train-detector` starts from."""
 DEFAULT_ULTRAFACE_PATH = WEIGHTS_DIR / "ultraface_rfb_640_finetuned.onnx"
-"""UltraFace fine-tuned on the dev scenes' training split (`maskwatch train-detector`): what serves."""
+"""UltraFace fine-tuned on every dev scene (`maskwatch train-detector --all-scenes`): what serves."""
 STOCK_BOX_ADJUST = (0.02, 0.14, 1.05, 0.92)
 """The stock graph's boxes sit higher than annotated faces (forehead in, chin out); this is the median
 offset on the dev scenes' training split, and lifts held-out boxes at IoU >= 0.5 from 92% to 96%. The
@@ -30,6 +30,11 @@ Precision = Literal["int8", "fp32"]
 def int8_path(model_path: Path) -> Path:
     """Where the int8 copy of an fp32 ONNX graph lives: `name.int8.onnx` beside `name.onnx`."""
     return model_path.with_suffix(".int8.onnx")
+
+
+def training_record_path(model_path: Path) -> Path:
+    """The JSON beside a fine-tuned graph that says what it was trained from, on what, and how."""
+    return model_path.with_suffix(".json")
 
 
 def onnx_file(model_path: Path, precision: Precision) -> Path:

@@ -95,11 +95,23 @@ def is_holdout(image_name: str, fold: int = 0) -> bool:
     return digest[0] % FOLDS == fold
 
 
-def split_scenes(scenes: list[Scene], fold: int = 0) -> tuple[list[Scene], list[Scene]]:
-    """(training scenes, held-out scenes), split by image so no face leaks across."""
+def split_scenes(scenes: list[Scene], fold: int | None = 0) -> tuple[list[Scene], list[Scene]]:
+    """(training scenes, held-out scenes), split by image so no face leaks across.
+
+    `fold=None` holds nothing out: the final fit of a recipe whose folds were already measured, so the
+    shipped weights learn from every labelled scene (docs/model-card.md, "Final fit")."""
+    if fold is None:
+        return list(scenes), []
     train = [s for s in scenes if not is_holdout(s.image_path.name, fold)]
     holdout = [s for s in scenes if is_holdout(s.image_path.name, fold)]
     return train, holdout
+
+
+def scene_split_text(fold: int | None, trained: int) -> str:
+    """How a training record names the scenes a model learnt from."""
+    if fold is None:
+        return f"scenes/dev, every image (final fit, nothing held out): {trained}"
+    return f"scenes/dev training split of fold {fold} (image-level, 4 of 5 by name hash): {trained}"
 
 
 def split_crops(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from services.inference.model.api import MASK_LABELS, BgrImage, FrameError, MaskLabel
+from services.inference.model.config import ModelConfig, UltraFaceConfig, training_record_path
 from services.inference.model.crops import read_bgr
 from services.inference.model.dataset import Scene
 from services.inference.model.metrics import (
@@ -18,6 +20,7 @@ from services.inference.model.metrics import (
     per_class_recall,
     voc_ap,
 )
+from services.inference.model.sidecar import read_sidecar
 
 Analyze = Callable[[list[bytes]], list[Any]]
 
@@ -88,3 +91,21 @@ def crop_metrics(
         "recall": {k: None if v is None else round(v, 4) for k, v in recalls.items()},
         "balanced_accuracy": round(balanced_accuracy(truth, predicted), 4),
     }
+
+
+def stages_trained_on_every_dev_scene(config: ModelConfig) -> list[str]:
+    """Which stages of `config` were final-fitted on every dev scene (`--all-scenes`), read from their
+    training records, so `evaluate` can say that its dev-scene figures are not a held-out measurement."""
+    stages = []
+    if isinstance(config.detector, UltraFaceConfig):
+        record = training_record_path(config.detector.model_path)
+        if record.is_file() and _holds_out_nothing(json.loads(record.read_text()).get("data", {}), "fold"):
+            stages.append("detector")
+    data = read_sidecar(config.classifier.model_path).training.get("data", {})
+    if _holds_out_nothing(data, "scene_fold"):
+        stages.append("classifier")
+    return stages
+
+
+def _holds_out_nothing(data: dict[str, Any], key: str) -> bool:
+    return key in data and data[key] is None

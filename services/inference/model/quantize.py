@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from services.inference.model.crops import read_bgr, square_crop, to_input_tensor
-from services.inference.model.dataset import Scene
+from services.inference.model.dataset import Scene, split_scenes
 from services.inference.model.detectors.ultraface_backend import ultraface_input
 from services.inference.model.sidecar import read_sidecar
 
@@ -143,3 +143,16 @@ def spread(items: Sequence[Scene], count: int) -> list[Scene]:
         return ordered
     step = len(ordered) / count
     return [ordered[int(i * step)] for i in range(count)]
+
+
+CALIBRATION_SCENES = 100
+"""Scenes whose frames (detector) and faces (classifier) calibrate an int8 copy."""
+
+
+def calibration_scenes(
+    scenes: Sequence[Scene], fold: int | None = 0, count: int = CALIBRATION_SCENES
+) -> list[Scene]:
+    """Scenes a model of `fold` trained on, spread evenly. A final fit (`fold=None`) trained on every scene
+    but calibrates on fold 0's training split, so that `maskwatch quantize`, which cannot know the fold,
+    rebuilds the committed int8 copies byte for byte."""
+    return spread(split_scenes(list(scenes), 0 if fold is None else fold)[0], count)

@@ -9,10 +9,16 @@ import torch
 
 from services.inference.model.config import UltraFaceConfig, int8_path, with_stock_weights
 from services.inference.model.crops import CROP_MARGIN
-from services.inference.model.dataset import load_crop_folder, load_voc_scenes, split_crops, split_scenes
+from services.inference.model.dataset import (
+    load_crop_folder,
+    load_voc_scenes,
+    scene_split_text,
+    split_crops,
+    split_scenes,
+)
 from services.inference.model.detectors import build_detector
 from services.inference.model.export import export_onnx, export_state_dict
-from services.inference.model.quantize import quantize_classifier, spread
+from services.inference.model.quantize import calibration_scenes, quantize_classifier
 from services.inference.model.sidecar import ClassifierSidecar, write_sidecar
 from services.inference.model.training import (
     IMAGENET_MEAN,
@@ -29,21 +35,28 @@ MINING_DETECTOR = with_stock_weights(UltraFaceConfig(precision="fp32", min_score
 weights were mined with. Serving now runs the int8 graph at 0.1, but mining with that finds twice the
 background (1793 boxes, not 905), and in a measured run it cost held-out `incorrect` AP50 0.43 -> 0.30
 and large-face label accuracy 96.9% -> 95.9% (docs/model-card.md, "Retraining")."""
-CALIBRATION_SCENES = 100
-"""Training scenes whose faces calibrate the int8 copy (as `maskwatch quantize` does)."""
 
 
 def run_training(
-    data_dir: Path, pretrained: Path | None, out_dir: Path, settings: TrainSettings, fold: int = 0
+    data_dir: Path,
+    pretrained: Path | None,
+    out_dir: Path,
+    settings: TrainSettings,
+    fold: int = 0,
+    all_scenes: bool = False,
 ) -> Path:
     """Train on the crop set plus the training split of the dev scenes; returns the fp32 ONNX path written
     (its int8 copy, .pt state dict and .json sidecar beside it).
+
+    `fold` picks the held-out fifth of both sets; `all_scenes` trains on every dev scene instead (the
+    final fit), while the crop set keeps its split so the crop metric stays a held-out one.
 
     Background samples are mined with `MINING_DETECTOR`, so the classifier learns the mistakes of the
     detector it sits behind.
     """
     scenes = load_voc_scenes(data_dir / "scenes" / "dev")
-    train_scenes, holdout_scenes = split_scenes(scenes, fold)
+    scene_fold = None if all_scenes else fold
+    train_scenes, holdout_scenes = split_scenes(scenes, scene_fold)
     detector = build_detector(MINING_DETECTOR)
     crops_dir = data_dir / "crops" / "train"
     train_crops, holdout_crops = split_crops(load_crop_folder(crops_dir) if crops_dir.is_dir() else [], fold)
@@ -74,9 +87,10 @@ def run_training(
             "data": {
                 "crop_set": "crops/train training split (4 of 5 by name hash)",
                 "crop_set_held_out": f"crops/train held-out split: {len(holdout_crops)} images",
-                "scenes": "scenes/dev training split (image-level, 4 of 5 by name hash)",
+                "scenes": scene_split_text(scene_fold, len(train_scenes)),
                 "held_out": f"scenes/dev held-out split: {len(holdout_scenes)} images",
                 "fold": fold,
+                "scene_fold": scene_fold,
                 "samples": counts,
                 "background_mined_with": MINING_DETECTOR.model_dump(
                     mode="json", include={"type", "precision", "min_score", "input_size", "box_adjust"}
@@ -90,5 +104,5 @@ def run_training(
         },
     )
     write_sidecar(onnx_path, sidecar)
-    quantize_classifier(onnx_path, int8_path(onnx_path), spread(train_scenes, CALIBRATION_SCENES))
+    quantize_classifier(onnx_path, int8_path(onnx_path), calibration_scenes(scenes, scene_fold))
     return onnx_path

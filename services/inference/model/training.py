@@ -67,7 +67,7 @@ class TrainedClassifier:
     model: MobileNetV2
     settings: TrainSettings
     sample_counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[dict[str, float | None]] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -162,10 +162,11 @@ def _draw_epoch(
     return np.array(picks, dtype=np.int64)
 
 
-def evaluate_samples(model: MobileNetV2, samples: list[Sample], size: int) -> float:
-    """Accuracy on un-augmented crops of annotated faces (a per-epoch signal, not a reported metric)."""
+def evaluate_samples(model: MobileNetV2, samples: list[Sample], size: int) -> float | None:
+    """Accuracy on un-augmented crops of annotated faces (a per-epoch signal, not a reported metric);
+    None when nothing is held out (a final fit)."""
     if not samples:
-        return 0.0
+        return None
     from services.inference.model.crops import square_crop
 
     model.eval()
@@ -234,8 +235,9 @@ def train_classifier(
         result.history.append(
             {"epoch": epoch + 1, "loss": running / max(n_batches, 1), "holdout_box_accuracy": accuracy}
         )
+        held_out = "none held out" if accuracy is None else f"{accuracy:.3f}"
         tqdm.write(
-            f"epoch {epoch + 1}: loss {running / max(n_batches, 1):.3f}, held-out box accuracy {accuracy:.3f}"
+            f"epoch {epoch + 1}: loss {running / max(n_batches, 1):.3f}, held-out box accuracy {held_out}"
         )
     model.eval()
     result.seconds = time.perf_counter() - started

@@ -39,7 +39,7 @@ class DetectorTrainSettings:
 
 @dataclass
 class DetectorTrainResult:
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[dict[str, float | None]] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -102,7 +102,11 @@ def _batch(
     )
 
 
-def _held_out_loss(model: OnnxConvGraph, images: Sequence[_Image], settings: DetectorTrainSettings) -> float:
+def _held_out_loss(
+    model: OnnxConvGraph, images: Sequence[_Image], settings: DetectorTrainSettings
+) -> float | None:
+    if not images:
+        return None
     priors = ultraface_priors(*settings.input_size)
     total, batches = 0.0, 0
     with torch.inference_mode():
@@ -113,7 +117,7 @@ def _held_out_loss(model: OnnxConvGraph, images: Sequence[_Image], settings: Det
             classification, boxes = detection_loss(logits, predicted, labels, offsets)
             total += float(classification + boxes)
             batches += 1
-    return total / max(batches, 1)
+    return round(total / max(batches, 1), 4)
 
 
 def train_detector(
@@ -163,7 +167,7 @@ def train_detector(
                 "epoch": epoch,
                 "classification_loss": round(sums["classification"] / batches, 4),
                 "box_loss": round(sums["boxes"] / batches, 4),
-                "held_out_loss": round(_held_out_loss(model, holdout_images, settings), 4),
+                "held_out_loss": _held_out_loss(model, holdout_images, settings),
             }
         )
     result.seconds = time.perf_counter() - started
