@@ -102,6 +102,12 @@ def main() -> None:
         "--no-mirror", action="store_true", help="Classify each crop once, not also mirrored."
     )
     parser.add_argument("--detector-input", default="512x384", help="UltraFace input WxH (default 512x384).")
+    parser.add_argument(
+        "--classifier-model",
+        type=Path,
+        default=ClassifierConfig().model_path,
+        help="Classifier ONNX file (from `maskwatch train --out`), to time another recipe.",
+    )
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
 
@@ -112,6 +118,7 @@ def main() -> None:
         ultraface = with_stock_weights(ultraface)
     detector = YuFaceConfig() if args.detector == "yuface" else ultraface
     classifier = ClassifierConfig(
+        model_path=args.classifier_model,
         runtime=args.runtime,
         precision=args.precision,
         threads=args.classifier_threads,

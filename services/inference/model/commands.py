@@ -167,7 +167,7 @@ def train_command(
     epochs: Annotated[int, typer.Option(min=1)] = 16,
     samples_per_epoch: Annotated[int, typer.Option("--samples-per-epoch", min=64)] = 6000,
     batch_size: Annotated[int, typer.Option("--batch-size", min=2)] = 64,
-    input_size: Annotated[int, typer.Option("--input-size", min=32)] = 64,
+    input_size: Annotated[int, typer.Option("--input-size", min=32, help="Crop side in pixels.")] = 96,
     learning_rate: Annotated[float, typer.Option("--lr")] = 2e-3,
     seed: Annotated[int, typer.Option(help="Seeds sampling, augmentation and initialisation.")] = 0,
     threads: Annotated[int, typer.Option(min=1, help="Torch CPU threads.")] = 2,
@@ -202,7 +202,8 @@ def train_command(
     fold: FoldOption = 0,
     all_scenes: AllScenesOption = False,
 ) -> None:
-    """Fine-tune the mask classifier on the crop set and the dev scenes' training split, then export it."""
+    """Fine-tune the mask classifier on the crop set and the dev scenes' training split (every dev scene
+    with --all-scenes), then export it."""
     from services.inference.model.train_pipeline import run_training
     from services.inference.model.training import TrainSettings
 
@@ -248,7 +249,8 @@ def train_detector_command(
     fold: FoldOption = 0,
     all_scenes: AllScenesOption = False,
 ) -> None:
-    """Fine-tune the face detector on the dev scenes' training split, then write it and its int8 copy."""
+    """Fine-tune the face detector on the dev scenes' training split (every dev scene with --all-scenes),
+    then write it and its int8 copy."""
     from tqdm import tqdm
 
     from services.inference.model.detector_training.pipeline import run_detector_training

@@ -44,7 +44,9 @@ class TrainSettings:
     epochs: int = 16
     samples_per_epoch: int = 6000
     batch_size: int = 64
-    input_size: int = 64
+    input_size: int = 96
+    """Crop side in pixels. 96 rather than 64: out of fold, crop balanced accuracy rose in all five folds
+    (98.3% -> 99.0% on average) and scene labels held, for about 0.3 ms more per face on CPU."""
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     label_smoothing: float = 0.05
