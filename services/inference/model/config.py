@@ -109,7 +109,8 @@ class UltraFaceConfig(BaseModel):
         (0.0, 0.0, 1.0, 1.0),
         description=(
             "Centre shift (dx, dy, in box widths/heights) and size scale (sx, sy) applied to every box. "
-            "None for the fine-tuned graph; `with_stock_weights` sets STOCK_BOX_ADJUST for the stock one."
+            "The identity (no adjustment) for the fine-tuned graph; `with_stock_weights` sets "
+            "STOCK_BOX_ADJUST for the stock one."
         ),
     )
     threads: int = Field(2, ge=1, description="ONNX Runtime intra-op threads.")

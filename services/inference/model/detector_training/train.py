@@ -1,8 +1,8 @@
 """Fine-tuning the face detector on the dev scenes' training split: augmentation, batches, the loop.
 
 The held-out fifth of the scenes is never trained on (the split is the one the classifier uses), and
-its loss is reported every epoch. Each image is resized to the serving input size without keeping its
-aspect, exactly as `ultraface_input` does when serving.
+its loss is reported every epoch (None in a final fit, where nothing is held out). Each image is resized
+to the serving input size without keeping its aspect, exactly as `ultraface_input` does when serving.
 """
 
 from __future__ import annotations
