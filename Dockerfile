@@ -13,11 +13,10 @@ ENTRYPOINT ["maskwatch"]
 CMD ["--help"]
 
 # The inference image for an NVIDIA GPU host (deploy/compose.gpu.yaml builds this target): torch from PyPI
-# (its default Linux wheel is the CUDA build) for the classifier, and onnxruntime-gpu in place of
-# onnxruntime for the detector (the two packages provide the same module and cannot sit side by side).
+# (its default Linux wheel is the CUDA build) runs both stages, and `onnx` reads the detector's graph into
+# torch (services/inference/model/onnx_torch_graph.py). No onnxruntime-gpu: one CUDA stack (torch's) serves
+# both stages, where onnxruntime-gpu would bring a second one that must match it.
 FROM base AS gpu
 USER root
-RUN pip install "torch==2.13.0" \
-    && pip uninstall -y onnxruntime \
-    && pip install "onnxruntime-gpu>=1.18"
+RUN pip install "torch==2.13.0" "onnx>=1.16"
 USER maskwatch

@@ -2,6 +2,7 @@
 
     python bench/bench_inference.py [--detector ultraface|yuface] [--runtime onnx|torch]
                                     [--precision int8|fp32] [--no-mirror] [--runs 300]
+    python bench/bench_inference.py --device cuda [--half]      # the GPU setup of deploy/compose.gpu.yaml
 
 Prints the median latency of one 640x480 frame with one face (decode + detect + classify), throughput for
 batch sizes 1..32, and the resident memory after loading the engine. Needs no dataset: the face is a real
@@ -49,6 +50,14 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def gpu_name(device: str) -> str:
+    if device == "cpu":
+        return ""
+    import torch
+
+    return f", {torch.cuda.get_device_name(torch.device(device))}"
+
+
 def drawn_face() -> np.ndarray:
     """A cartoon face: enough for timing (the detector runs either way), not for accuracy."""
     img = np.full((FACE_SIDE, FACE_SIDE, 3), 150, np.uint8)
@@ -94,7 +103,25 @@ def main() -> None:
         default="ultraface",
         help="ultraface-stock: the published weights (for int8, quantize them: `maskwatch quantize`).",
     )
-    parser.add_argument("--runtime", choices=["onnx", "torch"], default="onnx")
+    parser.add_argument("--runtime", choices=["onnx", "torch"], default="onnx", help="Classifier runtime.")
+    parser.add_argument(
+        "--detector-runtime", choices=["onnx", "torch"], default="onnx", help="UltraFace runtime."
+    )
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu, or cuda[:N]: both stages on the GPU in torch, fp32 graphs, 32-frame detector batches.",
+    )
+    parser.add_argument("--half", action="store_true", help="fp16 on the GPU (both stages).")
+    parser.add_argument(
+        "--no-cuda-graphs", action="store_true", help="On the GPU, launch kernels one by one from Python."
+    )
+    parser.add_argument(
+        "--frame-threads",
+        type=int,
+        default=None,
+        help="Threads decoding and resizing a batch's frames (default: 8 with a cuda --device, else 1).",
+    )
     parser.add_argument("--precision", choices=["int8", "fp32"], default="int8", help="ONNX graphs to serve.")
     parser.add_argument("--threads", type=int, default=2, help="Detector threads.")
     parser.add_argument("--classifier-threads", type=int, default=ClassifierConfig().threads)
@@ -113,7 +140,19 @@ def main() -> None:
 
     rss_before = rss_mib()
     in_w, in_h = (int(v) for v in args.detector_input.lower().split("x"))
-    ultraface = UltraFaceConfig(threads=args.threads, input_size=(in_w, in_h), precision=args.precision)
+    on_gpu = args.device != "cpu"
+    if on_gpu:
+        args.runtime, args.detector_runtime, args.precision = "torch", "torch", "fp32"
+    ultraface = UltraFaceConfig(
+        threads=args.threads,
+        input_size=(in_w, in_h),
+        precision=args.precision,
+        runtime=args.detector_runtime,
+        device=args.device,
+        half=args.half,
+        cuda_graphs=not args.no_cuda_graphs,
+        batch_frames=32 if on_gpu else UltraFaceConfig().batch_frames,
+    )
     if args.detector == "ultraface-stock":
         ultraface = with_stock_weights(ultraface)
     detector = YuFaceConfig() if args.detector == "yuface" else ultraface
@@ -121,10 +160,14 @@ def main() -> None:
         model_path=args.classifier_model,
         runtime=args.runtime,
         precision=args.precision,
+        device=args.device,
+        half=args.half,
+        cuda_graphs=not args.no_cuda_graphs,
         threads=args.classifier_threads,
         mirror_average=not args.no_mirror,
     )
-    engine = build_engine(ModelConfig(detector=detector, classifier=classifier))
+    frame_threads = args.frame_threads or (8 if on_gpu else 1)
+    engine = build_engine(ModelConfig(detector=detector, classifier=classifier, frame_threads=frame_threads))
     face, source = face_image()
     data = frame_bytes(face)
     for _ in range(30):
@@ -143,11 +186,15 @@ def main() -> None:
         classify.append(result.classify_ms)
         faces += sum(1 for f in result.faces if f.score >= 0.5)
 
-    detector_name = args.detector if args.detector == "yuface" else f"ultraface {in_w}x{in_h}"
+    detector_name = (
+        args.detector if args.detector == "yuface" else f"ultraface {in_w}x{in_h} ({args.detector_runtime})"
+    )
     mirror = "" if classifier.mirror_average else ", no mirror"
+    graphs = ", no CUDA graphs" if on_gpu and args.no_cuda_graphs else ""
     print(
-        f"machine: {os.cpu_count()} CPUs; detector {detector_name}, classifier runtime {args.runtime}, "
-        f"{args.precision}{mirror}"
+        f"machine: {os.cpu_count()} CPUs{gpu_name(args.device)}; detector {detector_name}, "
+        f"classifier runtime {args.runtime}, {'fp16' if args.half else args.precision}{mirror}{graphs}, "
+        f"{frame_threads} frame threads"
     )
     print(f"face: {source}; faces found at score >= 0.5 per frame: {faces / args.runs:.2f}")
     print(
@@ -164,14 +211,27 @@ def main() -> None:
         batch = [data] * batch_size
         engine.analyze_batch(batch)
         rounds = max(3, 96 // batch_size)
+        stages = np.zeros(3)
         t0 = time.perf_counter()
         for _ in range(rounds):
-            engine.analyze_batch(batch)
+            for result in engine.analyze_batch(batch):
+                assert isinstance(result, FrameResult)
+                stages += (result.decode_ms, result.detect_ms, result.classify_ms)
         elapsed = time.perf_counter() - t0
-        print(f"batch {batch_size:>2}: {rounds * batch_size / elapsed:7.1f} frames/s")
+        per_frame = stages / (rounds * batch_size)
+        print(
+            f"batch {batch_size:>2}: {rounds * batch_size / elapsed:7.1f} frames/s "
+            f"(per frame: decode {per_frame[0]:.2f}, detect {per_frame[1]:.2f}, "
+            f"classify {per_frame[2]:.2f} ms)"
+        )
     print(
         f"resident memory: {rss_before:.0f} MiB before loading, {rss_loaded:.0f} MiB with the engine loaded"
     )
+    if on_gpu:
+        import torch
+
+        peak = torch.cuda.max_memory_allocated(torch.device(args.device)) / 2**20
+        print(f"GPU memory: {peak:.0f} MiB at most allocated by torch (batch 32 included)")
 
 
 if __name__ == "__main__":

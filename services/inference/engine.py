@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from services.inference.allocator import keep_frame_buffers
 from services.inference.model.api import (
@@ -43,6 +44,7 @@ class MaskEngine:
         min_face_score: float,
         crop_margin: float,
         fusion: ScoreFusion | None = None,
+        frame_pool: Executor | None = None,
     ) -> None:
         self.detector = detector
         self.classifier = classifier
@@ -50,6 +52,9 @@ class MaskEngine:
         self.min_face_score = min_face_score
         self.crop_margin = crop_margin
         self.fusion = fusion or ScoreFusion()
+        # OpenCV's decoder releases the GIL, so threads decode a batch's frames side by side; a lone
+        # frame stays on this thread, where handing it over would only add latency.
+        self._frame_pool = frame_pool
 
     def analyze_batch(self, images: Sequence[bytes]) -> list[FrameResult | FrameError]:
         frames = self._decode_and_detect(images)
@@ -101,18 +106,11 @@ class MaskEngine:
         """Decode each frame on its own, then detect on all decodable ones in one batch; the detector's
         time is shared out evenly. If the batch fails, each frame is retried alone so one bad frame
         cannot cost the others their result."""
-        decoded: list[tuple[BgrImage, float] | FrameError] = []
-        for data in images:
-            started = time.perf_counter()
-            try:
-                frame = decode_frame(bytes(data), self.max_pixels)
-            except Exception:
-                log.exception("frame decoding failed")
-                frame = FrameError("internal", "the frame could not be analysed")
-            if isinstance(frame, FrameError):
-                decoded.append(frame)
-            else:
-                decoded.append((frame.image, (time.perf_counter() - started) * 1000.0))
+        decoded = (
+            list(self._frame_pool.map(self._decode_one, images))
+            if self._frame_pool is not None and len(images) > 1
+            else [self._decode_one(data) for data in images]
+        )
         good = [d for d in decoded if not isinstance(d, FrameError)]
         started = time.perf_counter()
         try:
@@ -135,6 +133,18 @@ class MaskEngine:
             image, decode_ms = d
             results.append(boxes if isinstance(boxes, FrameError) else (image, boxes, decode_ms, detect_ms))
         return results
+
+    def _decode_one(self, data: bytes) -> tuple[BgrImage, float] | FrameError:
+        """The image and its decoding time in ms, or why the bytes are not a frame we can analyse."""
+        started = time.perf_counter()
+        try:
+            frame = decode_frame(bytes(data), self.max_pixels)
+        except Exception:
+            log.exception("frame decoding failed")
+            return FrameError("internal", "the frame could not be analysed")
+        if isinstance(frame, FrameError):
+            return frame
+        return frame.image, (time.perf_counter() - started) * 1000.0
 
     def _detect_one(self, image: BgrImage) -> list[FaceBox] | FrameError:
         try:
@@ -160,7 +170,12 @@ def build_engine(config: ModelConfig | None = None) -> MaskEngine:
     keep_frame_buffers()
     config = config or ModelConfig()
     classifier = build_classifier(config.classifier)
-    detector = build_detector(config.detector)
+    frame_pool = (
+        ThreadPoolExecutor(config.frame_threads, thread_name_prefix="frames")
+        if config.frame_threads > 1
+        else None
+    )
+    detector = build_detector(config.detector, frame_pool)
     return MaskEngine(
         detector,
         classifier,
@@ -168,6 +183,7 @@ def build_engine(config: ModelConfig | None = None) -> MaskEngine:
         config.min_face_score,
         classifier.sidecar.crop_margin,
         config.fusion,
+        frame_pool,
     )
 
 

@@ -72,12 +72,14 @@ def test_the_gpu_overlay_builds_an_image_that_can_run_it_and_configures_both_sta
     assert re.search(r"^FROM base AS gpu$", dockerfile, re.MULTILINE)
     gpu_stage = dockerfile.split("AS gpu", 1)[1]
     assert "torch==" in gpu_stage
-    assert "onnxruntime-gpu" in gpu_stage
+    assert '"onnx' in gpu_stage  # the torch runtime reads the detector's ONNX graph
 
     settings = _apply(monkeypatch, base["environment"] | overlay["environment"])
     detector = settings.inference_model.detector
     assert isinstance(detector, UltraFaceConfig)
-    assert (detector.device, detector.precision, detector.batch_frames) == ("cuda", "fp32", 32)
+    assert (detector.runtime, detector.device, detector.precision) == ("torch", "cuda", "fp32")
+    assert (detector.half, detector.cuda_graphs, detector.batch_frames) == (True, True, 32)
     classifier = settings.inference_model.classifier
     assert (classifier.runtime, classifier.device, classifier.half) == ("torch", "cuda", True)
     assert settings.worker.batch_size == 32
+    assert settings.inference_model.frame_threads == 8

@@ -81,3 +81,29 @@ def test_evaluate_prints_scene_and_crop_metrics(tmp_path: Path, face_crop: np.nd
             assert metrics["recall_32px_at_0.5"] == 1.0
         else:
             assert report["crops:crops"]["recall"]["no_mask"] == 1.0
+
+
+def test_a_cuda_device_puts_both_stages_on_the_gpu_as_the_overlay_does():
+    from services.inference.model.commands import _model_config
+    from services.inference.model.config import DEFAULT_CLASSIFIER_PATH, UltraFaceConfig
+
+    config = _model_config(DEFAULT_CLASSIFIER_PATH, "ultraface", "onnx", "cuda:1", half=True)
+    detector = config.detector
+    assert isinstance(detector, UltraFaceConfig)
+    assert (detector.runtime, detector.device, detector.precision, detector.half) == (
+        "torch",
+        "cuda:1",
+        "fp32",
+        True,
+    )
+    classifier = config.classifier
+    assert (classifier.runtime, classifier.device, classifier.half) == ("torch", "cuda:1", True)
+    on_cpu = _model_config(DEFAULT_CLASSIFIER_PATH, "ultraface", "onnx", "cpu")
+    assert isinstance(on_cpu.detector, UltraFaceConfig)
+    assert (on_cpu.detector.runtime, on_cpu.classifier.runtime) == ("onnx", "onnx")
+
+
+def test_half_without_a_gpu_is_refused():
+    result = CliRunner().invoke(app, ["detect", "--half", "nowhere.jpg"])
+    assert result.exit_code != 0
+    assert "--half needs a cuda --device" in result.output

@@ -20,11 +20,6 @@ from services.inference.model.config import (  # noqa: E402
     with_stock_weights,
 )
 from services.inference.model.dataset import LabelledBox, Scene  # noqa: E402
-from services.inference.model.detector_training.graph import (  # noqa: E402
-    OnnxConvGraph,
-    load_graph,
-    write_trained_graph,
-)
 from services.inference.model.detector_training.targets import anchor_targets, detection_loss  # noqa: E402
 from services.inference.model.detector_training.train import (  # noqa: E402
     DetectorTrainSettings,
@@ -35,6 +30,11 @@ from services.inference.model.detector_training.train import (  # noqa: E402
 from services.inference.model.detectors.ultraface_backend import (  # noqa: E402
     decode_boxes,
     ultraface_priors,
+)
+from services.inference.model.onnx_torch_graph import (  # noqa: E402
+    OnnxConvGraph,
+    load_graph,
+    write_trained_graph,
 )
 
 from .conftest import face_frame, voc_scene_set  # noqa: E402

@@ -117,6 +117,22 @@ def test_mixed_batch_keeps_good_frames_and_order(engine: MaskEngine, face_crop):
     assert faces_1 == faces_5  # same frame, same answer, whatever its neighbours
 
 
+def test_frame_threads_keep_every_frame_and_its_answer(engine: MaskEngine, face_crop):
+    threaded = build_engine(ModelConfig(frame_threads=4))
+    faces = [encode(face_frame(face_crop, at=(20 + 40 * i, 30 + 20 * i))) for i in range(8)]
+    batch = [*faces[:3], b"", b"garbage", _png_header(10_000, 10_000), *faces[3:]]
+    expected = engine.analyze_batch(batch)
+    results = threaded.analyze_batch(batch)
+    assert [type(r) for r in results] == [type(r) for r in expected]
+    for got, want in zip(results, expected, strict=True):
+        if isinstance(want, FrameError):
+            assert got == want
+        else:
+            assert isinstance(got, FrameResult)
+            assert got.faces == want.faces
+            assert got.faces
+
+
 def test_max_pixels_is_a_config_field(face_crop):
     small = build_engine(ModelConfig(max_pixels=100 * 100))
     (result,) = small.analyze_batch([encode(grey(200, 200))])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -16,6 +16,11 @@ from services.inference.model.config import ClassifierConfig, onnx_file
 from services.inference.model.crops import to_input_tensor
 from services.inference.model.onnx_session import onnx_session
 from services.inference.model.sidecar import ClassifierSidecar, read_sidecar
+
+if TYPE_CHECKING:
+    import torch
+
+    from services.inference.model.cuda_graph import Forward
 
 
 def verdicts(probabilities: np.ndarray, labels: Sequence[str]) -> list[tuple[MaskLabel, float]]:
@@ -95,6 +100,7 @@ class TorchMaskClassifier(_CropClassifier):
         half: bool,
         threads: int,
         mirror: bool,
+        cuda_graphs: bool = True,
     ) -> None:
         import torch
 
@@ -110,14 +116,23 @@ class TorchMaskClassifier(_CropClassifier):
         model.load_state_dict(torch.load(model_path, map_location="cpu", weights_only=True))
         model = model.eval().to(self._device, self._dtype)
         self._model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self._forward: Forward = self._probabilities
+        if cuda_graphs and self._device.type == "cuda":
+            from services.inference.model.cuda_graph import GraphedForward
+
+            torch.backends.cudnn.benchmark = True
+            self._forward = GraphedForward(self._probabilities, largest=128)
+
+    def _probabilities(self, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        x = batch.to(self._dtype).contiguous(memory_format=self._torch.channels_last)
+        return (self._torch.softmax(self._model(x).float(), dim=1),)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         torch = self._torch
-        tensor = torch.from_numpy(batch).to(self._device, self._dtype)
-        tensor = tensor.contiguous(memory_format=torch.channels_last)
+        tensor = torch.from_numpy(batch).to(self._device)
         with torch.inference_mode():
-            probs = torch.softmax(self._model(tensor).float(), dim=1)
-        return cast(np.ndarray, probs.cpu().numpy())
+            (probs,) = self._forward(tensor)
+            return probs.cpu().numpy()
 
 
 def build_classifier(config: ClassifierConfig) -> OnnxMaskClassifier | TorchMaskClassifier:
@@ -137,6 +152,7 @@ def build_classifier(config: ClassifierConfig) -> OnnxMaskClassifier | TorchMask
         config.half,
         config.threads,
         config.mirror_average,
+        config.cuda_graphs,
     )
 
 

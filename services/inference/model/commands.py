@@ -50,7 +50,19 @@ DetectorOption = Annotated[
     ),
 ]
 RuntimeOption = Annotated[str, typer.Option("--runtime", help="Classifier runtime: onnx or torch.")]
-DeviceOption = Annotated[str, typer.Option("--device", help="Torch device for --runtime torch.")]
+DeviceOption = Annotated[
+    str,
+    typer.Option(
+        "--device",
+        help=(
+            "cpu, or cuda / cuda:N: UltraFace and the classifier both run in torch on that GPU (fp32 "
+            "graphs, 32-frame detector batches), as deploy/compose.gpu.yaml serves."
+        ),
+    ),
+]
+HalfOption = Annotated[
+    bool, typer.Option("--half", help="With a cuda --device: fp16, as deploy/compose.gpu.yaml serves.")
+]
 FoldOption = Annotated[
     int,
     typer.Option(
@@ -73,12 +85,20 @@ AllScenesOption = Annotated[
 
 
 def _model_config(
-    model: Path, detector: str, runtime: str, device: str, detector_model: Path | None = None
+    model: Path,
+    detector: str,
+    runtime: str,
+    device: str,
+    detector_model: Path | None = None,
+    half: bool = False,
 ) -> ModelConfig:
     if detector not in DETECTORS:
         raise typer.BadParameter(f"unknown detector {detector!r}", param_hint="--detector")
     if runtime not in ("onnx", "torch"):
         raise typer.BadParameter(f"unknown runtime {runtime!r}", param_hint="--runtime")
+    on_gpu = device != "cpu"
+    if half and not on_gpu:
+        raise typer.BadParameter("--half needs a cuda --device", param_hint="--half")
     det: YuFaceConfig | UltraFaceConfig = UltraFaceConfig()
     if detector_model is not None:
         det = UltraFaceConfig(model_path=detector_model)
@@ -86,10 +106,24 @@ def _model_config(
         det = YuFaceConfig()
     elif detector == "ultraface-stock":
         det = with_stock_weights(UltraFaceConfig(precision="fp32"))
-    return ModelConfig(
-        detector=det,
-        classifier=ClassifierConfig(model_path=model, runtime=runtime, device=device),
-    )
+    try:
+        if on_gpu and isinstance(det, UltraFaceConfig):
+            det = UltraFaceConfig.model_validate(
+                det.model_dump()
+                | {
+                    "runtime": "torch",
+                    "precision": "fp32",
+                    "device": device,
+                    "half": half,
+                    "batch_frames": 32,
+                }
+            )
+        classifier = ClassifierConfig(
+            model_path=model, runtime="torch" if on_gpu else runtime, device=device, half=half
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--device") from error
+    return ModelConfig(detector=det, classifier=classifier)
 
 
 def detect_command(
@@ -101,6 +135,7 @@ def detect_command(
     detector: DetectorOption = "ultraface",
     runtime: RuntimeOption = "onnx",
     device: DeviceOption = "cpu",
+    half: HalfOption = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
 ) -> None:
     """Print one JSON line per image with every face found: box (pixels), label and score (0..1)."""
@@ -108,7 +143,7 @@ def detect_command(
     from services.inference.model.api import FrameError
     from services.inference.model.crops import read_bgr
 
-    engine = build_engine(_model_config(model, detector, runtime, device))
+    engine = build_engine(_model_config(model, detector, runtime, device, half=half))
     files = list_images(paths)
     for start in range(0, len(files), batch_size):
         chunk = files[start : start + batch_size]
@@ -290,6 +325,7 @@ def evaluate_command(
     detector: DetectorOption = "ultraface",
     runtime: RuntimeOption = "onnx",
     device: DeviceOption = "cpu",
+    half: HalfOption = False,
     record: Annotated[bool, typer.Option(help="Write the metrics into the classifier's sidecar.")] = False,
     fold: FoldOption = 0,
     detector_model: Annotated[
@@ -315,13 +351,15 @@ def evaluate_command(
 
     if split not in ("holdout", "train", "all"):
         raise typer.BadParameter(f"unknown split {split!r}", param_hint="--split")
-    config = _model_config(model, detector, runtime, device, detector_model)
+    config = _model_config(model, detector, runtime, device, detector_model, half)
     engine = build_engine(config)
     root = resolve_data_dir(data_dir)
     targets = [path] if path is not None else [root / "scenes" / "dev", root / "crops" / "train"]
     report: dict[str, Any] = {
         "detector": config.detector.model_dump(mode="json", exclude={"model_path"}),
-        "runtime": runtime,
+        "runtime": config.classifier.runtime,
+        "device": device,
+        "half": half,
         "split": split,
         "fold": fold,
     }

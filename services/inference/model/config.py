@@ -64,15 +64,26 @@ class YuFaceConfig(BaseModel):
 
 
 class UltraFaceConfig(BaseModel):
-    """UltraFace RFB-640 through ONNX Runtime: fast on CPU, good on small (16-31 px) faces."""
+    """UltraFace RFB-640: fast on CPU (ONNX Runtime), batched on a GPU (torch), good on 16-31 px faces."""
 
     @model_validator(mode="after")
-    def _int8_runs_on_cpu(self) -> UltraFaceConfig:
+    def _runtime_fits_precision_and_device(self) -> UltraFaceConfig:
         if self.device != "cpu" and self.precision == "int8":
             raise ValueError("the int8 detector runs on CPU kernels only: use precision 'fp32' with a GPU")
+        if self.runtime == "torch" and self.precision == "int8":
+            raise ValueError("the torch runtime runs the fp32 graph: set precision 'fp32'")
+        if self.half and self.runtime != "torch":
+            raise ValueError("half (fp16) is for the torch runtime: set runtime 'torch'")
         return self
 
     type: Literal["ultraface"] = "ultraface"
+    runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description=(
+            "onnx: ONNX Runtime, the fastest on CPU. torch: the same graph run by torch, for a GPU; it "
+            "needs the packages `onnx` and torch but not onnxruntime-gpu."
+        ),
+    )
     model_path: Path = Field(
         DEFAULT_ULTRAFACE_PATH, description="The fp32 graph (the int8 copy sits beside it)."
     )
@@ -113,11 +124,17 @@ class UltraFaceConfig(BaseModel):
             "STOCK_BOX_ADJUST for the stock one."
         ),
     )
-    threads: int = Field(2, ge=1, description="ONNX Runtime intra-op threads.")
+    threads: int = Field(2, ge=1, description="CPU threads for the network (either runtime).")
     device: str = Field(
         "cpu",
         pattern=r"^(cpu|cuda(:\d+)?)$",
-        description="'cpu', or 'cuda' / 'cuda:N' (needs onnxruntime-gpu and precision fp32).",
+        description=(
+            "'cpu', or 'cuda' / 'cuda:N' (precision fp32; runtime torch, or onnx with onnxruntime-gpu)."
+        ),
+    )
+    half: bool = Field(False, description="fp16 on a CUDA device (torch runtime only).")
+    cuda_graphs: bool = Field(
+        True, description="On a CUDA device, replay each batch size's kernels as one CUDA graph (torch)."
     )
     batch_frames: int = Field(
         8,
@@ -157,6 +174,9 @@ class ClassifierConfig(BaseModel):
         "cpu", description="Torch device ('cpu', 'cuda', 'cuda:1'); the onnx runtime is CPU only."
     )
     half: bool = Field(False, description="fp16 on a CUDA device (torch runtime only).")
+    cuda_graphs: bool = Field(
+        True, description="On a CUDA device, replay each batch size's kernels as one CUDA graph (torch)."
+    )
     threads: int = Field(
         1,
         ge=1,
@@ -181,6 +201,15 @@ class ModelConfig(BaseModel):
     )
     min_face_score: float = Field(
         0.05, ge=0.0, le=1.0, description="Faces whose combined score is below this are not reported."
+    )
+    frame_threads: int = Field(
+        1,
+        ge=1,
+        description=(
+            "Threads for each frame's own CPU work: decoding, and resizing to UltraFace's input. 1 on a "
+            "small CPU server, whose cores the detector already uses; on a GPU server that work is the "
+            "limit, and its spare cores share it (compose.gpu.yaml: 8)."
+        ),
     )
     fusion: ScoreFusion = Field(
         default_factory=ScoreFusion, description="How detector and classifier scores make a face's score."

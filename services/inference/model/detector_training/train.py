@@ -20,9 +20,9 @@ import torch
 
 from services.inference.model.crops import read_bgr
 from services.inference.model.dataset import Scene
-from services.inference.model.detector_training.graph import OnnxConvGraph
 from services.inference.model.detector_training.targets import anchor_targets, detection_loss
 from services.inference.model.detectors.ultraface_backend import ultraface_input, ultraface_priors
+from services.inference.model.onnx_torch_graph import OnnxConvGraph
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
+
 from services.inference.model.api import FaceDetector
 from services.inference.model.config import DetectorConfig, UltraFaceConfig, YuFaceConfig
 
 
-def build_detector(config: DetectorConfig) -> FaceDetector:
-    """Instantiate the backend a config names; imports are local so an unused backend costs nothing."""
+def build_detector(config: DetectorConfig, frame_pool: Executor | None = None) -> FaceDetector:
+    """Instantiate the backend a config names; imports are local so an unused backend costs nothing.
+
+    `frame_pool`, where given, runs a backend's per-frame preparation (resizing) side by side."""
     if isinstance(config, YuFaceConfig):
         from services.inference.model.detectors.yuface_backend import YuFaceDetector
 
@@ -15,5 +19,5 @@ def build_detector(config: DetectorConfig) -> FaceDetector:
     if isinstance(config, UltraFaceConfig):
         from services.inference.model.detectors.ultraface_backend import UltraFaceDetector
 
-        return UltraFaceDetector(config)
+        return UltraFaceDetector(config, frame_pool)
     raise TypeError(f"unknown detector config {type(config).__name__}")

@@ -1,17 +1,19 @@
-"""UltraFace RFB-640 (MIT) through ONNX Runtime, at any input size.
+"""UltraFace RFB-640 (MIT) at any input size, through ONNX Runtime (CPU) or torch (GPU).
 
 The committed graph is the published network with two changes: its weights are no longer listed as graph
 inputs (so ONNX Runtime can fold constants: 3-5x faster on CPU), and it stops before box decoding with a
 free input height and width, so the priors are computed here for the configured size. A smaller input is
-quadratically faster and loses the smallest faces first.
+quadratically faster and loses the smallest faces first. Both runtimes run the same file; only the
+network call differs (`ultraface_torch.py` for the torch one), box decoding and suppression are shared.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import Any
+from concurrent.futures import Executor
+from functools import lru_cache, partial
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -19,6 +21,7 @@ import onnxruntime as ort
 
 from services.inference.model.api import BgrImage, FaceBox
 from services.inference.model.config import UltraFaceConfig, onnx_file
+from services.inference.model.crops import as_bgr
 from services.inference.model.onnx_session import CPU, onnx_session
 
 _MIN_BOXES = ((10, 16, 24), (32, 48), (64, 96), (128, 192, 256))
@@ -61,14 +64,30 @@ def adjust_boxes(corners: np.ndarray, adjust: tuple[float, float, float, float])
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
 
 
-def ultraface_input(image: BgrImage, input_size: tuple[int, int]) -> np.ndarray:
-    """The network's 1 x 3 x H x W input: resized (aspect not kept, as in training), RGB, (x - 127) / 128."""
+def ultraface_resized(image: BgrImage, input_size: tuple[int, int]) -> BgrImage:
+    """The frame at the network's input size (aspect not kept, as in training)."""
     in_w, in_h = input_size
     h, w = image.shape[:2]
-    resized = (
-        image if (w, h) == (in_w, in_h) else cv2.resize(image, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
-    )
+    if (w, h) == (in_w, in_h):
+        return image
+    return as_bgr(cv2.resize(image, (in_w, in_h), interpolation=cv2.INTER_LINEAR))
+
+
+def _blob(resized: BgrImage) -> np.ndarray:
+    """1 x 3 x H x W, RGB, (x - 127) / 128: what UltraFace was trained on."""
     return np.asarray(cv2.dnn.blobFromImage(resized, 1.0 / 128.0, mean=(127.0, 127.0, 127.0), swapRB=True))
+
+
+def ultraface_input(image: BgrImage, input_size: tuple[int, int]) -> np.ndarray:
+    """The network's 1 x 3 x H x W input for one frame of any size."""
+    return _blob(ultraface_resized(image, input_size))
+
+
+class UltraFaceNetwork(Protocol):
+    """One network call on frames already resized to the input size: per frame, the face score of every
+    anchor (N x A) and its box offsets (N x A x 4), as float32 arrays."""
+
+    def run(self, resized: Sequence[BgrImage]) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def _providers(device: str) -> list[Any]:
@@ -84,12 +103,10 @@ def _providers(device: str) -> list[Any]:
     return [("CUDAExecutionProvider", {"device_id": int(index)}), "CPUExecutionProvider"]
 
 
-class UltraFaceDetector:
-    """Fast on CPU and strong on 16-31 px faces; every frame is resized to `input_size` (aspect not kept,
-    as in training), which is also what lets a batch of frames of any sizes run as one tensor."""
+class OnnxUltraFaceNetwork:
+    """The CPU path (and onnxruntime-gpu's, where that build is installed)."""
 
     def __init__(self, config: UltraFaceConfig) -> None:
-        self._config = config
         self._session = onnx_session(
             onnx_file(config.model_path, config.precision),
             config.threads,
@@ -97,6 +114,29 @@ class UltraFaceDetector:
             providers=_providers(config.device),
         )
         self._input_name = self._session.get_inputs()[0].name
+
+    def run(self, resized: Sequence[BgrImage]) -> tuple[np.ndarray, np.ndarray]:
+        blob = np.concatenate([_blob(img) for img in resized])
+        scores, locations = self._session.run(None, {self._input_name: blob})
+        return scores[:, :, 1], locations
+
+
+def _network(config: UltraFaceConfig) -> UltraFaceNetwork:
+    if config.runtime == "onnx":
+        return OnnxUltraFaceNetwork(config)
+    from services.inference.model.detectors.ultraface_torch import TorchUltraFaceNetwork
+
+    return TorchUltraFaceNetwork(config)
+
+
+class UltraFaceDetector:
+    """Fast on CPU and strong on 16-31 px faces; every frame is resized to `input_size` (aspect not kept,
+    as in training), which is also what lets a batch of frames of any sizes run as one tensor."""
+
+    def __init__(self, config: UltraFaceConfig, frame_pool: Executor | None = None) -> None:
+        self._config = config
+        self._frame_pool = frame_pool
+        self._network = _network(config)
         self._priors = ultraface_priors(*config.input_size)
 
     def detect(self, image: BgrImage) -> list[FaceBox]:
@@ -108,11 +148,16 @@ class UltraFaceDetector:
         step = self._config.batch_frames
         for start in range(0, len(images), step):
             chunk = images[start : start + step]
-            blob = np.concatenate([ultraface_input(image, self._config.input_size) for image in chunk])
-            scores, locations = self._session.run(None, {self._input_name: blob})
+            scores, locations = self._network.run(self._resized(chunk))
             for i, image in enumerate(chunk):
-                found.append(self._faces(image.shape[1], image.shape[0], scores[i, :, 1], locations[i]))
+                found.append(self._faces(image.shape[1], image.shape[0], scores[i], locations[i]))
         return found
+
+    def _resized(self, images: Sequence[BgrImage]) -> list[BgrImage]:
+        size = self._config.input_size
+        if self._frame_pool is None or len(images) == 1:
+            return [ultraface_resized(image, size) for image in images]
+        return list(self._frame_pool.map(partial(ultraface_resized, input_size=size), images))
 
     def _faces(self, w: int, h: int, face_scores: np.ndarray, locations: np.ndarray) -> list[FaceBox]:
         keep = face_scores >= self._config.min_score

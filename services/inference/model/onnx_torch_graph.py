@@ -1,8 +1,13 @@
-"""An ONNX graph of convolutions run by torch, with its weights as trainable parameters.
+"""An ONNX graph of convolutions run by torch: fine-tuned by `maskwatch train-detector`, served on a GPU.
+
+The published UltraFace weights exist only as ONNX. Running the graph's own operators in torch lets the
+same file be trained (its weights are parameters) and served where ONNX Runtime's CUDA build is not
+wanted: the GPU image then needs one CUDA stack, torch's, for detector and classifier alike.
 
 Only the operators the UltraFace graph uses are supported; anything else fails at load, naming the
 operator, rather than computing something else. Batch normalisation runs with its stored statistics
-(training batches of a few scenes are too small to re-estimate them), while its scale and shift train.
+(training batches of a few scenes are too small to re-estimate them), while its scale and shift train;
+for serving, `fold_batch_norms` merges each one into the convolution before it.
 """
 
 from __future__ import annotations
@@ -56,6 +61,14 @@ class OnnxConvGraph(nn.Module):
         self._logits_name = softmax[0].input[0]
         self._offsets_name = offsets_output
         self._input_name = graph.input[0].name
+        # Constants (shape pieces for the reshapes) are read once here, not on every forward pass.
+        self._constants: dict[str, Any] = {
+            n.output[0]: numpy_helper.to_array(
+                helper.get_attribute_value(next(a for a in n.attribute if a.name == "value"))
+            ).tolist()
+            for n in graph.node
+            if n.op_type == "Constant"
+        }
         self._nodes = [
             (
                 n.op_type,
@@ -64,7 +77,7 @@ class OnnxConvGraph(nn.Module):
                 {a.name: helper.get_attribute_value(a) for a in n.attribute},
             )
             for n in graph.node
-            if n.op_type != "Softmax"
+            if n.op_type not in ("Softmax", "Constant")
         ]
         statistics = {name for n in graph.node if n.op_type == "BatchNormalization" for name in n.input[3:5]}
         self.params = nn.ParameterDict()
@@ -83,6 +96,8 @@ class OnnxConvGraph(nn.Module):
     def _tensor(self, name: str, env: dict[str, Any]) -> Any:
         if name in env:
             return env[name]
+        if name in self._constants:
+            return self._constants[name]
         if name in self._stat_names:
             return getattr(self, self._stat_names[name])
         return self.params[_key(name)]
@@ -93,6 +108,59 @@ class OnnxConvGraph(nn.Module):
             args = [self._tensor(name, env) for name in inputs]
             env[outputs[0]] = _run(op, args, attrs)
         return env[self._logits_name], env[self._offsets_name]
+
+    def fold_batch_norms(self) -> OnnxConvGraph:
+        """Merge every batch normalisation that alone reads a convolution's output into that convolution,
+        in place: the same function with a third fewer kernels to launch. For serving only: the weights no
+        longer line up with the source graph's, so a folded module must not be trained or written back."""
+        readers: dict[str, int] = {}
+        for _, inputs, _, _ in self._nodes:
+            for name in inputs:
+                readers[name] = readers.get(name, 0) + 1
+        convs = {outputs[0]: (inputs, attrs) for op, inputs, outputs, attrs in self._nodes if op == "Conv"}
+        # A weight that two convolutions share cannot take one batch norm's scale.
+        weight_uses: dict[str, int] = {}
+        for inputs, _ in convs.values():
+            for name in inputs[1:]:
+                weight_uses[name] = weight_uses.get(name, 0) + 1
+        renamed: dict[str, str] = {}
+        kept = []
+        with torch.no_grad():
+            for op, inputs, outputs, attrs in self._nodes:
+                source = inputs[0]
+                conv_inputs = convs[source][0] if source in convs else []
+                if (
+                    op != "BatchNormalization"
+                    or not conv_inputs
+                    or readers[source] != 1
+                    or any(weight_uses[name] != 1 for name in conv_inputs[1:])
+                ):
+                    kept.append((op, inputs, outputs, attrs))
+                    continue
+                scale, shift, mean, var = (self._tensor(name, {}) for name in inputs[1:5])
+                factor = scale / torch.sqrt(var + attrs.get("epsilon", 1e-5))
+                weight = self.params[_key(conv_inputs[1])]
+                weight.mul_(factor.reshape(-1, *([1] * (weight.dim() - 1))))
+                bias = self.params[_key(conv_inputs[2])] if len(conv_inputs) > 2 else torch.zeros_like(mean)
+                folded = (bias - mean) * factor + shift
+                if len(conv_inputs) > 2:
+                    bias.copy_(folded)
+                else:
+                    name = f"{conv_inputs[1]}__folded_bias"
+                    self.params[_key(name)] = nn.Parameter(folded)
+                    self._param_names[_key(name)] = name
+                    conv_inputs.append(name)
+                renamed[outputs[0]] = source
+        self._nodes = [
+            (op, [renamed.get(name, name) for name in inputs], outputs, attrs)
+            for op, inputs, outputs, attrs in kept
+        ]
+        for old, new in renamed.items():
+            if old == self._offsets_name:
+                self._offsets_name = new
+            if old == self._logits_name:
+                self._logits_name = new
+        return self
 
     def trained_weights(self) -> dict[str, np.ndarray]:
         """Every trainable initializer by its ONNX name (the statistics are unchanged, so left out)."""
@@ -136,10 +204,6 @@ def _run(op: str, args: list[Any], attrs: dict[str, Any]) -> Any:
         return args[0][int(args[1])]
     if op == "Unsqueeze":
         return [args[0]]
-    if op == "Constant":
-        from onnx import numpy_helper
-
-        return numpy_helper.to_array(attrs["value"]).tolist()
     raise ValueError(f"unsupported ONNX operator {op}")
 
 
