@@ -22,7 +22,6 @@ from services.inference.model.config import (  # noqa: E402
 from services.inference.model.dataset import LabelledBox, Scene  # noqa: E402
 from services.inference.model.detector_training.targets import anchor_targets, detection_loss  # noqa: E402
 from services.inference.model.detector_training.train import (  # noqa: E402
-    DetectorTrainSettings,
     _Image,
     augment,
     train_detector,
@@ -36,6 +35,7 @@ from services.inference.model.onnx_torch_graph import (  # noqa: E402
     load_graph,
     write_trained_graph,
 )
+from services.inference.model.train_settings import DetectorTrainSettings  # noqa: E402
 
 from .conftest import face_frame, voc_scene_set  # noqa: E402
 

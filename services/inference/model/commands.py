@@ -28,8 +28,11 @@ from services.inference.model.dataset import (
     split_crops,
     split_scenes,
 )
+from services.inference.model.train_settings import DetectorTrainSettings, TrainSettings
 
 DETECTORS = ("ultraface", "ultraface-stock", "yuface")
+CLASSIFIER_RECIPE = TrainSettings()
+DETECTOR_RECIPE = DetectorTrainSettings()
 Split = Literal["holdout", "train", "all"]
 
 DataDirOption = Annotated[
@@ -199,13 +202,26 @@ def train_command(
     out: Annotated[Path, typer.Option("--out", help="Where to write mask_classifier.{onnx,pt,json}.")] = (
         DEFAULT_CLASSIFIER_PATH.parent
     ),
-    epochs: Annotated[int, typer.Option(min=1)] = 16,
-    samples_per_epoch: Annotated[int, typer.Option("--samples-per-epoch", min=64)] = 6000,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=2)] = 64,
-    input_size: Annotated[int, typer.Option("--input-size", min=32, help="Crop side in pixels.")] = 96,
-    learning_rate: Annotated[float, typer.Option("--lr")] = 2e-3,
-    seed: Annotated[int, typer.Option(help="Seeds sampling, augmentation and initialisation.")] = 0,
-    threads: Annotated[int, typer.Option(min=1, help="Torch CPU threads.")] = 2,
+    epochs: Annotated[int, typer.Option(min=1)] = CLASSIFIER_RECIPE.epochs,
+    samples_per_epoch: Annotated[
+        int, typer.Option("--samples-per-epoch", min=64)
+    ] = CLASSIFIER_RECIPE.samples_per_epoch,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=2)] = CLASSIFIER_RECIPE.batch_size,
+    input_size: Annotated[
+        int, typer.Option("--input-size", min=32, help="Crop side in pixels.")
+    ] = CLASSIFIER_RECIPE.input_size,
+    learning_rate: Annotated[float, typer.Option("--lr")] = CLASSIFIER_RECIPE.learning_rate,
+    seed: Annotated[
+        int, typer.Option(help="Seeds sampling, augmentation and initialisation.")
+    ] = CLASSIFIER_RECIPE.seed,
+    threads: Annotated[int, typer.Option(min=1, help="Torch CPU threads.")] = CLASSIFIER_RECIPE.threads,
+    train_device: Annotated[
+        str,
+        typer.Option(
+            "--device",
+            help="cpu (reproducible from the seed), or cuda / cuda:N: minutes instead of tens of minutes.",
+        ),
+    ] = CLASSIFIER_RECIPE.device,
     synthetic_incorrect: Annotated[
         int,
         typer.Option(
@@ -213,7 +229,7 @@ def train_command(
             min=0,
             help="Synthetic `incorrect` close-ups (masks moved or painted below the nose); 0 for none.",
         ),
-    ] = 0,
+    ] = CLASSIFIER_RECIPE.synthetic_incorrect,
     incorrect_scene_share: Annotated[
         float,
         typer.Option(
@@ -222,14 +238,14 @@ def train_command(
             max=1.0,
             help="Within `incorrect` draws, the share of real scene faces (the rest synthetic).",
         ),
-    ] = 0.6,
+    ] = CLASSIFIER_RECIPE.incorrect_scene_share,
     detector_positives: Annotated[
         bool,
         typer.Option(
             "--detector-positives/--no-detector-positives",
             help="Also train on the detector's own boxes around annotated scene faces.",
         ),
-    ] = False,
+    ] = CLASSIFIER_RECIPE.detector_positives,
     evaluate: Annotated[
         bool,
         typer.Option(help="Evaluate the held-out splits afterwards and record the metrics in the sidecar."),
@@ -240,7 +256,6 @@ def train_command(
     """Fine-tune the mask classifier on the crop set and the dev scenes' training split (every dev scene
     with --all-scenes), then export it."""
     from services.inference.model.train_pipeline import run_training
-    from services.inference.model.training import TrainSettings
 
     root = resolve_data_dir(data_dir)
     if not (root / "scenes" / "dev").is_dir():
@@ -258,6 +273,7 @@ def train_command(
         synthetic_incorrect=synthetic_incorrect,
         incorrect_scene_share=incorrect_scene_share,
         detector_positives=detector_positives,
+        device=train_device,
     )
     onnx_path = run_training(root, pretrained, out, settings, fold, all_scenes)
     typer.echo(f"wrote {onnx_path}", err=True)
@@ -276,11 +292,11 @@ def train_detector_command(
         Path,
         typer.Option("--out", help="The fine-tuned graph to write (its .int8.onnx and .json beside it)."),
     ] = DEFAULT_ULTRAFACE_PATH,
-    epochs: Annotated[int, typer.Option(min=1)] = 30,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
-    learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
-    seed: Annotated[int, typer.Option(help="Seeds shuffling and augmentation.")] = 0,
-    threads: Annotated[int, typer.Option(min=1, help="Torch CPU threads.")] = 2,
+    epochs: Annotated[int, typer.Option(min=1)] = DETECTOR_RECIPE.epochs,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = DETECTOR_RECIPE.batch_size,
+    learning_rate: Annotated[float, typer.Option("--lr")] = DETECTOR_RECIPE.learning_rate,
+    seed: Annotated[int, typer.Option(help="Seeds shuffling and augmentation.")] = DETECTOR_RECIPE.seed,
+    threads: Annotated[int, typer.Option(min=1, help="Torch CPU threads.")] = DETECTOR_RECIPE.threads,
     fold: FoldOption = 0,
     all_scenes: AllScenesOption = False,
 ) -> None:
@@ -289,7 +305,6 @@ def train_detector_command(
     from tqdm import tqdm
 
     from services.inference.model.detector_training.pipeline import run_detector_training
-    from services.inference.model.detector_training.train import DetectorTrainSettings
 
     root = resolve_data_dir(data_dir)
     if not (root / "scenes" / "dev").is_dir():

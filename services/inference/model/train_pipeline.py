@@ -20,11 +20,11 @@ from services.inference.model.detectors import build_detector
 from services.inference.model.export import export_onnx, export_state_dict
 from services.inference.model.quantize import calibration_scenes, quantize_classifier
 from services.inference.model.sidecar import ClassifierSidecar, write_sidecar
+from services.inference.model.train_settings import TrainSettings
 from services.inference.model.training import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     LABELS,
-    TrainSettings,
     build_samples,
     train_classifier,
 )

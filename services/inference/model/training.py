@@ -23,6 +23,7 @@ from services.inference.model.crops import CROP_MARGIN, read_bgr, to_input_tenso
 from services.inference.model.dataset import Scene
 from services.inference.model.mobilenet_v2 import MobileNetV2, load_imagenet_backbone
 from services.inference.model.sidecar import BACKGROUND
+from services.inference.model.train_settings import TrainSettings
 from services.inference.model.training_data import (
     Sample,
     augment,
@@ -37,31 +38,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 CLASS_SHARES = (0.32, 0.28, 0.15, 0.25)
 """Share of each class (LABELS order) in a batch: `incorrect` is oversampled about 15x."""
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    epochs: int = 16
-    samples_per_epoch: int = 6000
-    batch_size: int = 64
-    input_size: int = 96
-    """Crop side in pixels. 96 rather than 64: out of fold, crop balanced accuracy rose in all five folds
-    (98.3% -> 99.0% on average) and scene labels held, for about 0.3 ms more per face on CPU."""
-    learning_rate: float = 2e-3
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.05
-    seed: int = 0
-    threads: int = 2
-    scene_share: float = 0.5
-    """Within mask/no_mask, how often a draw takes a scene face rather than a crop-set close-up."""
-    shrink_close_ups: float = 0.5
-    """How often a crop-set close-up is shrunk to 14-48 px and scaled back up, to look like a CCTV face."""
-    synthetic_incorrect: int = 0
-    """Synthetic `incorrect` close-ups (masks moved or painted below the nose of crop-set faces); 0: none."""
-    incorrect_scene_share: float = 0.6
-    """Within `incorrect`, how often a draw takes a real scene face rather than a synthetic one."""
-    detector_positives: bool = False
-    """Also train on the detector's own boxes around annotated faces (see `sort_detections`)."""
 
 
 @dataclass
@@ -164,7 +140,9 @@ def _draw_epoch(
     return np.array(picks, dtype=np.int64)
 
 
-def evaluate_samples(model: MobileNetV2, samples: list[Sample], size: int) -> float | None:
+def evaluate_samples(
+    model: MobileNetV2, samples: list[Sample], size: int, device: torch.device | None = None
+) -> float | None:
     """Accuracy on un-augmented crops of annotated faces (a per-epoch signal, not a reported metric);
     None when nothing is held out (a final fit)."""
     if not samples:
@@ -178,8 +156,8 @@ def evaluate_samples(model: MobileNetV2, samples: list[Sample], size: int) -> fl
         for start in range(0, len(crops), 256):
             batch = torch.from_numpy(
                 to_input_tensor(crops[start : start + 256], size, IMAGENET_MEAN, IMAGENET_STD)
-            )
-            pred = model(batch).argmax(1).numpy()
+            ).to(device or torch.device("cpu"))
+            pred = model(batch).argmax(1).cpu().numpy()
             right += int(
                 sum(int(p) == s.label for p, s in zip(pred, samples[start : start + 256], strict=True))
             )
@@ -192,13 +170,17 @@ def train_classifier(
     pretrained: Path | None,
     settings: TrainSettings,
 ) -> TrainedClassifier:
-    """Train with AdamW and a one-cycle schedule; BatchNorm stays in training mode (batches are mixed)."""
+    """Train with AdamW and a one-cycle schedule; BatchNorm stays in training mode (batches are mixed).
+
+    Crops are augmented on the CPU; on a GPU only the network runs there. The model comes back on the CPU.
+    """
     rng = seed_everything(settings.seed)
     torch.set_num_threads(settings.threads)
+    device = torch.device(settings.device)
     model = MobileNetV2(num_classes=len(LABELS))
     if pretrained is not None:
         load_imagenet_backbone(model, str(pretrained))
-    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    model = model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     steps = settings.epochs * (settings.samples_per_epoch // settings.batch_size)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
@@ -224,8 +206,8 @@ def train_classifier(
                 for i in idx
             ]
             x = torch.from_numpy(to_input_tensor(crops, settings.input_size, IMAGENET_MEAN, IMAGENET_STD))
-            x = x.contiguous(memory_format=torch.channels_last)
-            y = torch.tensor([samples[i].label for i in idx])
+            x = x.to(device).contiguous(memory_format=torch.channels_last)
+            y = torch.tensor([samples[i].label for i in idx], device=device)
             loss = loss_fn(model(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -233,7 +215,7 @@ def train_classifier(
             schedule.step()
             running += loss.item()
             bar.set_postfix(loss=f"{running / (b + 1):.3f}")
-        accuracy = evaluate_samples(model, holdout, settings.input_size)
+        accuracy = evaluate_samples(model, holdout, settings.input_size, device)
         result.history.append(
             {"epoch": epoch + 1, "loss": running / max(n_batches, 1), "holdout_box_accuracy": accuracy}
         )
@@ -241,6 +223,6 @@ def train_classifier(
         tqdm.write(
             f"epoch {epoch + 1}: loss {running / max(n_batches, 1):.3f}, held-out box accuracy {held_out}"
         )
-    model.eval()
+    result.model = model.eval().cpu()
     result.seconds = time.perf_counter() - started
     return result

@@ -12,9 +12,10 @@ import torch
 
 from services.inference.model.config import int8_path, training_record_path
 from services.inference.model.dataset import load_voc_scenes, scene_split_text, split_scenes
-from services.inference.model.detector_training.train import DetectorTrainSettings, train_detector
+from services.inference.model.detector_training.train import train_detector
 from services.inference.model.onnx_torch_graph import load_graph, write_trained_graph
 from services.inference.model.quantize import calibration_scenes, quantize_detector
+from services.inference.model.train_settings import DetectorTrainSettings
 
 
 def run_detector_training(

@@ -23,18 +23,7 @@ from services.inference.model.dataset import Scene
 from services.inference.model.detector_training.targets import anchor_targets, detection_loss
 from services.inference.model.detectors.ultraface_backend import ultraface_input, ultraface_priors
 from services.inference.model.onnx_torch_graph import OnnxConvGraph
-
-
-@dataclass(frozen=True)
-class DetectorTrainSettings:
-    epochs: int = 30
-    batch_size: int = 8
-    learning_rate: float = 1e-4
-    input_size: tuple[int, int] = (512, 384)
-    seed: int = 0
-    threads: int = 2
-    min_crop: float = 0.6
-    """Random crops keep at least this share of each side (zooming in shows the network larger faces)."""
+from services.inference.model.train_settings import DetectorTrainSettings
 
 
 @dataclass
