@@ -12,9 +12,10 @@ class TrainSettings:
     epochs: int = 16
     samples_per_epoch: int = 6000
     batch_size: int = 64
-    input_size: int = 96
-    """Crop side in pixels. 96 rather than 64: out of fold, crop balanced accuracy rose in all five folds
-    (98.3% -> 99.0% on average) and scene labels held, for about 0.3 ms more per face on CPU."""
+    input_size: int = 128
+    """Crop side in pixels. Out of fold, 96 beat 64 (crop balanced accuracy up in all five folds) and 128
+    beat 96 (six more of 600 large faces labelled right, crops up in four folds of five), for about 0.3
+    and then 0.5 ms more per frame on CPU (docs/model-card.md, "Retraining")."""
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     label_smoothing: float = 0.05
