@@ -2,7 +2,7 @@
 
 The torch runtimes run a few hundred small kernels per call (UltraFace and MobileNetV2 at serving sizes).
 Launched from Python, on the slow cores of a typical GPU server, launching them costs more than running
-them: an H100 spent 4-6 ms per stage on one frame. A CUDA graph records the launches once per input shape
+them: an H100 spent 4-7 ms per stage on one frame. A CUDA graph records the launches once per input shape
 and replays them with one call.
 
 Batches are padded up to a power of two, so a handful of graphs serves every batch size; the padding rows
