@@ -107,3 +107,17 @@ def test_half_without_a_gpu_is_refused():
     result = CliRunner().invoke(app, ["detect", "--half", "nowhere.jpg"])
     assert result.exit_code != 0
     assert "--half needs a cuda --device" in result.output
+
+
+def test_a_detector_without_its_int8_copy_is_a_usage_error(tmp_path: Path, face_crop: np.ndarray):
+    import shutil
+
+    from services.inference.model.config import DEFAULT_ULTRAFACE_PATH
+
+    voc_scene_set(tmp_path / "data", face_crop, 2)
+    shutil.copy(DEFAULT_ULTRAFACE_PATH, tmp_path / "detector.onnx")  # no detector.int8.onnx beside it
+    args = ["evaluate", str(tmp_path / "data" / "scenes" / "dev"), "--data-dir", str(tmp_path / "data")]
+    result = CliRunner().invoke(app, [*args, "--detector-model", str(tmp_path / "detector.onnx")])
+    assert result.exit_code == 2  # a usage error, not a traceback
+    message = " ".join(result.output.replace("│", " ").split())
+    assert "is missing: make it with `maskwatch quantize`" in message

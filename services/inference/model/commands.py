@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -29,6 +29,9 @@ from services.inference.model.dataset import (
     split_scenes,
 )
 from services.inference.model.train_settings import DetectorTrainSettings, TrainSettings
+
+if TYPE_CHECKING:
+    from services.inference.engine import MaskEngine
 
 DETECTORS = ("ultraface", "ultraface-stock", "yuface")
 CLASSIFIER_RECIPE = TrainSettings()
@@ -129,6 +132,16 @@ def _model_config(
     return ModelConfig(detector=det, classifier=classifier)
 
 
+def _engine(config: ModelConfig) -> MaskEngine:
+    """The engine, or a usage error naming the weights file that is missing (an int8 copy not made yet)."""
+    from services.inference.engine import build_engine
+
+    try:
+        return build_engine(config)
+    except FileNotFoundError as error:
+        raise typer.BadParameter(str(error)) from error
+
+
 def detect_command(
     paths: Annotated[list[Path], typer.Argument(help="Image files or folders (searched recursively).")],
     crops: Annotated[
@@ -142,11 +155,10 @@ def detect_command(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
 ) -> None:
     """Print one JSON line per image with every face found: box (pixels), label and score (0..1)."""
-    from services.inference.engine import build_engine
     from services.inference.model.api import FrameError
     from services.inference.model.crops import read_bgr
 
-    engine = build_engine(_model_config(model, detector, runtime, device, half=half))
+    engine = _engine(_model_config(model, detector, runtime, device, half=half))
     files = list_images(paths)
     for start in range(0, len(files), batch_size):
         chunk = files[start : start + batch_size]
@@ -355,7 +367,6 @@ def evaluate_command(
 
     Without PATH both dev sets of the data directory are evaluated on the chosen split.
     """
-    from services.inference.engine import build_engine
     from services.inference.model.evaluation import (
         crop_metrics,
         predict_scenes,
@@ -367,7 +378,7 @@ def evaluate_command(
     if split not in ("holdout", "train", "all"):
         raise typer.BadParameter(f"unknown split {split!r}", param_hint="--split")
     config = _model_config(model, detector, runtime, device, detector_model, half)
-    engine = build_engine(config)
+    engine = _engine(config)
     root = resolve_data_dir(data_dir)
     targets = [path] if path is not None else [root / "scenes" / "dev", root / "crops" / "train"]
     report: dict[str, Any] = {
