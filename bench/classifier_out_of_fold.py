@@ -49,8 +49,6 @@ from services.inference.model.evaluation import (  # noqa: E402
 )
 from services.inference.model.train_settings import TrainSettings  # noqa: E402
 
-FOLDS = range(5)
-
 
 def train_fold(job: tuple[Path, Path | None, Path, TrainSettings, int]) -> Path:
     from services.inference.model.train_pipeline import run_training
@@ -61,12 +59,14 @@ def train_fold(job: tuple[Path, Path | None, Path, TrainSettings, int]) -> Path:
         return run_training(data_dir, pretrained, out / f"fold-{fold}", settings, fold)
 
 
-def score(data_dir: Path, out: Path, precision: Precision, fold_detectors: bool) -> dict[str, Any]:
+def score(
+    data_dir: Path, out: Path, precision: Precision, fold_detectors: bool, folds: list[int]
+) -> dict[str, Any]:
     scenes = load_voc_scenes(data_dir / "scenes" / "dev")
     crops = load_crop_folder(data_dir / "crops" / "train")
     pooled = ScenePredictions([], [])
     crop_accuracy = []
-    for fold in FOLDS:
+    for fold in folds:
         model = out / f"fold-{fold}" / "mask_classifier.onnx"
         detector = with_stock_weights(UltraFaceConfig(precision="fp32"))
         if fold_detectors:
@@ -103,6 +103,9 @@ def main() -> None:
     parser.add_argument("--samples-per-epoch", type=int, default=TrainSettings.samples_per_epoch)
     parser.add_argument("--device", default="cpu", help="Training device (cpu, cuda, cuda:N).")
     parser.add_argument("--jobs", type=int, default=1, help="Folds trained at the same time.")
+    parser.add_argument(
+        "--folds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="Which folds (all five by default)."
+    )
     parser.add_argument("--score-only", action="store_true", help="Score the models already under --out.")
     parser.add_argument(
         "--fold-detectors",
@@ -125,7 +128,7 @@ def main() -> None:
             device=args.device,
             threads=threads,
         )
-        jobs = [(data_dir, args.pretrained, args.out, settings, fold) for fold in FOLDS]
+        jobs = [(data_dir, args.pretrained, args.out, settings, fold) for fold in args.folds]
         if args.jobs > 1:
             # Spawned, not forked: a forked child cannot use CUDA once the parent has.
             with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
@@ -139,8 +142,9 @@ def main() -> None:
         "epochs": args.epochs,
         "device": args.device,
         "detector": "each fold's own" if args.fold_detectors else "stock",
-        "int8": score(data_dir, args.out, "int8", args.fold_detectors),
-        "fp32": score(data_dir, args.out, "fp32", args.fold_detectors),
+        "folds": args.folds,
+        "int8": score(data_dir, args.out, "int8", args.fold_detectors, args.folds),
+        "fp32": score(data_dir, args.out, "fp32", args.fold_detectors, args.folds),
     }
     text = json.dumps(report, indent=2)
     (args.out / "report.json").write_text(text + "\n")
