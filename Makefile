@@ -42,7 +42,7 @@ lint:
 	$(BIN)/ruff format --check .
 
 typecheck:
-	$(BIN)/mypy maskwatch services devices
+	$(BIN)/mypy maskwatch services devices stack training bench
 
 format:
 	$(BIN)/ruff format .

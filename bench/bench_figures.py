@@ -24,8 +24,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.stats import figures
-from services.stats.database import create_engine, migrate
+from maskwatch.database import figures
+from maskwatch.database.engine import create_engine, migrate
 
 ADMIN_URL = os.environ.get("MASKWATCH_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CHECKS = int(os.environ.get("MASKWATCH_BENCH_CHECKS", "3000000"))

@@ -18,10 +18,11 @@ import uuid
 
 from devices.gate_agent.client import GateClient
 from maskwatch.contracts import TemperatureReading, Verdict
-from maskwatch.demo.sample_faces import sample_jpeg
 from maskwatch.mqtt import MqttSettings
-from maskwatch.settings import DatabaseSettings, QueueSettings, Settings
-from maskwatch.stack import GATE_PATH, Stack
+from stack.demo.sample_faces import sample_jpeg
+from stack.in_process import Stack
+from stack.service_table import GATE_PATH
+from stack.settings import DatabaseSettings, QueueSettings, Settings
 
 
 def settings_for(real: bool, workdir: str, mqtt_port: int = 1883) -> Settings:

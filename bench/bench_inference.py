@@ -26,7 +26,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from services.inference.engine import build_engine  # noqa: E402
-from services.inference.model.api import FrameResult  # noqa: E402
 from services.inference.model.config import (  # noqa: E402
     ClassifierConfig,
     ModelConfig,
@@ -34,7 +33,8 @@ from services.inference.model.config import (  # noqa: E402
     YuFaceConfig,
     with_stock_weights,
 )
-from services.inference.model.dataset import resolve_data_dir  # noqa: E402
+from services.inference.model.interface import FrameResult  # noqa: E402
+from training.dataset import resolve_data_dir  # noqa: E402
 
 FACE_SIDE = 140
 

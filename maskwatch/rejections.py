@@ -6,7 +6,7 @@ import aiomqtt
 
 from maskwatch.contracts import Rejection
 from maskwatch.queue import WorkQueue
-from maskwatch.streams import Streams
+from maskwatch.streams import Streams, append
 from maskwatch.topics import Topics
 
 
@@ -14,7 +14,7 @@ async def publish_rejection(
     client: aiomqtt.Client, topics: Topics, queue: WorkQueue, streams: Streams, rejection: Rejection
 ) -> None:
     """Tell the gate at once and record the rejection for the stats."""
-    await queue.add(streams.outcomes.name, "rejection", rejection.to_json())
+    await append(queue, streams.outcomes, rejection)
     try:
         topic = topics.gate_rejected.format(gate_id=rejection.gate_id)
     except ValueError:

@@ -1,8 +1,10 @@
-"""The queue streams between services, declared once.
+"""The queue streams between services, declared once: what each carries and who reads it.
 
-Each stream has exactly one consumer group (the service that reads it), and an
-entry is acknowledged only after that service has handed its output on, so a
-crash at any point redelivers instead of losing a check.
+A stream names the contracts its entries may hold (one `EntryKind` per
+contract) and the consumer groups that read it; each group gets every entry
+and acknowledges it on its own, so a second reader (the notifier beside the
+database writer, say) is one more name in `groups`. Producers append messages,
+never bare strings, and consumers get contracts back (`maskwatch.consumer`).
 
     MQTT gates/+/check ─▶ ingest ─▶ CHECKS ─▶ inference ─▶ ANALYSES ─▶ gate_controller
                                                                         │
@@ -16,12 +18,79 @@ crash at any point redelivers instead of losing a check.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from maskwatch.contracts import GateAnalysis, Message, ReceivedGateCheck, Rejection, Verdict
+
+if TYPE_CHECKING:
+    from maskwatch.queue.base import WorkQueue
+
+
+class EntryKind(StrEnum):
+    """The `kind` field of a stream entry: which contract its data holds."""
+
+    GATE_CHECK = "gate_check"
+    GATE_ANALYSIS = "gate_analysis"
+    VERDICT = "verdict"
+    REJECTION = "rejection"
+
+
+ENTRY_CONTRACTS: dict[EntryKind, type[Message]] = {
+    EntryKind.GATE_CHECK: ReceivedGateCheck,
+    EntryKind.GATE_ANALYSIS: GateAnalysis,
+    EntryKind.VERDICT: Verdict,
+    EntryKind.REJECTION: Rejection,
+}
+_KIND_OF: dict[type[Message], EntryKind] = {contract: kind for kind, contract in ENTRY_CONTRACTS.items()}
+
+
+class Group(StrEnum):
+    """The consumer groups: one per service that reads a stream."""
+
+    INFERENCE = "inference"
+    GATE_CONTROLLER = "gate_controller"
+    STATS = "stats"
 
 
 @dataclass(frozen=True)
-class StreamSpec:
-    name: str
+class StreamGroup:
+    """One consumer group on one stream: what a queue backend reads, acknowledges and dead-letters."""
+
+    stream: str
     group: str
+    kinds: tuple[EntryKind, ...]
+
+    @property
+    def dead_letters(self) -> str:
+        """Where an entry goes after it failed too many deliveries, for an operator to inspect."""
+        return dead_letter_stream(self.stream)
+
+
+def dead_letter_stream(stream: str) -> str:
+    return f"{stream}:dead"
+
+
+@dataclass(frozen=True)
+class Stream:
+    key: str
+    kinds: tuple[EntryKind, ...]
+    groups: tuple[Group, ...]
+
+    def read_by(self, group: Group) -> StreamGroup:
+        if group not in self.groups:
+            raise ValueError(f"{group.value} does not read {self.key}")
+        return StreamGroup(self.key, group.value, self.kinds)
+
+    def kind_of(self, message: Message) -> EntryKind:
+        kind = _KIND_OF.get(type(message))
+        if kind is None or kind not in self.kinds:
+            raise TypeError(f"{self.key} does not carry {type(message).__name__}")
+        return kind
+
+    @property
+    def dead_letters(self) -> str:
+        return dead_letter_stream(self.key)
 
 
 @dataclass(frozen=True)
@@ -29,21 +98,32 @@ class Streams:
     prefix: str = "maskwatch"
 
     @property
-    def checks(self) -> StreamSpec:
-        """GateCheck entries awaiting the inference worker."""
-        return StreamSpec(f"{self.prefix}:checks", "inference")
+    def checks(self) -> Stream:
+        """Checks accepted by ingest, awaiting the inference worker."""
+        return Stream(f"{self.prefix}:checks", (EntryKind.GATE_CHECK,), (Group.INFERENCE,))
 
     @property
-    def analyses(self) -> StreamSpec:
-        """GateAnalysis entries awaiting the gate controller's policy."""
-        return StreamSpec(f"{self.prefix}:analyses", "gate_controller")
+    def analyses(self) -> Stream:
+        """Faces and masks found in each check, awaiting the gate controller's policy."""
+        return Stream(f"{self.prefix}:analyses", (EntryKind.GATE_ANALYSIS,), (Group.GATE_CONTROLLER,))
 
     @property
-    def outcomes(self) -> StreamSpec:
-        """Verdict and Rejection entries awaiting the stats service."""
-        return StreamSpec(f"{self.prefix}:outcomes", "stats")
+    def outcomes(self) -> Stream:
+        """Verdicts and rejections, awaiting the database writer."""
+        return Stream(f"{self.prefix}:outcomes", (EntryKind.VERDICT, EntryKind.REJECTION), (Group.STATS,))
 
-    @staticmethod
-    def dead_letters(spec: StreamSpec) -> str:
-        """Where an entry goes after it failed too many deliveries, for an operator to inspect."""
-        return f"{spec.name}:dead"
+    def all(self) -> tuple[Stream, ...]:
+        return (self.checks, self.analyses, self.outcomes)
+
+    def named(self, name: str) -> Stream:
+        """A stream by its short name (`checks`) or its key (`maskwatch:checks`), for operators' tools."""
+        for stream in self.all():
+            if name in (stream.key, stream.key.removeprefix(f"{self.prefix}:")):
+                return stream
+        known = ", ".join(s.key.removeprefix(f"{self.prefix}:") for s in self.all())
+        raise KeyError(f"no stream {name!r}; the streams are {known}")
+
+
+async def append(queue: WorkQueue, stream: Stream, message: Message) -> str:
+    """Add `message` to `stream` under its contract's kind; refuses a contract the stream does not carry."""
+    return await queue.add(stream.key, stream.kind_of(message).value, message.to_json())

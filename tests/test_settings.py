@@ -1,6 +1,6 @@
 import pytest
 
-from maskwatch.settings import load_settings
+from stack.settings import load_settings
 
 
 def test_defaults_are_the_embedded_stand_ins(monkeypatch):

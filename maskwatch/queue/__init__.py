@@ -7,5 +7,6 @@ is redelivered, and an entry that keeps failing goes to a dead-letter stream.
 
 from maskwatch.queue.base import Entry, QueueDepth, QueueUnavailable, WorkQueue
 from maskwatch.queue.factory import open_queue
+from maskwatch.queue.settings import QueueSettings
 
-__all__ = ["Entry", "QueueDepth", "QueueUnavailable", "WorkQueue", "open_queue"]
+__all__ = ["Entry", "QueueDepth", "QueueSettings", "QueueUnavailable", "WorkQueue", "open_queue"]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from maskwatch.streams import StreamSpec
+from maskwatch.streams import StreamGroup
 
 
 class QueueUnavailable(ConnectionError):
@@ -34,25 +34,25 @@ class QueueDepth:
 class WorkQueue(Protocol):
     async def add(self, stream: str, kind: str, data: bytes) -> str: ...
 
-    async def ensure_group(self, spec: StreamSpec) -> None: ...
+    async def ensure_group(self, spec: StreamGroup) -> None: ...
 
-    async def read(self, spec: StreamSpec, consumer: str, count: int, block_ms: int) -> list[Entry]:
+    async def read(self, spec: StreamGroup, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """Entries for `consumer`: stale ones reclaimed from dead consumers first, then new ones.
 
         Waits up to `block_ms` when there is nothing to hand out.
         """
         ...
 
-    async def held_by(self, spec: StreamSpec, consumer: str, count: int) -> list[Entry]:
+    async def held_by(self, spec: StreamGroup, consumer: str, count: int) -> list[Entry]:
         """Entries delivered to `consumer` and not acknowledged: what it was doing when it stopped."""
         ...
 
-    async def ack(self, spec: StreamSpec, ids: Sequence[str]) -> None:
+    async def ack(self, spec: StreamGroup, ids: Sequence[str]) -> None:
         """Acknowledge and delete: an acknowledged entry is never delivered again."""
         ...
 
-    async def dead_letter(self, spec: StreamSpec, dead_stream: str, entry: Entry, error: str) -> None: ...
+    async def dead_letter(self, spec: StreamGroup, dead_stream: str, entry: Entry, error: str) -> None: ...
 
-    async def depth(self, spec: StreamSpec) -> QueueDepth: ...
+    async def depth(self, spec: StreamGroup) -> QueueDepth: ...
 
     async def close(self) -> None: ...

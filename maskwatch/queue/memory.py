@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from maskwatch.queue.base import Entry, QueueDepth
-from maskwatch.streams import StreamSpec
+from maskwatch.streams import StreamGroup
 
 
 @dataclass
@@ -53,14 +53,14 @@ class MemoryQueue:
     def _signal(self, stream: str) -> asyncio.Event:
         return self._added.setdefault(stream, asyncio.Event())
 
-    async def ensure_group(self, spec: StreamSpec) -> None:
-        self._stream(spec.name)
+    async def ensure_group(self, spec: StreamGroup) -> None:
+        self._stream(spec.stream)
 
-    async def read(self, spec: StreamSpec, consumer: str, count: int, block_ms: int) -> list[Entry]:
-        stream = self._stream(spec.name)
+    async def read(self, spec: StreamGroup, consumer: str, count: int, block_ms: int) -> list[Entry]:
+        stream = self._stream(spec.stream)
         deadline = time.monotonic() + block_ms / 1000
         while True:
-            added = self._signal(spec.name)
+            added = self._signal(spec.stream)
             added.clear()  # single-threaded: nothing can be added between this and the look below
             entries = self._reclaim(stream, consumer, count) or self._deliver_new(stream, consumer, count)
             remaining = deadline - time.monotonic()
@@ -71,8 +71,8 @@ class MemoryQueue:
             except TimeoutError:
                 pass
 
-    async def held_by(self, spec: StreamSpec, consumer: str, count: int) -> list[Entry]:
-        stream = self._stream(spec.name)
+    async def held_by(self, spec: StreamGroup, consumer: str, count: int) -> list[Entry]:
+        stream = self._stream(spec.stream)
         entries: list[Entry] = []
         for entry_id, pending in stream.pending.items():
             if pending.consumer == consumer and len(entries) < count:
@@ -105,20 +105,20 @@ class MemoryQueue:
             entries.append(Entry(entry_id, kind, data, 1))
         return entries
 
-    async def ack(self, spec: StreamSpec, ids: Sequence[str]) -> None:
-        stream = self._stream(spec.name)
+    async def ack(self, spec: StreamGroup, ids: Sequence[str]) -> None:
+        stream = self._stream(spec.stream)
         for entry_id in ids:
             if stream.pending.pop(entry_id, None) is not None:
                 stream.entries.pop(entry_id, None)
 
-    async def dead_letter(self, spec: StreamSpec, dead_stream: str, entry: Entry, error: str) -> None:
+    async def dead_letter(self, spec: StreamGroup, dead_stream: str, entry: Entry, error: str) -> None:
         dead = self._stream(dead_stream)
         dead.entries[f"{entry.id}-dead"] = (entry.kind, entry.data)
         dead.errors[f"{entry.id}-dead"] = error
         await self.ack(spec, [entry.id])
 
-    async def depth(self, spec: StreamSpec) -> QueueDepth:
-        stream = self._stream(spec.name)
+    async def depth(self, spec: StreamGroup) -> QueueDepth:
+        stream = self._stream(spec.stream)
         return QueueDepth(length=len(stream.entries), pending=len(stream.pending))
 
     async def close(self) -> None:

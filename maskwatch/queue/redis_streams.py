@@ -12,7 +12,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from maskwatch.queue.base import Entry, QueueDepth, QueueUnavailable
-from maskwatch.streams import StreamSpec
+from maskwatch.streams import StreamGroup
 
 
 class RedisStreamQueue:
@@ -25,86 +25,86 @@ class RedisStreamQueue:
         entry_id = await self._redis.xadd(stream, {"kind": kind, "data": data})
         return _text(entry_id)
 
-    async def ensure_group(self, spec: StreamSpec) -> None:
+    async def ensure_group(self, spec: StreamGroup) -> None:
         try:
-            await self._redis.xgroup_create(spec.name, spec.group, id="0", mkstream=True)
+            await self._redis.xgroup_create(spec.stream, spec.group, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def read(self, spec: StreamSpec, consumer: str, count: int, block_ms: int) -> list[Entry]:
+    async def read(self, spec: StreamGroup, consumer: str, count: int, block_ms: int) -> list[Entry]:
         try:
             return await self._read(spec, consumer, count, block_ms)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise QueueUnavailable(str(exc)) from exc
 
-    async def _read(self, spec: StreamSpec, consumer: str, count: int, block_ms: int) -> list[Entry]:
+    async def _read(self, spec: StreamGroup, consumer: str, count: int, block_ms: int) -> list[Entry]:
         reclaimed = await self._reclaim(spec, consumer, count)
         if reclaimed:
             return reclaimed
         response = await self._redis.xreadgroup(
-            spec.group, consumer, {spec.name: ">"}, count=count, block=block_ms
+            spec.group, consumer, {spec.stream: ">"}, count=count, block=block_ms
         )
         entries: list[Entry] = []
         for _stream, items in _stream_items(response):
             entries.extend(_entry(entry_id, fields, 1) for entry_id, fields in items if fields)
         return entries
 
-    async def held_by(self, spec: StreamSpec, consumer: str, count: int) -> list[Entry]:
+    async def held_by(self, spec: StreamGroup, consumer: str, count: int) -> list[Entry]:
         try:
-            response = await self._redis.xreadgroup(spec.group, consumer, {spec.name: "0"}, count=count)
+            response = await self._redis.xreadgroup(spec.group, consumer, {spec.stream: "0"}, count=count)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise QueueUnavailable(str(exc)) from exc
         entries: list[Entry] = []
         for _stream, items in _stream_items(response):
             for entry_id, fields in items:
                 if not fields:
-                    await self._redis.xack(spec.name, spec.group, entry_id)
+                    await self._redis.xack(spec.stream, spec.group, entry_id)
                     continue
                 entries.append(_entry(entry_id, fields, 2))
         return entries
 
-    async def _reclaim(self, spec: StreamSpec, consumer: str, count: int) -> list[Entry]:
+    async def _reclaim(self, spec: StreamGroup, consumer: str, count: int) -> list[Entry]:
         """Take over entries whose consumer went silent for claim_idle_ms (looked for twice per period)."""
         now = time.monotonic()
-        if now - self._last_claim.get(spec.name, 0.0) < self._claim_idle_ms / 2000:
+        if now - self._last_claim.get(spec.stream, 0.0) < self._claim_idle_ms / 2000:
             return []
-        self._last_claim[spec.name] = now
+        self._last_claim[spec.stream] = now
         _next, claimed, *_ = await self._redis.xautoclaim(
-            spec.name, spec.group, consumer, self._claim_idle_ms, start_id="0-0", count=count
+            spec.stream, spec.group, consumer, self._claim_idle_ms, start_id="0-0", count=count
         )
         entries = []
         for entry_id, fields in claimed:
             if not fields:  # deleted while pending
-                await self._redis.xack(spec.name, spec.group, entry_id)
+                await self._redis.xack(spec.stream, spec.group, entry_id)
                 continue
-            info = await self._redis.xpending_range(spec.name, spec.group, entry_id, entry_id, 1)
+            info = await self._redis.xpending_range(spec.stream, spec.group, entry_id, entry_id, 1)
             deliveries = int(info[0]["times_delivered"]) if info else 2
             entries.append(_entry(entry_id, fields, deliveries))
         return entries
 
-    async def ack(self, spec: StreamSpec, ids: Sequence[str]) -> None:
+    async def ack(self, spec: StreamGroup, ids: Sequence[str]) -> None:
         if not ids:
             return
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xack(spec.name, spec.group, *ids)
-            pipe.xdel(spec.name, *ids)
+            pipe.xack(spec.stream, spec.group, *ids)
+            pipe.xdel(spec.stream, *ids)
             await pipe.execute()
 
-    async def dead_letter(self, spec: StreamSpec, dead_stream: str, entry: Entry, error: str) -> None:
+    async def dead_letter(self, spec: StreamGroup, dead_stream: str, entry: Entry, error: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xadd(
                 dead_stream,
                 {"kind": entry.kind, "data": entry.data, "error": error, "source_id": entry.id},
             )
-            pipe.xack(spec.name, spec.group, entry.id)
-            pipe.xdel(spec.name, entry.id)
+            pipe.xack(spec.stream, spec.group, entry.id)
+            pipe.xdel(spec.stream, entry.id)
             await pipe.execute()
 
-    async def depth(self, spec: StreamSpec) -> QueueDepth:
-        length = await self._redis.xlen(spec.name)
+    async def depth(self, spec: StreamGroup) -> QueueDepth:
+        length = await self._redis.xlen(spec.stream)
         try:
-            pending = await self._redis.xpending(spec.name, spec.group)
+            pending = await self._redis.xpending(spec.stream, spec.group)
         except ResponseError:  # no group yet
             return QueueDepth(length=length, pending=0)
         return QueueDepth(length=length, pending=int(pending["pending"]))

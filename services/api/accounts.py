@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from maskwatch.database.schema import sites, user_sites, users
 from services.api.security import Role, hash_password
-from services.stats.schema import sites, user_sites, users
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The API application: `create_app(settings)` wires routes, errors, metrics and the database."""
+"""The API application: `create_app(...)` wires routes, errors, metrics and the database."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import SecretStr
 
+from maskwatch.database.engine import create_engine
+from maskwatch.database.schema import DEFAULT_SITE
+from maskwatch.database.schema import sites as sites_table
 from maskwatch.metrics import API_LATENCY, API_REQUESTS, update_gpu_memory
-from maskwatch.settings import Settings
+from maskwatch.mqtt import MqttSettings
 from services.api import problems
 from services.api.commander import GateCommander, MqttGateCommander
 from services.api.config import ApiSettings
@@ -32,9 +36,6 @@ from services.api.routes import (
     users,
 )
 from services.api.state import AppState
-from services.stats.database import create_engine
-from services.stats.schema import DEFAULT_SITE
-from services.stats.schema import sites as sites_table
 
 DESCRIPTION = """
 Figures, gates, checks, alerts and accounts of a Maskwatch installation.
@@ -65,20 +66,27 @@ def _sync_default_site(engine: sa.Engine, time_zone: str) -> None:
 
 
 def create_app(
-    settings: Settings,
+    api: ApiSettings,
     *,
-    commander: GateCommander | None = None,
+    secret_key: SecretStr,
+    database_url: str | None = None,
     engine: sa.Engine | None = None,
-    api_settings: ApiSettings | None = None,
+    mqtt: MqttSettings | None = None,
+    commander: GateCommander | None = None,
+    site_timezone: str = "UTC",
 ) -> FastAPI:
-    """The app for `settings`; tests pass their own commander (and engine) instead of MQTT."""
-    api = api_settings or getattr(settings, "api", None) or ApiSettings()
+    """The API over the database at `database_url` (or `engine`), sending gate commands over `mqtt`
+    (or through `commander`: tests pass their own instead of a broker)."""
+    if engine is None and database_url is None:
+        raise ValueError("create_app needs a database_url or an engine")
+    if commander is None and mqtt is None:
+        raise ValueError("create_app needs MQTT settings or a commander")
     own_engine = engine is None
-    db = engine or create_engine(settings.database.url)
+    db = engine or create_engine(database_url or "")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        _sync_default_site(db, settings.site_timezone)
+        _sync_default_site(db, site_timezone)
         yield
         if own_engine:
             db.dispose()
@@ -93,10 +101,10 @@ def create_app(
         default_response_class=HalJSONResponse,
     )
     app.state.maskwatch = AppState(
-        settings=settings,
         api=api,
+        secret=secret_key,
         engine=db,
-        commander=commander or MqttGateCommander(settings.mqtt),
+        commander=commander or MqttGateCommander(mqtt or MqttSettings()),
         login_limiter=SlidingWindow(api.login_attempts, api.login_window_s),
     )
     problems.install(app)

@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from maskwatch.database.schema import audit_log
 from services.api.security import Caller
-from services.stats.schema import audit_log
 
 
 def record(

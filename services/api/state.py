@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from pydantic import SecretStr
 
-from maskwatch.settings import Settings
 from services.api.commander import GateCommander
 from services.api.config import ApiSettings
 from services.api.ratelimit import SlidingWindow
@@ -14,12 +14,12 @@ from services.api.ratelimit import SlidingWindow
 
 @dataclass
 class AppState:
-    settings: Settings
     api: ApiSettings
+    secret: SecretStr
     engine: sa.Engine
     commander: GateCommander
     login_limiter: SlidingWindow
 
     @property
     def secret_key(self) -> bytes:
-        return self.settings.secret_key.get_secret_value().encode()
+        return self.secret.get_secret_value().encode()

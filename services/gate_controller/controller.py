@@ -9,26 +9,24 @@ from collections.abc import Sequence
 import aiomqtt
 
 from maskwatch import metrics
-from maskwatch.consumer import consume
+from maskwatch.consumer import ConsumerSettings, consume_messages
 from maskwatch.contracts import (
-    ContractError,
     Decision,
     GateAnalysis,
+    Message,
     Rejection,
     RejectionCode,
     Timings,
     Verdict,
-    decode,
 )
 from maskwatch.contracts.common import utc_now
-from maskwatch.mqtt import mqtt_client, run_connected
-from maskwatch.queue import Entry, WorkQueue
+from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
+from maskwatch.queue import QueueSettings, WorkQueue
 from maskwatch.rejections import publish_rejection
-from maskwatch.settings import Settings
-from maskwatch.streams import Streams
+from maskwatch.streams import Group, Streams, append
 from maskwatch.topics import Topics
 from services.gate_controller.directory import GateDirectory
-from services.gate_controller.policy import decide
+from services.gate_controller.policy import PolicyConfig, decide
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +43,8 @@ def image_rejection(analysis: GateAnalysis, topics: Topics) -> Rejection:
     )
 
 
-def verdict_for(analysis: GateAnalysis, settings: Settings, site_id: str | None = None) -> Verdict:
-    decision = decide(analysis, settings.policy.for_gate(analysis.gate_id, site_id))
+def verdict_for(analysis: GateAnalysis, policy: PolicyConfig, site_id: str | None = None) -> Verdict:
+    decision = decide(analysis, policy.for_gate(analysis.gate_id, site_id))
     decided_at = utc_now()
     total_ms = (decided_at - analysis.received_at).total_seconds() * 1000
     model_ms = analysis.decode_ms + analysis.detect_ms + analysis.classify_ms
@@ -76,16 +74,22 @@ class GateController:
     def __init__(
         self,
         queue: WorkQueue,
-        settings: Settings,
         *,
+        mqtt: MqttSettings,
+        queue_settings: QueueSettings,
+        consumer: ConsumerSettings,
+        policy: PolicyConfig,
         name: str = "gate-controller-1",
         directory: GateDirectory | None = None,
     ) -> None:
         self._directory = directory
         self._queue = queue
-        self._settings = settings
-        self._streams = Streams(settings.queue.prefix)
-        self._topics = Topics(settings.mqtt.topic_root)
+        self._mqtt = mqtt
+        self._queue_settings = queue_settings
+        self._consumer = consumer
+        self._policy = policy
+        self._streams = Streams(queue_settings.prefix)
+        self._topics = Topics(mqtt.topic_root)
         self.name = name
         self._client: aiomqtt.Client | None = None
         self.ready = asyncio.Event()
@@ -94,50 +98,43 @@ class GateController:
         await run_connected(self.name, lambda: self._session(stop), stop, connected=self.ready)
 
     async def _session(self, stop: asyncio.Event) -> None:
-        async with mqtt_client(self._settings.mqtt, identifier=self.name) as client:
+        async with mqtt_client(self._mqtt, identifier=self.name) as client:
             self._client = client
             self.ready.set()
             try:
-                await consume(
+                await consume_messages(
                     self._queue,
-                    self._streams.analyses,
+                    self._streams.analyses.read_by(Group.GATE_CONTROLLER),
                     consumer=self.name,
                     handle=self.handle_batch,
-                    batch_size=64,
-                    block_ms=self._settings.worker.block_ms,
-                    max_deliveries=self._settings.queue.max_deliveries,
+                    settings=self._consumer,
+                    max_deliveries=self._queue_settings.max_deliveries,
                     stop=stop,
                     fatal=(aiomqtt.MqttError,),
                 )
             finally:
                 self._client = None  # `ready` is cleared by run_connected, which reads it first
 
-    async def handle_batch(self, entries: Sequence[Entry]) -> None:
+    async def handle_batch(self, messages: Sequence[Message]) -> None:
         client = self._client
         if client is None:
             raise ConnectionError("not connected to the broker")
         if self._directory is not None:
             await self._directory.refresh_if_stale()
-        for entry in entries:
-            try:
-                analysis = decode(GateAnalysis, entry.data)
-            except ContractError as exc:
-                log.error("%s: entry %s is not a GateAnalysis: %s", self.name, entry.id, exc.detail)
-                await self._queue.dead_letter(
-                    self._streams.analyses, Streams.dead_letters(self._streams.analyses), entry, exc.detail
-                )
+        for analysis in messages:
+            if not isinstance(analysis, GateAnalysis):
                 continue
             if analysis.image_error is not None:
                 await self._reject_image(client, analysis)
                 continue
             site_id = self._directory.site_of(analysis.gate_id) if self._directory else None
-            verdict = verdict_for(analysis, self._settings, site_id)
+            verdict = verdict_for(analysis, self._policy, site_id)
             payload = verdict.to_json()
             if verdict.offline_decision is None:  # an offline record: the gate acted long ago
                 await client.publish(
                     self._topics.gate_verdict.format(gate_id=verdict.gate_id), payload, qos=1
                 )
-            await self._queue.add(self._streams.outcomes.name, "verdict", payload)
+            await append(self._queue, self._streams.outcomes, verdict)
             metrics.VERDICT_LATENCY.labels(verdict.decision.value).observe(verdict.timings.total_ms / 1000)
             self._log_verdict(verdict)
 

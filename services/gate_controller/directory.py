@@ -13,7 +13,7 @@ import time
 
 import sqlalchemy as sa
 
-from services.stats.schema import gates
+from maskwatch.database.schema import gates
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 from services.inference.allocator import keep_frame_buffers
-from services.inference.model.api import (
+from services.inference.model.classifier import build_classifier
+from services.inference.model.config import ModelConfig
+from services.inference.model.crops import square_crop
+from services.inference.model.decode import decode_frame
+from services.inference.model.detectors import build_detector
+from services.inference.model.interface import (
     BgrImage,
     Engine,
     Face,
@@ -23,11 +28,6 @@ from services.inference.model.api import (
     FrameResult,
     MaskClassifier,
 )
-from services.inference.model.classifier import build_classifier
-from services.inference.model.config import ModelConfig
-from services.inference.model.crops import square_crop
-from services.inference.model.decode import decode_frame
-from services.inference.model.detectors import build_detector
 from services.inference.model.scoring import ScoreFusion, fused_verdicts
 
 log = logging.getLogger(__name__)

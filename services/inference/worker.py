@@ -13,51 +13,48 @@ import time
 from collections.abc import Sequence
 
 from maskwatch import metrics
-from maskwatch.consumer import consume
-from maskwatch.contracts import AnalyzedFace, ContractError, GateAnalysis, ReceivedGateCheck, decode
+from maskwatch.consumer import ConsumerSettings, consume_messages
+from maskwatch.contracts import AnalyzedFace, GateAnalysis, Message, ReceivedGateCheck
 from maskwatch.contracts.common import utc_now
-from maskwatch.queue import Entry, WorkQueue
-from maskwatch.settings import Settings
-from maskwatch.streams import Streams
-from services.inference.model.api import Engine, FrameError, FrameResult
+from maskwatch.queue import QueueSettings, WorkQueue
+from maskwatch.streams import Group, Streams, append
+from services.inference.model.interface import Engine, FrameError, FrameResult
 
 log = logging.getLogger(__name__)
 
 
 class InferenceWorker:
     def __init__(
-        self, engine: Engine, queue: WorkQueue, settings: Settings, *, name: str = "inference-1"
+        self,
+        engine: Engine,
+        queue: WorkQueue,
+        queue_settings: QueueSettings,
+        settings: ConsumerSettings,
+        *,
+        name: str = "inference-1",
     ) -> None:
         self._engine = engine
         self._queue = queue
+        self._queue_settings = queue_settings
         self._settings = settings
-        self._streams = Streams(settings.queue.prefix)
+        self._streams = Streams(queue_settings.prefix)
         self.name = name
         self._gpu_checked = float("-inf")
 
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> int:
-        return await consume(
+        return await consume_messages(
             self._queue,
-            self._streams.checks,
+            self._streams.checks.read_by(Group.INFERENCE),
             consumer=self.name,
             handle=self.handle_batch,
-            batch_size=self._settings.worker.batch_size,
-            block_ms=self._settings.worker.block_ms,
-            max_deliveries=self._settings.queue.max_deliveries,
+            settings=self._settings,
+            max_deliveries=self._queue_settings.max_deliveries,
             stop=stop,
             burst=burst,
         )
 
-    async def handle_batch(self, entries: Sequence[Entry]) -> None:
-        checks: list[ReceivedGateCheck] = []
-        for entry in entries:
-            try:
-                checks.append(decode(ReceivedGateCheck, entry.data))
-            except ContractError as exc:
-                # Ingest validated it, so this is a producer bug: keep it for an operator, don't retry.
-                log.error("%s: entry %s is not a ReceivedGateCheck: %s", self.name, entry.id, exc.detail)
-                dead = Streams.dead_letters(self._streams.checks)
-                await self._queue.dead_letter(self._streams.checks, dead, entry, exc.detail)
+    async def handle_batch(self, messages: Sequence[Message]) -> None:
+        checks = [m for m in messages if isinstance(m, ReceivedGateCheck)]
         if not checks:
             return
         results = await asyncio.to_thread(self._engine.analyze_batch, [c.check.image_jpeg for c in checks])
@@ -70,7 +67,7 @@ class InferenceWorker:
             metrics.MODEL_SECONDS.labels(stage).observe(sum(getattr(r, f"{stage}_ms") for r in frames) / 1000)
         for received, result in zip(checks, results, strict=True):
             analysis = _analysis(received, result)
-            await self._queue.add(self._streams.analyses.name, "gate_analysis", analysis.to_json())
+            await append(self._queue, self._streams.analyses, analysis)
             log.info(
                 "gate %s: check %s analysed: %s",
                 received.check.gate_id,

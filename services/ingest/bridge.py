@@ -13,7 +13,7 @@ from maskwatch.contracts.common import utc_now
 from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
 from maskwatch.queue import WorkQueue
 from maskwatch.rejections import publish_rejection
-from maskwatch.streams import Streams
+from maskwatch.streams import Streams, append
 from maskwatch.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class IngestBridge:
             )
             return
         queued = ReceivedGateCheck(check=check, received_at=received_at)
-        await self._queue.add(self._streams.checks.name, "gate_check", queued.to_json())
+        await append(self._queue, self._streams.checks, queued)
         metrics.CHECKS_RECEIVED.labels("accepted").inc()
         log.info("gate %s: check %s queued (%d bytes)", gate_id, check.check_id, len(check.image_jpeg))
 

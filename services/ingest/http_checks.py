@@ -19,13 +19,13 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from maskwatch.answers import Answer, PendingAnswers
+from maskwatch.broker_accounts import verify_password
 from maskwatch.contracts import ContractError, GateCheck, Rejection, TemperatureReading
 from maskwatch.contracts.common import utc_now
 from maskwatch.contracts.gate_check import MAX_IMAGE_BYTES
-from maskwatch.mqtt import mqtt_client
-from maskwatch.settings import Settings
+from maskwatch.mqtt import MqttSettings, mqtt_client
 from maskwatch.topics import Topics
-from services.ingest.device_auth import verify_mosquitto_password
+from services.ingest.settings import HttpDeviceAuth
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +33,17 @@ log = logging.getLogger(__name__)
 class VerdictRelay:
     """One broker connection that publishes checks and hands each answer to the request awaiting it."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._topics = Topics(settings.mqtt.topic_root)
+    def __init__(self, mqtt: MqttSettings, *, client_prefix: str) -> None:
+        self._mqtt = mqtt
+        self._client_prefix = client_prefix
+        self._topics = Topics(mqtt.topic_root)
         self._answers = PendingAnswers(self._topics)
         self._client: aiomqtt.Client | None = None
         self._listener: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        client = mqtt_client(
-            self._settings.mqtt, identifier=f"{self._settings.queue.prefix}-http-{secrets.token_hex(3)}"
-        )
+        client = mqtt_client(self._mqtt, identifier=f"{self._client_prefix}-http-{secrets.token_hex(3)}")
         async with client:
             await client.subscribe(self._topics.gate_verdict.filter(), qos=1)
             await client.subscribe(self._topics.gate_rejected.filter(), qos=1)
@@ -82,10 +81,12 @@ class VerdictRelay:
                 ) from exc
 
 
-def create_check_app(settings: Settings, *, verdict_timeout_s: float = 10.0) -> FastAPI:
-    relay = VerdictRelay(settings)
-    passwd_file = settings.provisioning.mosquitto_passwd_file
-    require_auth = settings.environment == "production" or passwd_file.exists()
+def create_check_app(
+    mqtt: MqttSettings, auth: HttpDeviceAuth, *, client_prefix: str, verdict_timeout_s: float = 10.0
+) -> FastAPI:
+    relay = VerdictRelay(mqtt, client_prefix=client_prefix)
+    passwd_file = auth.passwd_file
+    require_auth = auth.required
     basic = HTTPBasic(auto_error=False)
 
     @contextlib.asynccontextmanager
@@ -106,7 +107,7 @@ def create_check_app(settings: Settings, *, verdict_timeout_s: float = 10.0) -> 
         if (
             credentials is None
             or credentials.username != gate_id
-            or not verify_mosquitto_password(passwd_file, credentials.username, credentials.password)
+            or not verify_password(passwd_file, credentials.username, credentials.password)
         ):
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,

@@ -2,6 +2,6 @@
 phones (Firebase Cloud Messaging, Amazon SNS), the dashboard (web push) and webhooks.
 
 Not built yet: alerts come from indoor monitoring, which does not exist yet either. The API already
-stores alerts (`services/api/routes/alerts.py: open_alert`) and the metrics for deliveries are declared
+stores alerts (`maskwatch/database/alerts.py: open_alert`) and the metrics for deliveries are declared
 (`maskwatch/metrics.py`). Delivery jobs will run on rq, which suits retried, independent jobs.
 """

@@ -11,12 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from maskwatch import metrics
-from maskwatch.consumer import consume
-from maskwatch.contracts import ContractError, Rejection, Verdict, decode
-from maskwatch.queue import Entry, WorkQueue
-from maskwatch.settings import Settings
-from maskwatch.streams import Streams
-from services.stats.schema import check_reasons, checks, rejections
+from maskwatch.consumer import ConsumerSettings, consume_messages
+from maskwatch.contracts import Message, Rejection, Verdict
+from maskwatch.database.schema import check_reasons, checks, rejections
+from maskwatch.queue import QueueSettings, WorkQueue
+from maskwatch.streams import Group, Streams
 
 log = logging.getLogger(__name__)
 
@@ -51,43 +50,36 @@ def rejection_row(rejection: Rejection) -> dict[str, Any]:
 
 class StatsWriter:
     def __init__(
-        self, engine: sa.Engine, queue: WorkQueue, settings: Settings, *, name: str = "stats-1"
+        self,
+        engine: sa.Engine,
+        queue: WorkQueue,
+        queue_settings: QueueSettings | None = None,
+        settings: ConsumerSettings | None = None,
+        *,
+        name: str = "stats-1",
     ) -> None:
         self._engine = engine
         self._queue = queue
-        self._settings = settings
-        self._streams = Streams(settings.queue.prefix)
+        self._queue_settings = queue_settings or QueueSettings()
+        self._settings = settings or ConsumerSettings(batch_size=256)
+        self._streams = Streams(self._queue_settings.prefix)
         self.name = name
 
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> int:
-        return await consume(
+        return await consume_messages(
             self._queue,
-            self._streams.outcomes,
+            self._streams.outcomes.read_by(Group.STATS),
             consumer=self.name,
             handle=self.handle_batch,
-            batch_size=256,
-            block_ms=self._settings.worker.block_ms,
-            max_deliveries=self._settings.queue.max_deliveries,
+            settings=self._settings,
+            max_deliveries=self._queue_settings.max_deliveries,
             stop=stop,
             burst=burst,
         )
 
-    async def handle_batch(self, entries: Sequence[Entry]) -> None:
-        verdicts: list[Verdict] = []
-        rejected: list[Rejection] = []
-        for entry in entries:
-            try:
-                if entry.kind == "verdict":
-                    verdicts.append(decode(Verdict, entry.data))
-                elif entry.kind == "rejection":
-                    rejected.append(decode(Rejection, entry.data))
-                else:
-                    raise ContractError("schema", f"unknown outcome kind {entry.kind!r}")
-            except ContractError as exc:
-                log.error("%s: entry %s unreadable: %s", self.name, entry.id, exc.detail)
-                await self._queue.dead_letter(
-                    self._streams.outcomes, Streams.dead_letters(self._streams.outcomes), entry, exc.detail
-                )
+    async def handle_batch(self, messages: Sequence[Message]) -> None:
+        verdicts = [m for m in messages if isinstance(m, Verdict)]
+        rejected = [m for m in messages if isinstance(m, Rejection)]
         await asyncio.to_thread(self.write, verdicts, rejected)
 
     def write(self, verdicts: Sequence[Verdict], rejected: Sequence[Rejection]) -> None:

@@ -10,8 +10,8 @@ import pytest
 from devices.gate_agent.agent import GateAgent
 from devices.gate_agent.settings import AgentSettings
 from devices.hardware.config import HardwareConfig, build_hardware
-from maskwatch.demo.sample_faces import sample_image
 from maskwatch.mqtt import MqttSettings
+from stack.demo.sample_faces import sample_image
 
 
 @pytest.fixture

@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
+from maskwatch.database.engine import create_engine, migrate
+from maskwatch.database.schema import audit_log, gates, users
 from maskwatch.mqtt import MqttSettings
-from maskwatch.settings import DatabaseSettings, Settings
 from services.api.app import create_app
+from services.api.config import ApiSettings
 from services.api.security import Role, hash_password, issue_token
-from services.stats.database import create_engine, migrate
-from services.stats.schema import audit_log, gates, users
 from tests.agent.conftest import RunningAgent, agent_settings
 
 pytestmark = pytest.mark.timeout(120)
@@ -47,8 +48,7 @@ async def test_open_from_the_api_reaches_the_gate_and_is_audited(mosquitto, phot
             .returning(users.c.user_id)
         ).scalar_one()
         _, token = issue_token(c, SECRET.encode(), user_id, kind="api", name="test", ttl=None)
-    settings = Settings(mqtt=mqtt, database=DatabaseSettings(url=db_url), secret_key=SECRET)
-    app = create_app(settings)
+    app = create_app(ApiSettings(), secret_key=SecretStr(SECRET), database_url=db_url, mqtt=mqtt)
     config = agent_settings(mqtt, photos, [36.6], tmp_path / "spool")
     async with RunningAgent(config) as gate:
         await gate.wait_connected()

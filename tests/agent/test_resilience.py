@@ -12,12 +12,13 @@ import sqlalchemy as sa
 
 from devices.hardware.indicators import IndicatorState
 from maskwatch.contracts import GateCommand, GateConfig, GateStatus, decode
+from maskwatch.database.engine import create_engine
+from maskwatch.database.schema import checks
 from maskwatch.mqtt import MqttSettings
-from maskwatch.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
-from maskwatch.stack import GATE_PATH, Stack
 from maskwatch.topics import Topics
-from services.stats.database import create_engine
-from services.stats.schema import checks
+from stack.in_process import Stack
+from stack.service_table import GATE_PATH
+from stack.settings import ConsumerSettings, DatabaseSettings, IngestSettings, QueueSettings, Settings
 from tests.agent.conftest import RunningAgent, agent_settings
 from tests.private_broker import PrivateBroker
 
@@ -40,7 +41,7 @@ def server_settings(broker: PrivateBroker, tmp_path, unique_id) -> Settings:
         mqtt=MqttSettings(port=broker.port, embedded=False, topic_root=f"test/{unique_id}"),
         queue=QueueSettings(url="memory://"),
         database=DatabaseSettings(url=f"sqlite:///{tmp_path}/stats.db"),
-        worker=WorkerSettings(block_ms=50),
+        worker=ConsumerSettings(block_ms=50),
         ingest=IngestSettings(http_port=None),
     )
 

@@ -14,17 +14,17 @@ from uuid import UUID, uuid4
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from maskwatch.contracts import Decision, Reason, Timings, Verdict
+from maskwatch.database.alerts import open_alert
+from maskwatch.database.engine import create_engine
+from maskwatch.database.schema import gates, sites, user_sites, users
 from maskwatch.queue import open_queue
-from maskwatch.settings import Settings
 from services.api.app import create_app
 from services.api.commander import RecordingGateCommander
 from services.api.config import ApiSettings
-from services.api.routes.alerts import open_alert
 from services.api.security import Role, hash_password, issue_token
-from services.stats.database import create_engine
-from services.stats.schema import gates, sites, user_sites, users
 from services.stats.writer import StatsWriter
 from tests.api.databases import database_url, new_postgres, postgres_template
 
@@ -78,7 +78,7 @@ class World:
         return client
 
     def write(self, *verdicts: Verdict) -> None:
-        StatsWriter(self.engine, open_queue("memory://"), Settings()).write(list(verdicts), [])
+        StatsWriter(self.engine, open_queue("memory://")).write(list(verdicts), [])
 
     def new_alert(self, site: str) -> int:
         with self.engine.begin() as conn:
@@ -87,9 +87,8 @@ class World:
 
 def build_world(url: str, password_hash: str, api: ApiSettings | None = None) -> World:
     engine = create_engine(url)
-    settings = Settings(secret_key=SECRET, database={"url": url})
     commander = RecordingGateCommander()
-    app = create_app(settings, commander=commander, engine=engine, api_settings=api or ApiSettings())
+    app = create_app(api or ApiSettings(), secret_key=SecretStr(SECRET), engine=engine, commander=commander)
     world = World(engine, app, commander)
     now = datetime.now(UTC)
     with engine.begin() as conn:

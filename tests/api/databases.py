@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from services.stats.database import migrate
+from maskwatch.database.engine import migrate
 
 
 def _admin_url(url: str) -> str:

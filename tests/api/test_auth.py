@@ -6,9 +6,9 @@ import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner
 
-from services.api.commands import user_add_command
+from maskwatch.database.schema import audit_log, users
 from services.api.config import ApiSettings
-from services.stats.schema import audit_log, users
+from stack.admin_cli import user_add_command
 from tests.api.conftest import PASSWORD, build_world
 
 
@@ -123,7 +123,7 @@ def test_user_add_creates_the_first_admin(new_postgres, monkeypatch):
     assert again.exit_code == 1
     short = runner.invoke(app, ["b@example.org", "--role", "viewer"], input="short\nshort\n")
     assert short.exit_code == 2
-    from services.stats.database import create_engine
+    from maskwatch.database.engine import create_engine
 
     engine = create_engine(url)
     with engine.connect() as c:

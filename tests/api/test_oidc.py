@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
+from maskwatch.database.schema import audit_log, users
 from services.api.config import ApiSettings, OidcSettings
-from services.stats.schema import audit_log, users
 from tests.api.conftest import build_world
 from tests.api.databases import fresh_sqlite
 

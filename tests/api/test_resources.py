@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from maskwatch.contracts import Decision, Reason
-from services.stats.schema import audit_log
+from maskwatch.database.schema import audit_log
 from tests.api.conftest import PASSWORD, build_world, verdict
 from tests.api.databases import fresh_sqlite
 

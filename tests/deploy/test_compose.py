@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from maskwatch.settings import Settings
-from maskwatch.stack import SERVICE_NAMES
 from services.inference.model.config import UltraFaceConfig
+from stack.service_table import SERVICE_NAMES
+from stack.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

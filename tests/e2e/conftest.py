@@ -7,9 +7,9 @@ import socket
 import pytest
 
 from maskwatch.mqtt import MqttSettings
-from maskwatch.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
-from maskwatch.stack import Stack
 from services.api.config import ApiSettings
+from stack.in_process import Stack
+from stack.settings import ConsumerSettings, DatabaseSettings, IngestSettings, QueueSettings, Settings
 
 
 def free_port() -> int:
@@ -25,7 +25,7 @@ def backend(request) -> str:
 
 @pytest.fixture
 def stack_settings(backend, unique_id, tmp_path, request) -> Settings:
-    worker = WorkerSettings(batch_size=8, block_ms=50)
+    worker = ConsumerSettings(batch_size=8, block_ms=50)
     if backend == "real":
         host, port = request.getfixturevalue("mosquitto")
         return Settings(

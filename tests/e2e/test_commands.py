@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from maskwatch.demo.sample_faces import sample_image
+from stack.demo.sample_faces import sample_image
 from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.timeout(240)
@@ -42,7 +42,7 @@ def simulate(env: dict[str, str], image: Path, *args: str) -> subprocess.Complet
         [
             sys.executable,
             "-m",
-            "maskwatch",
+            "stack",
             "simulate",
             "gate",
             "--gate-id",
@@ -72,7 +72,7 @@ def test_simulate_reports_a_timeout_clearly(tmp_path, mosquitto, redis_url, post
 def test_up_runs_each_service_as_a_process(tmp_path, mosquitto, redis_url, postgres_url, unique_id):
     env = real_env(unique_id, postgres_url, redis_url)
     up = subprocess.Popen(
-        [sys.executable, "-m", "maskwatch", "up"],
+        [sys.executable, "-m", "stack", "up"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

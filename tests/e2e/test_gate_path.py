@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from devices.gate_agent.client import GateClient
 from maskwatch.contracts import Decision, Reason, Rejection, RejectionCode, TemperatureReading, Verdict
-from maskwatch.demo.sample_faces import sample_jpeg
+from maskwatch.database.engine import create_engine
+from maskwatch.database.schema import checks, rejections
 from services.gate_controller.policy import RuleSet
-from services.stats.database import create_engine
-from services.stats.schema import checks, rejections
+from stack.demo.sample_faces import sample_jpeg
 
 pytestmark = pytest.mark.timeout(240)
 

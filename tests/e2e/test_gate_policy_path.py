@@ -13,8 +13,9 @@ import pytest
 
 from devices.gate_agent.client import GateClient
 from maskwatch.contracts import Decision, Reason, TemperatureReading, Verdict
-from maskwatch.stack import GATE_PATH, Stack
-from services.inference.model.api import Face, FaceBox, FrameError, FrameResult, MaskLabel
+from services.inference.model.interface import Face, FaceBox, FrameError, FrameResult, MaskLabel
+from stack.in_process import Stack
+from stack.service_table import GATE_PATH
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -94,8 +95,8 @@ async def test_site_rules_apply_to_the_gates_registered_there(stack_settings, ba
 
     import sqlalchemy as sa
 
-    from services.stats.database import create_engine, migrate
-    from services.stats.schema import gates, sites
+    from maskwatch.database.engine import create_engine, migrate
+    from maskwatch.database.schema import gates, sites
 
     migrate(stack_settings.database.url)
     engine = create_engine(stack_settings.database.url)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from maskwatch.demo.sample_faces import sample_jpeg
-from services.gate_controller.provisioning import write_password
+from maskwatch.broker_accounts import write_password
+from stack.demo.sample_faces import sample_jpeg
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -10,8 +10,9 @@ from prometheus_client import REGISTRY
 
 from devices.gate_agent.client import GateClient
 from maskwatch.contracts import TemperatureReading, Verdict
-from maskwatch.demo.sample_faces import sample_jpeg
-from maskwatch.stack import GATE_PATH, Stack
+from stack.demo.sample_faces import sample_jpeg
+from stack.in_process import Stack
+from stack.service_table import GATE_PATH
 from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.timeout(120)

@@ -95,9 +95,9 @@ def test_directory_maps_registered_gates_to_sites(tmp_path):
 
     import sqlalchemy as sa
 
+    from maskwatch.database.engine import create_engine, migrate
+    from maskwatch.database.schema import gates, sites
     from services.gate_controller.directory import GateDirectory
-    from services.stats.database import create_engine, migrate
-    from services.stats.schema import gates, sites
 
     url = f"sqlite:///{tmp_path}/d.db"
     migrate(url)

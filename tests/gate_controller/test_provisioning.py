@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from services.gate_controller.provisioning import mosquitto_hash, provision_gate, write_password
+from maskwatch.broker_accounts import mosquitto_hash, write_password
+from stack.provisioning import provision_gate
 from tests.private_broker import PrivateBroker
 
 ACL = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "acl"
@@ -91,9 +92,9 @@ async def test_provisioned_gate_is_confined_to_its_topics(tmp_path):
 def test_device_add_registers_the_gate_and_prints_its_credentials(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from maskwatch.cli import app
-    from services.stats.database import create_engine
-    from services.stats.schema import gates
+    from maskwatch.database.engine import create_engine
+    from maskwatch.database.schema import gates
+    from stack.cli import app
 
     db = f"sqlite:///{tmp_path}/m.db"
     monkeypatch.setenv("MASKWATCH_DATABASE__URL", db)

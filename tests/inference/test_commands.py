@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from maskwatch.cli import app
-from services.inference.model.metrics import box_iou
+from stack.cli import app
+from training.average_precision import box_iou
 
 from .conftest import face_frame, voc_scene_set
 
@@ -84,8 +84,8 @@ def test_evaluate_prints_scene_and_crop_metrics(tmp_path: Path, face_crop: np.nd
 
 
 def test_a_cuda_device_puts_both_stages_on_the_gpu_as_the_overlay_does():
-    from services.inference.model.commands import _model_config
     from services.inference.model.config import DEFAULT_CLASSIFIER_PATH, UltraFaceConfig
+    from training.cli import _model_config
 
     config = _model_config(DEFAULT_CLASSIFIER_PATH, "ultraface", "onnx", "cuda:1", half=True)
     detector = config.detector

@@ -19,13 +19,6 @@ from services.inference.model.config import (  # noqa: E402
     UltraFaceConfig,
     with_stock_weights,
 )
-from services.inference.model.dataset import LabelledBox, Scene  # noqa: E402
-from services.inference.model.detector_training.targets import anchor_targets, detection_loss  # noqa: E402
-from services.inference.model.detector_training.train import (  # noqa: E402
-    _Image,
-    augment,
-    train_detector,
-)
 from services.inference.model.detectors.ultraface_backend import (  # noqa: E402
     decode_boxes,
     ultraface_priors,
@@ -35,7 +28,14 @@ from services.inference.model.onnx_torch_graph import (  # noqa: E402
     load_graph,
     write_trained_graph,
 )
-from services.inference.model.train_settings import DetectorTrainSettings  # noqa: E402
+from training.dataset import LabelledBox, Scene  # noqa: E402
+from training.detector.targets import anchor_targets, detection_loss  # noqa: E402
+from training.detector.train import (  # noqa: E402
+    _Image,
+    augment,
+    train_detector,
+)
+from training.settings import DetectorTrainSettings  # noqa: E402
 
 from .conftest import face_frame, voc_scene_set  # noqa: E402
 
@@ -145,9 +145,9 @@ def test_the_train_detector_command_writes_a_servable_graph(tmp_path: Path, face
 
     from typer.testing import CliRunner
 
-    from maskwatch.cli import app
     from services.inference.model.detectors.ultraface_backend import UltraFaceDetector
-    from services.inference.model.metrics import box_iou
+    from stack.cli import app
+    from training.average_precision import box_iou
 
     voc_scene_set(tmp_path / "data", face_crop, 6)
     out = tmp_path / "models" / "detector.onnx"

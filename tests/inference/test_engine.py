@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from services.inference.engine import MaskEngine, build_engine
-from services.inference.model.api import FrameError, FrameResult
 from services.inference.model.config import ClassifierConfig, ModelConfig, YuFaceConfig
+from services.inference.model.interface import FrameError, FrameResult
 
 from .conftest import encode, face_frame, grey
 

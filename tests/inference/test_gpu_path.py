@@ -16,12 +16,12 @@ if not torch.cuda.is_available():
     pytest.skip("no CUDA device", allow_module_level=True)
 
 from services.inference.engine import MaskEngine, build_engine  # noqa: E402
-from services.inference.model.api import Face, FrameError, FrameResult  # noqa: E402
 from services.inference.model.config import (  # noqa: E402
     ClassifierConfig,
     ModelConfig,
     UltraFaceConfig,
 )
+from services.inference.model.interface import Face, FrameError, FrameResult  # noqa: E402
 
 from .conftest import encode, face_frame, grey  # noqa: E402
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.inference.model.metrics import (
+from training.average_precision import (
     PredictedFace,
     TruthFace,
     average_precision,

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from services.inference.engine import MaskEngine
-from services.inference.model.dataset import load_crop_folder, load_voc_scenes, split_crops, split_scenes
-from services.inference.model.evaluation import crop_metrics, predict_scenes, scene_metrics
+from training.dataset import load_crop_folder, load_voc_scenes, split_crops, split_scenes
+from training.evaluation import crop_metrics, predict_scenes, scene_metrics
 
 pytestmark = pytest.mark.needs_data
 

@@ -11,7 +11,6 @@ import pytest
 
 from services.inference.allocator import keep_frame_buffers
 from services.inference.engine import MaskEngine, build_engine
-from services.inference.model.api import FrameError, FrameResult
 from services.inference.model.config import (
     DEFAULT_CLASSIFIER_PATH,
     DEFAULT_ULTRAFACE_PATH,
@@ -21,9 +20,10 @@ from services.inference.model.config import (
     int8_path,
     onnx_file,
 )
-from services.inference.model.dataset import LabelledBox, Scene
 from services.inference.model.detectors.ultraface_backend import UltraFaceDetector
-from services.inference.model.metrics import box_iou
+from services.inference.model.interface import FrameError, FrameResult
+from training.average_precision import box_iou
+from training.dataset import LabelledBox, Scene
 
 from .conftest import encode, face_frame, grey, voc_scene_set
 
@@ -81,7 +81,7 @@ def test_frame_buffers_stay_in_the_heap():
 
 def test_quantizing_writes_copies_that_still_find_and_label_the_face(tmp_path: Path, face_crop: np.ndarray):
     pytest.importorskip("onnx")
-    from services.inference.model.quantize import quantize_classifier, quantize_detector
+    from training.quantize import quantize_classifier, quantize_detector
 
     scenes = []
     for i, (x, y) in enumerate([(240, 150), (40, 300), (460, 20), (300, 290)]):
@@ -182,7 +182,7 @@ def test_the_quantize_command_writes_both_copies_from_a_data_folder(tmp_path: Pa
     pytest.importorskip("onnx")
     from typer.testing import CliRunner
 
-    from maskwatch.cli import app
+    from stack.cli import app
 
     voc_scene_set(tmp_path / "data", face_crop, 6)
     models = tmp_path / "models"

@@ -12,7 +12,6 @@ import pytest
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
-from services.inference.model.api import FaceBox  # noqa: E402
 from services.inference.model.config import (  # noqa: E402
     DEFAULT_ULTRAFACE_PATH,
     UltraFaceConfig,
@@ -20,6 +19,7 @@ from services.inference.model.config import (  # noqa: E402
 )
 from services.inference.model.cuda_graph import padded_size  # noqa: E402
 from services.inference.model.detectors.ultraface_backend import UltraFaceDetector  # noqa: E402
+from services.inference.model.interface import FaceBox  # noqa: E402
 from services.inference.model.onnx_torch_graph import load_graph  # noqa: E402
 
 from .conftest import face_frame  # noqa: E402

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 from typer.testing import CliRunner
 
-from maskwatch.cli import app
 from services.inference.model.config import int8_path
 from services.inference.model.sidecar import read_sidecar
+from stack.cli import app
 
 from .conftest import voc_scene_set
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.inference.model.dataset import Scene
-from services.inference.model.training import LABELS, _draw_epoch
-from services.inference.model.training_data import Sample, synthetic_incorrect
+from training.classifier_training import LABELS, _draw_epoch
+from training.dataset import Scene
+from training.training_data import Sample, synthetic_incorrect
 
 
 def _faces(n: int, seed: int) -> list[np.ndarray]:
@@ -54,9 +54,9 @@ def test_incorrect_scene_share_controls_real_vs_synthetic_draws():
 
 
 def test_detector_boxes_split_into_faces_with_their_labels_and_background():
-    from services.inference.model.api import FaceBox
-    from services.inference.model.dataset import LabelledBox
-    from services.inference.model.training_data import sort_detections
+    from services.inference.model.interface import FaceBox
+    from training.dataset import LabelledBox
+    from training.training_data import sort_detections
 
     truth = (LabelledBox("mask", 10, 10, 60, 70), LabelledBox("no_mask", 200, 20, 250, 80))
     boxes = [
@@ -74,7 +74,7 @@ def test_detector_boxes_split_into_faces_with_their_labels_and_background():
 
 
 def test_the_five_folds_hold_out_each_scene_exactly_once():
-    from services.inference.model.dataset import FOLDS, is_holdout, split_scenes
+    from training.dataset import FOLDS, is_holdout, split_scenes
 
     scenes = [Scene(Path(f"scene{i}.jpg"), ()) for i in range(200)]
     held_out = [split_scenes(scenes, fold)[1] for fold in range(FOLDS)]

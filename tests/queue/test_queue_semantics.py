@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from maskwatch.consumer import consume
+from maskwatch.consumer import ConsumerSettings, consume
 from maskwatch.queue import WorkQueue, open_queue
-from maskwatch.streams import Streams
+from maskwatch.streams import Group, StreamGroup, Streams
 
 CLAIM_IDLE_MS = 300
 
@@ -33,12 +33,12 @@ async def queue(request, unique_id):
 
 @pytest.fixture
 def spec(unique_id):
-    return Streams(f"test-{unique_id}").checks
+    return Streams(f"test-{unique_id}").checks.read_by(Group.INFERENCE)
 
 
 async def test_entries_come_back_in_order_and_ack_removes_them(queue: WorkQueue, spec):
     await queue.ensure_group(spec)
-    ids = [await queue.add(spec.name, "k", f"m{i}".encode()) for i in range(5)]
+    ids = [await queue.add(spec.stream, "k", f"m{i}".encode()) for i in range(5)]
     batch = await queue.read(spec, "c1", 3, 100)
     assert [e.data for e in batch] == [b"m0", b"m1", b"m2"]
     assert [e.id for e in batch] == ids[:3]
@@ -56,7 +56,7 @@ async def test_read_waits_for_new_entries(queue: WorkQueue, spec):
 
     async def later():
         await asyncio.sleep(0.1)
-        await queue.add(spec.name, "k", b"late")
+        await queue.add(spec.stream, "k", b"late")
 
     task = asyncio.create_task(later())
     batch = await queue.read(spec, "c1", 10, 2000)
@@ -66,7 +66,7 @@ async def test_read_waits_for_new_entries(queue: WorkQueue, spec):
 
 async def test_unacked_entry_is_redelivered_to_another_consumer_after_idle(queue: WorkQueue, spec):
     await queue.ensure_group(spec)
-    await queue.add(spec.name, "k", b"x")
+    await queue.add(spec.stream, "k", b"x")
     first = await queue.read(spec, "dies", 10, 100)
     assert len(first) == 1
     assert await queue.read(spec, "other", 10, 50) == []  # still held, not yet stale
@@ -78,7 +78,7 @@ async def test_unacked_entry_is_redelivered_to_another_consumer_after_idle(queue
 
 async def test_a_restarted_consumer_resumes_what_it_held(queue: WorkQueue, spec):
     await queue.ensure_group(spec)
-    await queue.add(spec.name, "k", b"held")
+    await queue.add(spec.stream, "k", b"held")
     await queue.read(spec, "worker-1", 10, 100)
     held = await queue.held_by(spec, "worker-1", 10)
     assert [e.data for e in held] == [b"held"]
@@ -87,7 +87,7 @@ async def test_a_restarted_consumer_resumes_what_it_held(queue: WorkQueue, spec)
 
 async def test_consume_in_burst_mode_handles_everything_and_acks(queue: WorkQueue, spec):
     for i in range(7):
-        await queue.add(spec.name, "k", str(i).encode())
+        await queue.add(spec.stream, "k", str(i).encode())
     seen: list[bytes] = []
     batches: list[int] = []
 
@@ -96,7 +96,13 @@ async def test_consume_in_burst_mode_handles_everything_and_acks(queue: WorkQueu
         seen.extend(e.data for e in entries)
 
     handled = await consume(
-        queue, spec, consumer="c", handle=handle, batch_size=3, block_ms=50, max_deliveries=3, burst=True
+        queue,
+        spec,
+        consumer="c",
+        handle=handle,
+        settings=ConsumerSettings(batch_size=3, block_ms=50),
+        max_deliveries=3,
+        burst=True,
     )
     assert handled == 7
     assert seen == [str(i).encode() for i in range(7)]
@@ -105,7 +111,7 @@ async def test_consume_in_burst_mode_handles_everything_and_acks(queue: WorkQueu
 
 
 async def test_an_entry_that_keeps_failing_is_dead_lettered(queue: WorkQueue, spec):
-    await queue.add(spec.name, "k", b"poison")
+    await queue.add(spec.stream, "k", b"poison")
     attempts = 0
 
     async def handle(entries):
@@ -116,7 +122,13 @@ async def test_an_entry_that_keeps_failing_is_dead_lettered(queue: WorkQueue, sp
     stop = asyncio.Event()
     task = asyncio.create_task(
         consume(
-            queue, spec, consumer="c", handle=handle, batch_size=1, block_ms=50, max_deliveries=2, stop=stop
+            queue,
+            spec,
+            consumer="c",
+            handle=handle,
+            settings=ConsumerSettings(batch_size=1, block_ms=50),
+            max_deliveries=2,
+            stop=stop,
         )
     )
     for _ in range(100):
@@ -127,5 +139,4 @@ async def test_an_entry_that_keeps_failing_is_dead_lettered(queue: WorkQueue, sp
     await task
     assert attempts == 2
     assert (await queue.depth(spec)).length == 0
-    dead = Streams.dead_letters(spec)
-    assert (await queue.depth(type(spec)(dead, "inspect"))).length == 1
+    assert (await queue.depth(StreamGroup(spec.dead_letters, "inspect", spec.kinds))).length == 1

@@ -11,11 +11,10 @@ from alembic import command
 from alembic.config import Config
 
 from maskwatch.contracts import Decision, Reason, Timings, Verdict
+from maskwatch.database import figures
+from maskwatch.database.engine import MIGRATIONS, create_engine, sqlalchemy_url
+from maskwatch.database.schema import check_daily, check_hourly, gates, sites
 from maskwatch.queue import open_queue
-from maskwatch.settings import Settings
-from services.stats import figures
-from services.stats.database import MIGRATIONS, create_engine, sqlalchemy_url
-from services.stats.schema import check_daily, check_hourly, gates, sites
 from services.stats.writer import StatsWriter
 from tests.api.databases import database_url, new_postgres, postgres_template
 
@@ -54,7 +53,7 @@ def engine(database_url):
 
 
 def write(engine, *verdicts):
-    StatsWriter(engine, open_queue("memory://"), Settings()).write(list(verdicts), [])
+    StatsWriter(engine, open_queue("memory://")).write(list(verdicts), [])
 
 
 def local(y, m, d, h, minute=0, tz=BERLIN, fold=0):

@@ -7,10 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from maskwatch.contracts import AnalyzedFace, Decision, Reason, Rejection, Timings, Verdict
+from maskwatch.database.engine import create_engine, migrate
+from maskwatch.database.schema import check_reasons, checks, rejections
 from maskwatch.queue import open_queue
-from maskwatch.settings import Settings
-from services.stats.database import create_engine, migrate
-from services.stats.schema import check_reasons, checks, rejections
 from services.stats.writer import StatsWriter
 
 
@@ -41,7 +40,7 @@ def verdict(decision=Decision.DENY, reasons=(Reason.NO_MASK,), flags=()):
 def test_redelivered_outcomes_are_written_once(database_url):
     migrate(database_url)
     engine = create_engine(database_url)
-    writer = StatsWriter(engine, open_queue("memory://"), Settings())
+    writer = StatsWriter(engine, open_queue("memory://"))
     first, second = verdict(), verdict(Decision.OPEN, reasons=(), flags=(Reason.NO_MASK,))
     rejection = Rejection(
         gate_id="g1",

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from maskwatch.database.schema import alerts
 from services.api import audit
 from services.api.deps import CurrentUser, SessionDep, require_site
 from services.api.hal import Page, Resource, link, page, require_match, respond
@@ -15,7 +16,6 @@ from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.routes.sites import SLUG
 from services.api.security import Caller
-from services.stats.schema import alerts
 
 router = APIRouter(prefix=f"{API}/alerts", tags=["alerts"], responses=PROBLEM_RESPONSES)
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -59,16 +59,6 @@ def load_alert(conn: sa.Connection, caller: Caller, alert_id: int) -> sa.Row[Any
     if row is None or not caller.can_read(row.site_id):
         raise Problem(404, "not-found", f"no alert {alert_id}")
     return row
-
-
-def open_alert(conn: sa.Connection, site_id: str, device_id: str, kind: str, details: dict[str, Any]) -> int:
-    """Raise an alert; for the notifier and the monitors. The caller commits."""
-    alert_id = conn.execute(
-        sa.insert(alerts)
-        .values(site_id=site_id, device_id=device_id, kind=kind, opened_at=datetime.now(UTC), details=details)
-        .returning(alerts.c.alert_id)
-    ).scalar_one()
-    return int(alert_id)
 
 
 @router.get("", response_model=Page[AlertOut], summary="Alerts, newest first")

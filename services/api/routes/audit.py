@@ -8,11 +8,11 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from maskwatch.database.schema import audit_log
 from services.api.deps import GlobalAdmin, SessionDep
 from services.api.hal import Page, Resource, link, page, respond
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
-from services.stats.schema import audit_log
 
 router = APIRouter(prefix=f"{API}/audit", tags=["audit"], responses=PROBLEM_RESPONSES)
 AuditId = Annotated[int, Path(ge=1, le=2**31 - 1)]

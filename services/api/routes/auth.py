@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from maskwatch.database.schema import api_tokens
 from maskwatch.metrics import SIGNIN_FAILURES
 from services.api import audit
 from services.api.accounts import load_account, normalize_email
@@ -17,7 +18,6 @@ from services.api.paging import API
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.routes.users import UserOut, user_resource
 from services.api.security import issue_token, verify_password
-from services.stats.schema import api_tokens
 
 router = APIRouter(prefix=f"{API}/auth", tags=["auth"], responses=PROBLEM_RESPONSES)
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
 
+from maskwatch.database.schema import DEFAULT_SITE, check_reasons, checks, gates
 from services.api.deps import CurrentUser, SessionDep, require_site
 from services.api.hal import Page, Resource, link, page, respond
 from services.api.paging import API, Paging
@@ -16,7 +17,6 @@ from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.routes.gates import GATE_ID
 from services.api.routes.sites import SLUG
 from services.api.security import Caller
-from services.stats.schema import DEFAULT_SITE, check_reasons, checks, gates
 
 router = APIRouter(prefix=f"{API}/checks", tags=["checks"], responses=PROBLEM_RESPONSES)
 SITE: sa.ColumnElement[str] = sa.func.coalesce(gates.c.site_id, DEFAULT_SITE)

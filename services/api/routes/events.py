@@ -22,12 +22,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
+from maskwatch.database.schema import DEFAULT_SITE, alerts, check_reasons, checks, gates
 from services.api.deps import _bearer, _cookie, get_state
 from services.api.paging import API
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.security import Caller, caller_for_token
 from services.api.state import AppState
-from services.stats.schema import DEFAULT_SITE, alerts, check_reasons, checks, gates
 
 router = APIRouter(prefix=API, tags=["events"], responses=PROBLEM_RESPONSES)
 LOOKBACK = timedelta(seconds=30)

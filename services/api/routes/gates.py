@@ -10,6 +10,7 @@ from anyio import from_thread
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from maskwatch.database.schema import gates
 from services.api import audit
 from services.api.deps import CurrentUser, SessionDep, StateDep, require_site
 from services.api.hal import Page, Resource, link, page, require_match, respond
@@ -17,7 +18,6 @@ from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.routes.sites import SLUG, load_site
 from services.api.security import Caller
-from services.stats.schema import gates
 
 router = APIRouter(prefix=f"{API}/gates", tags=["gates"], responses=PROBLEM_RESPONSES)
 GATE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
+from maskwatch.database.schema import sites
 from services.api import audit
 from services.api.deps import CurrentUser, GlobalAdmin, SessionDep, require_site
 from services.api.hal import Page, Resource, link, page, require_match, respond
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.security import Caller
-from services.stats.schema import sites
 
 router = APIRouter(prefix=f"{API}/sites", tags=["sites"], responses=PROBLEM_RESPONSES)
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"

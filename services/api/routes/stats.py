@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
+from maskwatch.database import figures
+from maskwatch.database.schema import sites
 from services.api.deps import CurrentUser, SessionDep
 from services.api.hal import Link, Resource, link, respond
 from services.api.paging import API
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.routes.sites import SiteId, load_site
-from services.stats import figures
-from services.stats.schema import sites
 
 router = APIRouter(prefix=API, tags=["stats"], responses=PROBLEM_RESPONSES)
 MAX_DAYS = 3660

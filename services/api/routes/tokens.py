@@ -9,13 +9,13 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
+from maskwatch.database.schema import api_tokens
 from services.api import audit
 from services.api.deps import CurrentUser, SessionDep, StateDep
 from services.api.hal import Page, Resource, link, page, respond
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.security import issue_token
-from services.stats.schema import api_tokens
 
 router = APIRouter(prefix=f"{API}/tokens", tags=["tokens"], responses=PROBLEM_RESPONSES)
 TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]

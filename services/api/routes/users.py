@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
+from maskwatch.database.schema import api_tokens, users
 from services.api import audit
 from services.api.accounts import Account, create_account, load_account, set_sites, unknown_sites
 from services.api.deps import GlobalAdmin, SessionDep
@@ -17,7 +18,6 @@ from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.routes.sites import SLUG
 from services.api.security import Role, hash_password
-from services.stats.schema import api_tokens, users
 
 router = APIRouter(prefix=f"{API}/users", tags=["users"], responses=PROBLEM_RESPONSES)
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from services.inference.model.api import MASK_LABELS, BgrImage, MaskClassifier, MaskLabel
 from services.inference.model.config import ClassifierConfig, onnx_file
 from services.inference.model.crops import to_input_tensor
+from services.inference.model.interface import MASK_LABELS, BgrImage, MaskClassifier, MaskLabel
 from services.inference.model.onnx_session import onnx_session
 from services.inference.model.sidecar import ClassifierSidecar, read_sidecar
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from services.inference.model.api import BgrImage
+from services.inference.model.interface import BgrImage
 
 CROP_MARGIN = 1.2
 """Side of the square crop relative to the longer side of the face box: a little chin and forehead

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from services.inference.model.api import BgrImage, FrameError
+from services.inference.model.interface import BgrImage, FrameError
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
-from services.inference.model.api import MASK_LABELS, MaskLabel
+from services.inference.model.interface import MASK_LABELS, MaskLabel
 from services.inference.model.sidecar import BACKGROUND
 
 _EPS = 1e-4

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 
-from services.inference.model.api import FaceDetector
 from services.inference.model.config import DetectorConfig, UltraFaceConfig, YuFaceConfig
+from services.inference.model.interface import FaceDetector
 
 
 def build_detector(config: DetectorConfig, frame_pool: Executor | None = None) -> FaceDetector:

@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from services.inference.model.api import BgrImage, FaceBox
 from services.inference.model.config import UltraFaceConfig, onnx_file
 from services.inference.model.crops import as_bgr
+from services.inference.model.interface import BgrImage, FaceBox
 from services.inference.model.onnx_session import CPU, onnx_session
 
 _MIN_BOXES = ((10, 16, 24), (32, 48), (64, 96), (128, 192, 256))

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from services.inference.model.api import BgrImage
 from services.inference.model.config import UltraFaceConfig
 from services.inference.model.cuda_graph import Forward, GraphedForward
+from services.inference.model.interface import BgrImage
 from services.inference.model.onnx_torch_graph import load_graph
 
 

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import yuface
 
-from services.inference.model.api import BgrImage, FaceBox
 from services.inference.model.config import YuFaceConfig
 from services.inference.model.crops import as_bgr
+from services.inference.model.interface import BgrImage, FaceBox
 
 
 class YuFaceDetector:

@@ -1,3 +1,0 @@
-from maskwatch.cli import main
-
-main()

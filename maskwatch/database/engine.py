@@ -1,0 +1,76 @@
+"""Database engine and migrations, for PostgreSQL in production and SQLite on one machine."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from pydantic import BaseModel
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class DatabaseSettings(BaseModel):
+    """Where every service finds the database (`MASKWATCH_DATABASE__*`)."""
+
+    url: str = "sqlite:///var/maskwatch.db"
+    """`postgresql://user:pass@host/db` in production; SQLite for a one-machine setup."""
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept the URLs operators write (postgresql://…) and pick the psycopg 3 driver for them."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def create_engine(url: str) -> sa.Engine:
+    url = sqlalchemy_url(url)
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url)
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+_MIGRATING = threading.Lock()
+ADVISORY_LOCK_KEY = 0x6D61736B  # one migration at a time across every process sharing the database
+
+
+def migrate(url: str) -> None:
+    """Bring the schema to the newest migration; safe to run at every start, from every service at once.
+
+    Alembic keeps its context in module state, so runs in one process are
+    serialised by a lock, and runs in several processes by a PostgreSQL advisory lock.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    with _MIGRATING:
+        if not sqlalchemy_url(url).startswith("postgresql"):
+            command.upgrade(config, "head")
+            return
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+                try:
+                    command.upgrade(config, "head")
+                finally:
+                    connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+        finally:
+            engine.dispose()

@@ -1,0 +1,22 @@
+"""Ingest's own settings (`MASKWATCH_INGEST__*`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class IngestSettings(BaseModel):
+    http_host: str = "127.0.0.1"
+    http_port: int | None = 8081
+    """The HTTP check endpoint for devices without MQTT; None turns it off."""
+    http_verdict_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
+class HttpDeviceAuth(BaseModel):
+    """Who may use the HTTP door: gates with a broker account in `passwd_file`."""
+
+    passwd_file: Path
+    required: bool
+    """Always in production; elsewhere only once a gate has been provisioned."""

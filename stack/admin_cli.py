@@ -1,0 +1,77 @@
+"""Command-line entry points of the API: create a user (the first admin), run the server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from services.api.security import Role
+
+
+def user_add_command(
+    email: Annotated[str, typer.Argument(help="The user's email, used to sign in.")],
+    role: Annotated[Role, typer.Option(help="admin, operator or viewer.")] = Role.ADMIN,
+    site: Annotated[
+        list[str] | None, typer.Option(help="A site the user may see (repeat); none means every site.")
+    ] = None,
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters."),
+    ] = "",
+) -> None:
+    """Create a user; `maskwatch user add admin@example.org` creates the first admin."""
+    from maskwatch.database.engine import create_engine, migrate
+    from services.api import audit
+    from services.api.accounts import create_account, unknown_sites
+    from stack.settings import load_settings
+
+    if len(password) < 12:
+        typer.echo("the password needs at least 12 characters", err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+    migrate(settings.database.url)
+    engine = create_engine(settings.database.url)
+    sites = site or []
+    try:
+        with engine.begin() as conn:
+            missing = unknown_sites(conn, sites)
+            if missing:
+                typer.echo(f"no such sites: {', '.join(missing)}", err=True)
+                raise typer.Exit(2)
+            try:
+                user_id = create_account(conn, email, password, role, all_sites=not sites, site_ids=sites)
+            except ValueError as exc:
+                typer.echo(str(exc), err=True)
+                raise typer.Exit(1) from exc
+            audit.record(
+                conn, None, "user.create", f"user:{user_id}", via="cli", role=role.value, sites=sites
+            )
+    finally:
+        engine.dispose()
+    scope = "every site" if not sites else ", ".join(sites)
+    typer.echo(f"user {user_id} ({email}, {role.value}) created for {scope}")
+
+
+def api_command(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings, 8000).")] = None,
+) -> None:
+    """Run the admin API (and its /metrics) with uvicorn."""
+    import uvicorn
+
+    from maskwatch.database.engine import migrate
+    from services.api.app import create_app
+    from stack.settings import load_settings
+
+    settings = load_settings()
+    api = settings.api
+    migrate(settings.database.url)
+    app = create_app(
+        api,
+        database_url=settings.database.url,
+        mqtt=settings.mqtt,
+        secret_key=settings.secret_key,
+        site_timezone=settings.site_timezone,
+    )
+    uvicorn.run(app, host=host or api.host, port=port or api.port, proxy_headers=True)

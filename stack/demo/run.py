@@ -1,0 +1,143 @@
+"""The demo: the whole stack in this process, three simulated gates, verdicts printed as they arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from devices.gate_agent.client import GateClient
+from maskwatch.contracts import Rejection, TemperatureReading, Verdict
+from stack.demo.sample_faces import SampleKind, sample_image, sample_jpeg
+from stack.in_process import Stack
+from stack.service_table import GATE_PATH
+from stack.settings import Settings
+
+
+@dataclass(frozen=True)
+class Visit:
+    gate_id: str
+    photo: SampleKind
+    temperature_c: float | None
+    expected: str
+
+
+VISITS = (
+    Visit("entrance-1", "mask", 36.6, "open"),
+    Visit("entrance-2", "no_mask", 36.8, "deny: no_mask"),
+    Visit("entrance-3", "mask", 38.4, "deny: fever"),
+    Visit("entrance-2", "two_faces", 36.7, "deny: multiple_faces"),
+    Visit("entrance-3", "empty", 36.6, "deny: no_face"),
+    Visit("entrance-1", "mask", 29.0, "deny: remeasure_temperature"),
+)
+
+
+def _describe(answer: Verdict | Rejection, min_face_score: float) -> tuple[str, str]:
+    """The verdict, and the faces the policy counted; lower-scored ones (a poster, a shadow) as a count."""
+    if isinstance(answer, Rejection):
+        return "REJECTED", f"{answer.code.value}: {answer.detail}"
+    outcome = (
+        answer.decision.value if not answer.reasons else f"deny: {','.join(r.value for r in answer.reasons)}"
+    )
+    counted = [f for f in answer.faces if f.score >= min_face_score]
+    faces = " ".join(f"{f.label}({f.score:.2f})" for f in counted) or "-"
+    doubtful = len(answer.faces) - len(counted)
+    if doubtful:
+        faces += f" (+{doubtful} below {min_face_score})"
+    return outcome, f"faces {faces}, {answer.timings.total_ms:.0f} ms"
+
+
+async def run_demo(settings: Settings, *, rounds: int) -> int:
+    settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"http_port": None})})
+    stack = Stack(settings, GATE_PATH)
+    print(
+        f"Starting Maskwatch: broker {settings.mqtt.host}:{settings.mqtt.port} "
+        f"({'embedded' if settings.mqtt.embedded else 'external'}), queue {settings.queue.url}, "
+        f"database {settings.database.url}"
+    )
+    await stack.start()
+    missing = 0
+    agreed = 0
+    total = 0
+    try:
+        gates = {v.gate_id for v in VISITS}
+        clients = {g: GateClient(settings.mqtt, g) for g in sorted(gates)}
+        for client in clients.values():
+            await client.__aenter__()
+        print(f"{'gate':<11} {'photo':<10} {'temp':>5}  {'verdict':<28} {'expected':<28} details")
+        for _ in range(rounds):
+            for visit in VISITS:
+                reading = TemperatureReading(corrected_c=visit.temperature_c) if visit.temperature_c else None
+                total += 1
+                try:
+                    answer = await clients[visit.gate_id].check(sample_jpeg(visit.photo), reading, timeout=15)
+                except TimeoutError:
+                    missing += 1
+                    print(f"{visit.gate_id:<11} {visit.photo:<10} {visit.temperature_c!s:>5}  NO VERDICT")
+                    continue
+                outcome, details = _describe(answer, settings.policy.min_face_score)
+                agreed += outcome == visit.expected
+                print(
+                    f"{visit.gate_id:<11} {visit.photo:<10} {visit.temperature_c:>5}  "
+                    f"{outcome:<28} {visit.expected:<28} {details}"
+                )
+        for client in clients.values():
+            await client.__aexit__(None, None, None)
+        await _run_agent(settings)
+        await asyncio.sleep(1.0)  # let the stats service write the last outcomes
+        _print_stats(settings)
+    finally:
+        await stack.close()
+    print(f"{total - missing} of {total} checks answered; {agreed} matched the expected verdict.")
+    return 1 if missing else 0
+
+
+async def _run_agent(settings: Settings) -> None:
+    """The Raspberry Pi program itself, on simulated hardware: camera, thermometer, gate, LEDs."""
+    from devices.gate_agent.agent import GateAgent
+    from devices.gate_agent.settings import AgentSettings
+    from devices.hardware.config import HardwareConfig, build_hardware
+
+    with tempfile.TemporaryDirectory() as folder:
+        photos = Path(folder) / "photos"
+        photos.mkdir()
+        people: tuple[SampleKind, ...] = ("mask", "no_mask", "mask")
+        for index, kind in enumerate(people):
+            sample_image(kind).save(photos / f"{index}-{kind}.jpg")
+        config = AgentSettings(
+            gate_id="turnstile-4",
+            mqtt=settings.mqtt.model_copy(update={"embedded": False}),
+            hardware=HardwareConfig.model_validate(
+                {
+                    "camera": {"type": "file", "path": str(photos)},
+                    "thermometer": {"type": "simulated", "readings_c": [36.6, 36.7, 38.8], "noise_c": 0.05},
+                    "trigger": {"type": "timed", "interval_s": 0.2},
+                }
+            ),
+            spool_dir=Path(folder) / "spool",
+            open_s=0.5,
+            result_display_s=0.2,
+        )
+        print("\nThe gate agent on simulated hardware (turnstile-4): three people walk up")
+        with build_hardware(config.hardware) as hardware:
+            agent = GateAgent(config, hardware)
+            await agent.run(asyncio.Event(), max_checks=3)
+            actions = list(getattr(hardware.gate, "actions", []))
+        for outcome in agent.outcomes:
+            print(f"  {outcome.result:<8} {outcome.message}")
+        print(f"  gate actuator: {' → '.join(actions)}")
+
+
+def _print_stats(settings: Settings) -> None:
+    from maskwatch.database.engine import create_engine
+
+    engine = create_engine(settings.database.url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT decision, count(*) FROM checks GROUP BY decision ORDER BY decision")
+        ).all()
+    engine.dispose()
+    print("Recorded in the statistics database (all runs so far): " + ", ".join(f"{d}={n}" for d, n in rows))

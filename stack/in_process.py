@@ -1,0 +1,98 @@
+"""Services in this process: the embedded setup (`maskwatch up` on defaults), one container's
+service (`maskwatch run NAME`), and the harness the end-to-end tests use."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+from maskwatch.embedded_broker import EmbeddedBroker
+from maskwatch.queue import open_queue
+from stack.service_table import SERVICE_NAMES, ServiceContext, service
+from stack.settings import Settings
+
+if TYPE_CHECKING:
+    from services.inference.model.interface import Engine
+
+log = logging.getLogger(__name__)
+
+
+class Stack:
+    """Every service in this process: the embedded setup, and the harness the end-to-end tests use."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: tuple[str, ...] = SERVICE_NAMES,
+        *,
+        engine: Engine | None = None,
+    ) -> None:
+        """`engine` replaces the configured model, for tests that script what the camera saw."""
+        self.settings = settings
+        self._engine = engine
+        self.services = services
+        self.queue = open_queue(settings.queue.url, claim_idle_ms=settings.queue.claim_idle_ms)
+        self.stop = asyncio.Event()
+        self._broker: EmbeddedBroker | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, timeout: float = 60.0) -> None:
+        if self.settings.metrics_port is not None:
+            from maskwatch.metrics import start_metrics_server
+
+            start_metrics_server(self.settings.metrics_port)
+        if self.settings.mqtt.embedded:
+            self._broker = EmbeddedBroker(self.settings.mqtt.host, self.settings.mqtt.port)
+            await self._broker.start()
+        readies = []
+        for name in self.services:
+            ready = asyncio.Event()
+            readies.append(ready)
+            self._tasks.append(
+                asyncio.create_task(
+                    self._guard(
+                        name,
+                        service(name).run(
+                            ServiceContext(self.settings, self.queue, self.stop, ready, engine=self._engine)
+                        ),
+                    )
+                )
+            )
+        all_ready: asyncio.Future[Any] = asyncio.gather(*(r.wait() for r in readies))
+        watched: list[asyncio.Future[Any]] = [all_ready, *self._tasks]
+        await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        all_ready.cancel()
+        ended = [t for t in self._tasks if t.done()]
+        if ended:
+            await self.close()
+            error = ended[0].exception() if not ended[0].cancelled() else None
+            raise RuntimeError("a service stopped while starting") from error
+        if not all(r.is_set() for r in readies):
+            await self.close()
+            raise TimeoutError(f"services not ready within {timeout}s")
+        log.info("stack ready: %s", ", ".join(self.services))
+
+    async def _guard(self, name: str, main: Awaitable[None]) -> None:
+        try:
+            await main
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s stopped with an error", name)
+            raise
+
+    async def wait(self) -> None:
+        await self.stop.wait()
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.queue.close()
+        if self._broker is not None:
+            await self._broker.stop()

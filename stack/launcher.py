@@ -1,0 +1,104 @@
+"""`maskwatch up`: the native twin of compose.yaml.
+
+With the embedded defaults (in-process queue) every service runs in this one
+process. With Redis configured, each service runs as its own process exactly
+as its container would (`maskwatch run NAME`), restarted with capped backoff
+when it exits, and the embedded broker (if still selected) lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from maskwatch.embedded_broker import EmbeddedBroker
+from stack.in_process import Stack
+from stack.service_table import SERVICE_NAMES
+from stack.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RESTART_START_S = 1.0
+RESTART_CAP_S = 60.0
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def up(settings: Settings) -> None:
+    if settings.queue.url.startswith("memory://"):
+        stack = Stack(settings)
+        _stop_on_signals(stack.stop)
+        await stack.start()
+        log.info("all services running in this process; Ctrl-C stops them")
+        await stack.wait()
+        await stack.close()
+        return
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    broker = None
+    if settings.mqtt.embedded:
+        broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port)
+        await broker.start()
+    try:
+        await asyncio.gather(
+            *(_supervise(name, stop, _child_env(settings, i)) for i, name in enumerate(SERVICE_NAMES))
+        )
+    finally:
+        if broker is not None:
+            await broker.stop()
+
+
+def _child_env(settings: Settings, index: int) -> dict[str, str]:
+    """Each child gets its own metrics port (base + index), since they share one host."""
+    env = dict(os.environ)
+    if settings.metrics_port is not None:
+        env["MASKWATCH_METRICS_PORT"] = str(settings.metrics_port + index)
+    return env
+
+
+async def _supervise(name: str, stop: asyncio.Event, env: dict[str, str]) -> None:
+    failures = 0
+    while not stop.is_set():
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "stack", "run", name, env=env)
+        log.info("%s started (pid %d)", name, process.pid)
+        waiter = asyncio.create_task(process.wait())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            if process.returncode is None:
+                process.terminate()
+                try:
+                    await asyncio.wait_for(waiter, 10)
+                except TimeoutError:
+                    process.kill()
+            return
+        stopper.cancel()
+        failures += 1
+        delay = min(RESTART_CAP_S, RESTART_START_S * 2 ** (failures - 1))
+        log.error("%s exited with %s; restarting in %.0fs", name, process.returncode, delay)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        except TimeoutError:
+            pass
+
+
+async def run_one(name: str, settings: Settings) -> None:
+    """One service in this process, with the configured (real) queue: what a container runs."""
+    if settings.queue.url.startswith("memory://"):
+        raise SystemExit(
+            "an in-process queue cannot be shared between processes: set MASKWATCH_QUEUE__URL=redis://… "
+            "or use `maskwatch up` to run every service in one process"
+        )
+    settings = settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update={"embedded": False})})
+    stack = Stack(settings, services=(name,))
+    _stop_on_signals(stack.stop)
+    await stack.start(timeout=120)
+    await stack.wait()
+    await stack.close()

@@ -1,0 +1,182 @@
+"""Every server-side service, declared once: its name, how it is built from the settings, what it is for.
+
+`maskwatch up`, `maskwatch run NAME`, compose.yaml's test and the in-process
+stack all read this table, so adding a service is adding one entry (and its
+runner) here. A runner builds its service from the sections of the settings it
+needs and runs it until `stop`, setting `ready` once it can take work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from maskwatch.queue import WorkQueue
+from stack.asgi import serve_asgi
+from stack.settings import Settings
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from services.inference.model.interface import Engine
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    settings: Settings
+    queue: WorkQueue
+    stop: asyncio.Event
+    ready: asyncio.Event
+    engine: Engine | None = None
+    """Replaces the configured model, for tests that script what the camera saw."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    run: Callable[[ServiceContext], Awaitable[None]]
+    summary: str
+    on_gate_path: bool
+    """Whether a gate check passes through it (enough for the demo and the gate tests)."""
+
+
+async def run_ingest(ctx: ServiceContext) -> None:
+    from maskwatch.streams import Streams
+    from services.ingest.bridge import IngestBridge
+    from services.ingest.http_checks import create_check_app
+
+    settings = ctx.settings
+    prefix = settings.queue.prefix
+    bridge = IngestBridge(settings.mqtt, ctx.queue, streams=Streams(prefix), identifier=f"{prefix}-ingest")
+    if settings.ingest.http_port is None:
+        await _run_signalling(bridge.run(ctx.stop), bridge.ready, ctx.ready)
+        return
+    app = create_check_app(
+        settings.mqtt,
+        settings.http_device_auth(),
+        client_prefix=prefix,
+        verdict_timeout_s=settings.ingest.http_verdict_timeout_s,
+    )
+    http_ready = asyncio.Event()
+
+    async def all_ready() -> None:
+        await bridge.ready.wait()
+        await http_ready.wait()
+        ctx.ready.set()
+
+    waiter = asyncio.create_task(all_ready())
+    try:
+        await asyncio.gather(
+            bridge.run(ctx.stop),
+            serve_asgi(
+                app,
+                settings.ingest.http_host,
+                settings.ingest.http_port,
+                ctx.stop,
+                http_ready,
+                what="HTTP check endpoint",
+            ),
+        )
+    finally:
+        waiter.cancel()
+
+
+async def run_inference(ctx: ServiceContext) -> None:
+    from services.inference.engine import build_engine
+    from services.inference.worker import InferenceWorker
+
+    settings = ctx.settings
+    engine = ctx.engine
+    if engine is None:
+        engine = await asyncio.to_thread(build_engine, settings.inference_model)
+    ctx.ready.set()
+    await InferenceWorker(engine, ctx.queue, settings.queue, settings.worker).run(ctx.stop)
+
+
+async def run_gate_controller(ctx: ServiceContext) -> None:
+    from services.gate_controller.controller import GateController
+    from services.gate_controller.directory import GateDirectory
+
+    settings = ctx.settings
+    async with _migrated_database(settings) as database:
+        controller = GateController(
+            ctx.queue,
+            mqtt=settings.mqtt,
+            queue_settings=settings.queue,
+            consumer=settings.gate_controller,
+            policy=settings.policy,
+            name=f"{settings.queue.prefix}-gate-controller",
+            directory=GateDirectory(database),
+        )
+        await _run_signalling(controller.run(ctx.stop), controller.ready, ctx.ready)
+
+
+async def run_stats(ctx: ServiceContext) -> None:
+    from services.stats.writer import StatsWriter
+
+    settings = ctx.settings
+    async with _migrated_database(settings) as database:
+        ctx.ready.set()
+        await StatsWriter(database, ctx.queue, settings.queue, settings.stats).run(ctx.stop)
+
+
+async def run_api(ctx: ServiceContext) -> None:
+    from maskwatch.database.engine import migrate
+    from services.api.app import create_app
+
+    settings = ctx.settings
+    await asyncio.to_thread(migrate, settings.database.url)
+    app = create_app(
+        settings.api,
+        database_url=settings.database.url,
+        mqtt=settings.mqtt,
+        secret_key=settings.secret_key,
+        site_timezone=settings.site_timezone,
+    )
+    await serve_asgi(app, settings.api.host, settings.api.port, ctx.stop, ctx.ready, what="admin API")
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("ingest", run_ingest, "MQTT and HTTP checks → validated → stream checks", True),
+    ServiceSpec("inference", run_inference, "checks → faces and masks → stream analyses", True),
+    ServiceSpec("gate-controller", run_gate_controller, "analyses → policy → verdict to the gate", True),
+    ServiceSpec("stats", run_stats, "verdicts and rejections → the database", True),
+    ServiceSpec("api", run_api, "the admin REST API", False),
+)
+SERVICE_NAMES: tuple[str, ...] = tuple(s.name for s in SERVICES)
+GATE_PATH: tuple[str, ...] = tuple(s.name for s in SERVICES if s.on_gate_path)
+
+
+def service(name: str) -> ServiceSpec:
+    for spec in SERVICES:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"unknown service {name!r}; choose one of {', '.join(SERVICE_NAMES)}")
+
+
+@contextlib.asynccontextmanager
+async def _migrated_database(settings: Settings) -> AsyncIterator[sa.Engine]:
+    """The database, migrated first: any service using it may be the first to start."""
+    from maskwatch.database.engine import create_engine, migrate
+
+    await asyncio.to_thread(migrate, settings.database.url)
+    database = create_engine(settings.database.url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+async def _run_signalling(main: Awaitable[None], inner: asyncio.Event, outer: asyncio.Event) -> None:
+    async def relay() -> None:
+        await inner.wait()
+        outer.set()
+
+    relay_task = asyncio.create_task(relay())
+    try:
+        await main
+    finally:
+        relay_task.cancel()

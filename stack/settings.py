@@ -1,0 +1,130 @@
+"""Server settings: environment variables (MASKWATCH_*, nested with `__`) over a YAML file over defaults.
+
+Composed here, above the services, from the sections each part declares for
+itself (the floor's MQTT, queue and database settings; each service's own);
+the composition root hands every service only its sections.
+
+The defaults are the embedded stand-ins (an in-process MQTT broker, an
+in-process queue, SQLite), so a newcomer runs everything with no services
+installed; an operator points each part at the real service. In production the
+settings refuse to start with a missing or placeholder secret.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import BaseModel, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from maskwatch.consumer import ConsumerSettings
+from maskwatch.database.engine import DatabaseSettings
+from maskwatch.mqtt import MqttSettings
+from maskwatch.queue import QueueSettings
+from services.api.config import ApiSettings
+from services.gate_controller.policy import PolicyConfig
+from services.inference.model.config import ModelConfig
+from services.ingest.settings import HttpDeviceAuth, IngestSettings
+
+__all__ = [
+    "ApiSettings",
+    "ConsumerSettings",
+    "DatabaseSettings",
+    "IngestSettings",
+    "ModelConfig",
+    "MqttSettings",
+    "PolicyConfig",
+    "ProvisioningSettings",
+    "QueueSettings",
+    "Settings",
+    "load_settings",
+]
+
+PLACEHOLDER_SECRETS = {"", "changethis", "changeme", "secret", "password", "maskwatch"}
+
+
+class ProvisioningSettings(BaseModel):
+    mosquitto_passwd_file: Path = Path("deploy/mosquitto/passwd")
+    """The broker's password file (mounted into the Mosquitto container by compose.yaml)."""
+    public_broker_host: str = "127.0.0.1"
+    """The broker address as the gates reach it (the server's LAN name or address)."""
+    public_broker_port: int = 1883
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MASKWATCH_",
+        env_nested_delimiter="__",
+        env_parse_none_str="null",
+        extra="forbid",
+        yaml_file=None,
+    )
+
+    environment: Literal["local", "production"] = "local"
+    metrics_port: int | None = None
+    """Serve Prometheus /metrics for this process on this port (the API always serves its own)."""
+    site_timezone: str = "UTC"
+    secret_key: SecretStr = SecretStr("changethis")
+    mqtt: MqttSettings = MqttSettings()
+    queue: QueueSettings = QueueSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    worker: ConsumerSettings = ConsumerSettings(batch_size=16)
+    """How the inference worker batches checks (`MASKWATCH_WORKER__BATCH_SIZE`)."""
+    gate_controller: ConsumerSettings = ConsumerSettings(batch_size=64)
+    stats: ConsumerSettings = ConsumerSettings(batch_size=256)
+    ingest: IngestSettings = IngestSettings()
+    policy: PolicyConfig = PolicyConfig()
+    inference_model: ModelConfig = ModelConfig()
+    provisioning: ProvisioningSettings = ProvisioningSettings()
+    api: ApiSettings = ApiSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = os.environ.get("MASKWATCH_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file:
+            if not Path(config_file).is_file():
+                raise FileNotFoundError(f"MASKWATCH_CONFIG={config_file} does not exist")
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Self:
+        if self.environment != "production":
+            return self
+        problems = []
+        if self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
+            problems.append("MASKWATCH_SECRET_KEY is missing or a placeholder")
+        if self.mqtt.embedded:
+            problems.append("production needs a real MQTT broker (MASKWATCH_MQTT__EMBEDDED=false)")
+        elif self.mqtt.password is None or self.mqtt.password.get_secret_value() in PLACEHOLDER_SECRETS:
+            problems.append("MASKWATCH_MQTT__PASSWORD is missing or a placeholder")
+        if problems:
+            raise ValueError("refusing to start: " + "; ".join(problems))
+        return self
+
+    def http_device_auth(self) -> HttpDeviceAuth:
+        """Devices sign in to the HTTP door in production, and anywhere once a gate has been provisioned."""
+        passwd_file = self.provisioning.mosquitto_passwd_file
+        return HttpDeviceAuth(
+            passwd_file=passwd_file, required=self.environment == "production" or passwd_file.exists()
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once at start-up; errors name the variable to fix."""
+    return Settings(**overrides)  # type: ignore[arg-type]
