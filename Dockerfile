@@ -4,9 +4,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
+# The shared floor, the services, the devices' contracts and the composition root; never training/
+# (serving needs no torch and no training code: tests/test_layers.py checks that it runs without them).
 COPY maskwatch ./maskwatch
 COPY services ./services
 COPY devices ./devices
+COPY stack ./stack
 RUN pip install ".[server]" && useradd --system --uid 10001 maskwatch
 USER maskwatch
 ENTRYPOINT ["maskwatch"]

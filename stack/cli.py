@@ -19,7 +19,8 @@ device_app = typer.Typer(no_args_is_help=True, help="Gates and cameras: provisio
 app.add_typer(device_app, name="device")
 
 
-def _settings() -> Settings:
+def load_settings_or_exit() -> Settings:
+    """The settings, or a clear configuration error (exit 2) instead of a traceback."""
     from pydantic import ValidationError
 
     from stack.settings import load_settings
@@ -38,7 +39,7 @@ def up() -> None:
     from stack.launcher import up as run_up
 
     configure_logging("up")
-    asyncio.run(run_up(_settings()))
+    asyncio.run(run_up(load_settings_or_exit()))
 
 
 @app.command()
@@ -54,7 +55,7 @@ def run(
         typer.echo(f"unknown service {service!r}; choose one of {', '.join(SERVICE_NAMES)}", err=True)
         raise typer.Exit(2)
     configure_logging(service)
-    asyncio.run(run_one(service, _settings()))
+    asyncio.run(run_one(service, load_settings_or_exit()))
 
 
 @app.command()
@@ -62,7 +63,7 @@ def migrate() -> None:
     """Bring the statistics database schema up to date."""
     from maskwatch.database.engine import migrate as run_migrations
 
-    settings = _settings()
+    settings = load_settings_or_exit()
     run_migrations(settings.database.url)
     typer.echo("database schema is up to date")
 
@@ -76,7 +77,7 @@ def demo(
     from stack.demo.run import run_demo
 
     configure_logging("demo", level="WARNING")
-    raise typer.Exit(asyncio.run(run_demo(_settings(), rounds=rounds)))
+    raise typer.Exit(asyncio.run(run_demo(load_settings_or_exit(), rounds=rounds)))
 
 
 @app.command()
@@ -137,7 +138,7 @@ def device_add(
             f"invalid gate id {gate_id!r}: use letters, digits, '.', '_' or '-' (at most 64)", err=True
         )
         raise typer.Exit(2) from exc
-    settings = _settings()
+    settings = load_settings_or_exit()
     migrate(settings.database.url)
     database = create_engine(settings.database.url)
     try:
@@ -181,7 +182,7 @@ def simulate_gate(
     """
     from stack.demo.simulate import simulate_check
 
-    settings = _settings()
+    settings = load_settings_or_exit()
     code, answer = asyncio.run(simulate_check(settings.mqtt, gate_id, image, temperature, timeout))
     if answer is not None:
         typer.echo(json.dumps(answer, indent=2))
@@ -230,8 +231,15 @@ def _register_model_commands() -> None:
     app.command(name="quantize")(quantize_command)
 
 
+def _register_operator_commands() -> None:
+    from stack.dead_letters_cli import app as dead_letters_app
+
+    app.add_typer(dead_letters_app, name="dead-letters")
+
+
 _register_model_commands()
 _register_api_commands()
+_register_operator_commands()
 
 
 def main() -> None:

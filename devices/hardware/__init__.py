@@ -25,7 +25,7 @@ from devices.hardware.config import (
 )
 from devices.hardware.gate import GateActuator
 from devices.hardware.indicators import Indicator, IndicatorState
-from devices.hardware.thermometer import TemperatureReading, Thermometer, ThermometerError
+from devices.hardware.thermometer import Thermometer, ThermometerError, ThermometerReading
 from devices.hardware.trigger import ManualTrigger, Trigger
 
 __all__ = [
@@ -40,10 +40,10 @@ __all__ = [
     "IndicatorConfig",
     "IndicatorState",
     "ManualTrigger",
-    "TemperatureReading",
     "Thermometer",
     "ThermometerConfig",
     "ThermometerError",
+    "ThermometerReading",
     "Trigger",
     "TriggerConfig",
     "build_camera",

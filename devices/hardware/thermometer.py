@@ -29,10 +29,10 @@ __all__ = [
     "Mlx90614ThermometerConfig",
     "SimulatedThermometer",
     "SimulatedThermometerConfig",
-    "TemperatureReading",
     "TemperatureSource",
     "Thermometer",
     "ThermometerError",
+    "ThermometerReading",
     "parse_int",
     "reject_outliers",
     "summarise",
@@ -49,7 +49,7 @@ class ThermometerError(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
-class TemperatureReading:
+class ThermometerReading:
     """One temperature check.
 
     ``object_c`` are all samples as read from the sensor, ``accepted_c`` those left after outlier
@@ -79,7 +79,7 @@ class Thermometer(Protocol):
     in a thread; it raises :class:`ThermometerError` rather than returning a number it does not trust.
     """
 
-    def read(self) -> TemperatureReading:
+    def read(self) -> ThermometerReading:
         """Take one check's worth of samples and summarise them."""
         ...
 
@@ -128,8 +128,8 @@ def summarise(
     min_accepted: int,
     max_spread_c: float | None = None,
     failed_samples: int = 0,
-) -> TemperatureReading:
-    """Turn raw samples into a :class:`TemperatureReading`, or refuse if too few agree.
+) -> ThermometerReading:
+    """Turn raw samples into a :class:`ThermometerReading`, or refuse if too few agree.
 
     Outlier rejection alone cannot tell a steady reading from one where every sample is different (the
     spread then inflates the MAD and nothing is rejected), so the accepted samples must also lie within
@@ -147,7 +147,7 @@ def summarise(
             f"unstable temperature: samples spread over {spread:.2f} °C, more than {max_spread_c} °C"
         )
     median = statistics.median(accepted)
-    return TemperatureReading(
+    return ThermometerReading(
         object_c=tuple(samples),
         accepted_c=accepted,
         ambient_c=ambient_c,
@@ -255,7 +255,7 @@ class Mlx90614Thermometer:
         """The sampling settings in use."""
         return self._config
 
-    def read(self) -> TemperatureReading:
+    def read(self) -> ThermometerReading:
         """Sample, reject outliers, and compensate."""
         cfg = self._config
         samples: list[float] = []
@@ -338,7 +338,7 @@ class SimulatedThermometer:
         self._checks = 0
         self._lock = threading.Lock()
 
-    def read(self) -> TemperatureReading:
+    def read(self) -> ThermometerReading:
         """Produce the next simulated check, or fail if this is a configured failure."""
         cfg = self._config
         with self._lock:

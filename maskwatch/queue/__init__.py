@@ -5,8 +5,16 @@ pending until it is acknowledged, an entry held too long by a silent consumer
 is redelivered, and an entry that keeps failing goes to a dead-letter stream.
 """
 
-from maskwatch.queue.base import Entry, QueueDepth, QueueUnavailable, WorkQueue
+from maskwatch.queue.base import DeadLetter, Entry, QueueDepth, QueueUnavailable, WorkQueue
 from maskwatch.queue.factory import open_queue
 from maskwatch.queue.settings import QueueSettings
 
-__all__ = ["Entry", "QueueDepth", "QueueSettings", "QueueUnavailable", "WorkQueue", "open_queue"]
+__all__ = [
+    "DeadLetter",
+    "Entry",
+    "QueueDepth",
+    "QueueSettings",
+    "QueueUnavailable",
+    "WorkQueue",
+    "open_queue",
+]

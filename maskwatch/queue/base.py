@@ -24,6 +24,18 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An entry a consumer gave up on, kept with the reason for an operator to requeue or drop."""
+
+    id: str
+    kind: str
+    data: bytes
+    error: str
+    source_id: str
+    """Its id in the stream it came from."""
+
+
+@dataclass(frozen=True, slots=True)
 class QueueDepth:
     length: int
     """Entries in the stream, delivered or not."""
@@ -52,6 +64,14 @@ class WorkQueue(Protocol):
         ...
 
     async def dead_letter(self, spec: StreamGroup, dead_stream: str, entry: Entry, error: str) -> None: ...
+
+    async def dead_letters(self, dead_stream: str, count: int) -> list[DeadLetter]:
+        """The oldest `count` entries of a dead-letter stream."""
+        ...
+
+    async def remove(self, stream: str, ids: Sequence[str]) -> int:
+        """Delete entries outright (from a dead-letter stream); returns how many were there."""
+        ...
 
     async def depth(self, spec: StreamGroup) -> QueueDepth: ...
 

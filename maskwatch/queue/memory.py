@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from maskwatch.queue.base import Entry, QueueDepth
+from maskwatch.queue.base import DeadLetter, Entry, QueueDepth
 from maskwatch.streams import StreamGroup
 
 
@@ -30,6 +30,7 @@ class _Stream:
     undelivered: list[str] = field(default_factory=list)
     pending: dict[str, _Pending] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 class MemoryQueue:
@@ -113,9 +114,30 @@ class MemoryQueue:
 
     async def dead_letter(self, spec: StreamGroup, dead_stream: str, entry: Entry, error: str) -> None:
         dead = self._stream(dead_stream)
-        dead.entries[f"{entry.id}-dead"] = (entry.kind, entry.data)
-        dead.errors[f"{entry.id}-dead"] = error
+        dead_id = f"{int(time.time() * 1000)}-{next(self._ids)}"
+        dead.entries[dead_id] = (entry.kind, entry.data)
+        dead.errors[dead_id] = error
+        dead.sources[dead_id] = entry.id
         await self.ack(spec, [entry.id])
+
+    async def dead_letters(self, dead_stream: str, count: int) -> list[DeadLetter]:
+        dead = self._stream(dead_stream)
+        return [
+            DeadLetter(entry_id, kind, data, dead.errors.get(entry_id, ""), dead.sources.get(entry_id, ""))
+            for entry_id, (kind, data) in list(dead.entries.items())[:count]
+        ]
+
+    async def remove(self, stream: str, ids: Sequence[str]) -> int:
+        target = self._stream(stream)
+        removed = 0
+        for entry_id in ids:
+            if target.entries.pop(entry_id, None) is not None:
+                removed += 1
+                target.errors.pop(entry_id, None)
+                target.sources.pop(entry_id, None)
+                if entry_id in target.undelivered:
+                    target.undelivered.remove(entry_id)
+        return removed
 
     async def depth(self, spec: StreamGroup) -> QueueDepth:
         stream = self._stream(spec.stream)

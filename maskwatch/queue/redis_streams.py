@@ -11,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from maskwatch.queue.base import Entry, QueueDepth, QueueUnavailable
+from maskwatch.queue.base import DeadLetter, Entry, QueueDepth, QueueUnavailable
 from maskwatch.streams import StreamGroup
 
 
@@ -100,6 +100,31 @@ class RedisStreamQueue:
             pipe.xack(spec.stream, spec.group, entry.id)
             pipe.xdel(spec.stream, entry.id)
             await pipe.execute()
+
+    async def dead_letters(self, dead_stream: str, count: int) -> list[DeadLetter]:
+        try:
+            reply: Any = await self._redis.xrange(dead_stream, count=count)
+            items: list[tuple[Any, dict[Any, Any]]] = [(i, f or {}) for i, f in reply or []]
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise QueueUnavailable(str(exc)) from exc
+        return [
+            DeadLetter(
+                id=_text(entry_id),
+                kind=_text(fields.get(b"kind", b"")),
+                data=bytes(fields.get(b"data", b"")),
+                error=_text(fields.get(b"error", b"")),
+                source_id=_text(fields.get(b"source_id", b"")),
+            )
+            for entry_id, fields in items
+        ]
+
+    async def remove(self, stream: str, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        try:
+            return int(await self._redis.xdel(stream, *ids))
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise QueueUnavailable(str(exc)) from exc
 
     async def depth(self, spec: StreamGroup) -> QueueDepth:
         length = await self._redis.xlen(spec.stream)

@@ -74,7 +74,7 @@ MESSAGES: dict[Reason, str] = {
 
 
 @dataclass(frozen=True)
-class Decision:
+class PolicyDecision:
     open: bool
     reasons: list[Reason]
     flags: list[Reason]
@@ -82,7 +82,7 @@ class Decision:
     temperature_c: float | None
 
 
-def decide(analysis: GateAnalysis, rules: RuleSet) -> Decision:
+def decide(analysis: GateAnalysis, rules: RuleSet) -> PolicyDecision:
     """Apply the rules; reasons come in the order a person should fix them.
 
     An analysis with an image error never reaches here: it is answered with a Rejection.
@@ -112,7 +112,9 @@ def decide(analysis: GateAnalysis, rules: RuleSet) -> Decision:
         record(temperature_reason, rules.temperature)
 
     message = MESSAGES[hard[0]] if hard else "Welcome"
-    return Decision(open=not hard, reasons=hard, flags=soft, message=message, temperature_c=temperature_c)
+    return PolicyDecision(
+        open=not hard, reasons=hard, flags=soft, message=message, temperature_c=temperature_c
+    )
 
 
 def _mask_problem(face: AnalyzedFace) -> Reason | None:

@@ -83,3 +83,8 @@ def test_the_gpu_overlay_builds_an_image_that_can_run_it_and_configures_both_sta
     assert (classifier.runtime, classifier.device, classifier.half) == ("torch", "cuda", True)
     assert settings.worker.batch_size == 32
     assert settings.inference_model.frame_threads == 8
+
+
+def test_the_image_holds_every_serving_package_and_no_training_code():
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", (ROOT / "Dockerfile").read_text(), re.MULTILINE))
+    assert copied == {"maskwatch", "services", "devices", "stack"}
