@@ -2,8 +2,9 @@
 
 A stream names the contracts its entries may hold (one `EntryKind` per
 contract) and the consumer groups that read it; each group gets every entry
-and acknowledges it on its own, so a second reader (the notifier beside the
-database writer, say) is one more name in `groups`. Producers append messages,
+and acknowledges it on its own, and an entry is deleted once every declared
+group has acknowledged it, so a second reader (the notifier beside the database
+writer, say) is one more name in `groups`. Producers append messages,
 never bare strings, and consumers get contracts back (`maskwatch.consumer`).
 
     MQTT gates/+/check ─▶ ingest ─▶ CHECKS ─▶ inference ─▶ ANALYSES ─▶ gate_controller
@@ -60,6 +61,14 @@ class StreamGroup:
     stream: str
     group: str
     kinds: tuple[EntryKind, ...]
+    groups: tuple[str, ...] = ()
+    """Every group declared on the stream: created together, so none misses an entry; and an entry
+    is deleted only once all of them have acknowledged it."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether other groups read this stream too (acknowledging then must not delete)."""
+        return any(g != self.group for g in self.groups)
 
     @property
     def dead_letters(self) -> str:
@@ -80,7 +89,7 @@ class Stream:
     def read_by(self, group: Group) -> StreamGroup:
         if group not in self.groups:
             raise ValueError(f"{group.value} does not read {self.key}")
-        return StreamGroup(self.key, group.value, self.kinds)
+        return StreamGroup(self.key, group.value, self.kinds, tuple(g.value for g in self.groups))
 
     def kind_of(self, message: Message) -> EntryKind:
         kind = _KIND_OF.get(type(message))

@@ -4,15 +4,23 @@ Publishers format a template, subscribers ask it for its wildcard filter and
 parse incoming topics back into parameters, so no service splits topic strings
 by hand. The root is configurable so tests (and several venues on one broker)
 never collide.
+
+Each template also declares what a device may do on it, so the broker ACL
+(`maskwatch.broker_acl`) is generated from the same declarations the code
+publishes and subscribes with, instead of being kept in step by hand.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from string import Formatter
+from typing import Literal
 
 DEFAULT_ROOT = "maskwatch/v1"
+
+DeviceAccess = Literal["read", "write", "readwrite"]
+"""What a device's broker account may do on its own instance of a template (Mosquitto's ACL words)."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,8 @@ class TopicTemplate:
 
     root: str
     pattern: str
+    device_access: DeviceAccess = field(kw_only=True)
+    """Required, so a new topic cannot be added without deciding who may use it."""
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -51,32 +61,39 @@ class Topics:
 
     root: str = DEFAULT_ROOT
 
+    def templates(self) -> tuple[TopicTemplate, ...]:
+        """Every template, in declaration order: what the ACL is generated from, so none is forgotten."""
+        found = (
+            getattr(self, name) for name, value in vars(type(self)).items() if isinstance(value, property)
+        )
+        return tuple(template for template in found if isinstance(template, TopicTemplate))
+
     @property
     def gate_check(self) -> TopicTemplate:
         """Device → server, QoS 1: a GateCheck."""
-        return TopicTemplate(self.root, "gates/{gate_id}/check")
+        return TopicTemplate(self.root, "gates/{gate_id}/check", device_access="write")
 
     @property
     def gate_verdict(self) -> TopicTemplate:
         """Server → device, QoS 1: a Verdict."""
-        return TopicTemplate(self.root, "gates/{gate_id}/verdict")
+        return TopicTemplate(self.root, "gates/{gate_id}/verdict", device_access="read")
 
     @property
     def gate_rejected(self) -> TopicTemplate:
         """Server → device, QoS 1: a Rejection of something the gate sent."""
-        return TopicTemplate(self.root, "gates/{gate_id}/rejected")
+        return TopicTemplate(self.root, "gates/{gate_id}/rejected", device_access="read")
 
     @property
     def gate_status(self) -> TopicTemplate:
         """Device → everyone, QoS 1, retained, last will `offline`: a GateStatus."""
-        return TopicTemplate(self.root, "gates/{gate_id}/status")
+        return TopicTemplate(self.root, "gates/{gate_id}/status", device_access="readwrite")
 
     @property
     def gate_command(self) -> TopicTemplate:
         """Server → device, QoS 1: a GateCommand (remote open), issued by an operator."""
-        return TopicTemplate(self.root, "gates/{gate_id}/command")
+        return TopicTemplate(self.root, "gates/{gate_id}/command", device_access="read")
 
     @property
     def gate_config(self) -> TopicTemplate:
         """Server → device, QoS 1, retained: a GateConfig applied without restart."""
-        return TopicTemplate(self.root, "gates/{gate_id}/config")
+        return TopicTemplate(self.root, "gates/{gate_id}/config", device_access="read")

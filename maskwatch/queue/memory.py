@@ -3,6 +3,10 @@
 Every service must then run in the same process and event loop (the embedded
 launcher does that); nothing survives a restart, which is the price of having
 no Redis to install.
+
+Like Redis, each consumer group has its own view of a stream (what it has not
+been given yet, what it holds unacknowledged); an entry is dropped once every
+group declared on its stream has acknowledged it.
 """
 
 from __future__ import annotations
@@ -25,10 +29,16 @@ class _Pending:
 
 
 @dataclass
+class _Group:
+    undelivered: dict[str, None]
+    """Entry ids in order (a dict: ordered, and O(1) to test and remove)."""
+    pending: dict[str, _Pending] = field(default_factory=dict)
+
+
+@dataclass
 class _Stream:
     entries: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    undelivered: list[str] = field(default_factory=list)
-    pending: dict[str, _Pending] = field(default_factory=dict)
+    groups: dict[str, _Group] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -43,11 +53,22 @@ class MemoryQueue:
     def _stream(self, name: str) -> _Stream:
         return self._streams.setdefault(name, _Stream())
 
+    def _group(self, spec: StreamGroup) -> tuple[_Stream, _Group]:
+        stream = self._stream(spec.stream)
+        for name in (spec.group, *spec.groups):
+            if name not in stream.groups:  # like XGROUP CREATE … 0: a new group sees every entry kept
+                stream.groups[name] = _Group(undelivered=dict.fromkeys(stream.entries))
+        return stream, stream.groups[spec.group]
+
+    def _new_id(self) -> str:
+        return f"{int(time.time() * 1000)}-{next(self._ids)}"
+
     async def add(self, stream: str, kind: str, data: bytes) -> str:
-        entry_id = f"{int(time.time() * 1000)}-{next(self._ids)}"
+        entry_id = self._new_id()
         target = self._stream(stream)
         target.entries[entry_id] = (kind, data)
-        target.undelivered.append(entry_id)
+        for group in target.groups.values():
+            group.undelivered[entry_id] = None
         self._signal(stream).set()
         return entry_id
 
@@ -55,15 +76,17 @@ class MemoryQueue:
         return self._added.setdefault(stream, asyncio.Event())
 
     async def ensure_group(self, spec: StreamGroup) -> None:
-        self._stream(spec.stream)
+        self._group(spec)
 
     async def read(self, spec: StreamGroup, consumer: str, count: int, block_ms: int) -> list[Entry]:
-        stream = self._stream(spec.stream)
+        stream, group = self._group(spec)
         deadline = time.monotonic() + block_ms / 1000
         while True:
             added = self._signal(spec.stream)
             added.clear()  # single-threaded: nothing can be added between this and the look below
-            entries = self._reclaim(stream, consumer, count) or self._deliver_new(stream, consumer, count)
+            entries = self._reclaim(stream, group, consumer, count) or self._deliver_new(
+                stream, group, consumer, count
+            )
             remaining = deadline - time.monotonic()
             if entries or remaining <= 0:
                 return entries
@@ -73,9 +96,9 @@ class MemoryQueue:
                 pass
 
     async def held_by(self, spec: StreamGroup, consumer: str, count: int) -> list[Entry]:
-        stream = self._stream(spec.stream)
+        stream, group = self._group(spec)
         entries: list[Entry] = []
-        for entry_id, pending in stream.pending.items():
+        for entry_id, pending in group.pending.items():
             if pending.consumer == consumer and len(entries) < count:
                 pending.deliveries += 1
                 pending.delivered_at = time.monotonic()
@@ -83,10 +106,10 @@ class MemoryQueue:
                 entries.append(Entry(entry_id, kind, data, pending.deliveries))
         return entries
 
-    def _reclaim(self, stream: _Stream, consumer: str, count: int) -> list[Entry]:
+    def _reclaim(self, stream: _Stream, group: _Group, consumer: str, count: int) -> list[Entry]:
         now = time.monotonic()
         entries: list[Entry] = []
-        for entry_id, pending in list(stream.pending.items()):
+        for entry_id, pending in list(group.pending.items()):
             if len(entries) >= count:
                 break
             if now - pending.delivered_at >= self._claim_idle_s:
@@ -96,25 +119,32 @@ class MemoryQueue:
                 entries.append(Entry(entry_id, kind, data, pending.deliveries))
         return entries
 
-    def _deliver_new(self, stream: _Stream, consumer: str, count: int) -> list[Entry]:
-        taken, stream.undelivered = stream.undelivered[:count], stream.undelivered[count:]
+    def _deliver_new(self, stream: _Stream, group: _Group, consumer: str, count: int) -> list[Entry]:
+        taken = list(itertools.islice(group.undelivered, count))
         now = time.monotonic()
         entries: list[Entry] = []
         for entry_id in taken:
-            stream.pending[entry_id] = _Pending(consumer, now, 1)
+            del group.undelivered[entry_id]
+            group.pending[entry_id] = _Pending(consumer, now, 1)
             kind, data = stream.entries[entry_id]
             entries.append(Entry(entry_id, kind, data, 1))
         return entries
 
     async def ack(self, spec: StreamGroup, ids: Sequence[str]) -> None:
-        stream = self._stream(spec.stream)
+        stream, group = self._group(spec)
         for entry_id in ids:
-            if stream.pending.pop(entry_id, None) is not None:
-                stream.entries.pop(entry_id, None)
+            if group.pending.pop(entry_id, None) is not None:
+                self._drop_if_done(stream, entry_id)
+
+    @staticmethod
+    def _drop_if_done(stream: _Stream, entry_id: str) -> None:
+        """Forget an entry once no group has it waiting or held (what trimming does on Redis)."""
+        if not any(entry_id in g.pending or entry_id in g.undelivered for g in stream.groups.values()):
+            stream.entries.pop(entry_id, None)
 
     async def dead_letter(self, spec: StreamGroup, dead_stream: str, entry: Entry, error: str) -> None:
         dead = self._stream(dead_stream)
-        dead_id = f"{int(time.time() * 1000)}-{next(self._ids)}"
+        dead_id = self._new_id()
         dead.entries[dead_id] = (entry.kind, entry.data)
         dead.errors[dead_id] = error
         dead.sources[dead_id] = entry.id
@@ -135,13 +165,14 @@ class MemoryQueue:
                 removed += 1
                 target.errors.pop(entry_id, None)
                 target.sources.pop(entry_id, None)
-                if entry_id in target.undelivered:
-                    target.undelivered.remove(entry_id)
+                for group in target.groups.values():
+                    group.undelivered.pop(entry_id, None)
+                    group.pending.pop(entry_id, None)
         return removed
 
     async def depth(self, spec: StreamGroup) -> QueueDepth:
-        stream = self._stream(spec.stream)
-        return QueueDepth(length=len(stream.entries), pending=len(stream.pending))
+        stream, group = self._group(spec)
+        return QueueDepth(length=len(stream.entries), pending=len(group.pending))
 
     async def close(self) -> None:
         return None

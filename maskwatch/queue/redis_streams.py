@@ -1,4 +1,10 @@
-"""Redis Streams with consumer groups: durable, shared by processes and machines."""
+"""Redis Streams with consumer groups: durable, shared by processes and machines.
+
+A stream with one reading group deletes an entry when that group acknowledges
+it (XACK + XDEL). A stream that several groups read keeps it until every group
+is past it: after each acknowledgement the stream is trimmed (XTRIM MINID) below
+the oldest entry any group still holds or has not been given.
+"""
 
 from __future__ import annotations
 
@@ -26,11 +32,13 @@ class RedisStreamQueue:
         return _text(entry_id)
 
     async def ensure_group(self, spec: StreamGroup) -> None:
-        try:
-            await self._redis.xgroup_create(spec.stream, spec.group, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        """Create this group and every other declared on the stream, so none misses an entry."""
+        for group in dict.fromkeys((spec.group, *spec.groups)):
+            try:
+                await self._redis.xgroup_create(spec.stream, group, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
 
     async def read(self, spec: StreamGroup, consumer: str, count: int, block_ms: int) -> list[Entry]:
         try:
@@ -86,10 +94,29 @@ class RedisStreamQueue:
     async def ack(self, spec: StreamGroup, ids: Sequence[str]) -> None:
         if not ids:
             return
+        if spec.shared:
+            await self._redis.xack(spec.stream, spec.group, *ids)
+            await self._trim_behind_every_group(spec)
+            return
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xack(spec.stream, spec.group, *ids)
             pipe.xdel(spec.stream, *ids)
             await pipe.execute()
+
+    async def _trim_behind_every_group(self, spec: StreamGroup) -> None:
+        """Delete the entries every group has been given and acknowledged."""
+        keep_from: list[tuple[int, int]] = []
+        for info in await self._redis.xinfo_groups(spec.stream):
+            name = _text(info["name"])
+            if int(info["pending"]):
+                summary = await self._redis.xpending(spec.stream, name)
+                keep_from.append(_id_tuple(summary["min"]))
+            else:
+                ms, seq = _id_tuple(info["last-delivered-id"])
+                keep_from.append((ms, seq + 1))
+        if keep_from:
+            ms, seq = min(keep_from)
+            await self._redis.xtrim(spec.stream, minid=f"{ms}-{seq}", approximate=False)
 
     async def dead_letter(self, spec: StreamGroup, dead_stream: str, entry: Entry, error: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -98,8 +125,11 @@ class RedisStreamQueue:
                 {"kind": entry.kind, "data": entry.data, "error": error, "source_id": entry.id},
             )
             pipe.xack(spec.stream, spec.group, entry.id)
-            pipe.xdel(spec.stream, entry.id)
+            if not spec.shared:
+                pipe.xdel(spec.stream, entry.id)
             await pipe.execute()
+        if spec.shared:
+            await self._trim_behind_every_group(spec)
 
     async def dead_letters(self, dead_stream: str, count: int) -> list[DeadLetter]:
         try:
@@ -141,6 +171,11 @@ class RedisStreamQueue:
 def _stream_items(response: Any) -> list[tuple[Any, list[tuple[Any, dict[Any, Any]]]]]:
     """XREADGROUP's reply as (stream, [(id, fields)]); redis-py types it loosely."""
     return list(response or [])
+
+
+def _id_tuple(entry_id: Any) -> tuple[int, int]:
+    ms, _, seq = _text(entry_id).partition("-")
+    return int(ms), int(seq or 0)
 
 
 def _text(value: Any) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from maskwatch.consumer import ConsumerSettings, consume
 from maskwatch.queue import WorkQueue
-from maskwatch.streams import Group, StreamGroup, Streams
+from maskwatch.streams import EntryKind, Group, Stream, StreamGroup, Streams
 from tests.queue.conftest import CLAIM_IDLE_MS
 
 
@@ -121,3 +121,42 @@ async def test_an_entry_that_keeps_failing_is_dead_lettered(queue: WorkQueue, sp
     assert attempts == 2
     assert (await queue.depth(spec)).length == 0
     assert (await queue.depth(StreamGroup(spec.dead_letters, "inspect", spec.kinds))).length == 1
+
+
+@pytest.fixture
+def shared(unique_id):
+    """A stream read by two groups, as the alerts stream will be (the database writer and the notifier)."""
+    stream = Stream(f"test-{unique_id}:shared", (EntryKind.REJECTION,), (Group.STATS, Group.INFERENCE))
+    return stream.read_by(Group.STATS), stream.read_by(Group.INFERENCE)
+
+
+async def test_every_group_of_a_shared_stream_gets_every_entry(queue: WorkQueue, shared):
+    first, second = shared
+    await queue.ensure_group(first)  # only one reader has started: the other must still see everything
+    for i in range(3):
+        await queue.add(first.stream, "rejection", f"m{i}".encode())
+    got_first = await queue.read(first, "a", 10, 100)
+    await queue.ack(first, [e.id for e in got_first])
+    assert [e.data for e in got_first] == [b"m0", b"m1", b"m2"]
+    assert (await queue.depth(first)).length == 3  # the second group has not had them yet
+
+    got_second = await queue.read(second, "b", 2, 100)
+    assert [e.data for e in got_second] == [b"m0", b"m1"]
+    await queue.ack(second, [got_second[0].id])
+    assert (await queue.depth(second)).length == 2  # m0 is done everywhere; m1 held, m2 not given yet
+    rest = await queue.read(second, "b", 10, 100)
+    await queue.ack(second, [got_second[1].id, *(e.id for e in rest)])
+    assert (await queue.depth(second)).length == 0
+    assert await queue.read(first, "a", 10, 50) == []
+
+
+async def test_dead_lettering_in_one_group_leaves_the_entry_for_the_other(queue: WorkQueue, shared):
+    first, second = shared
+    await queue.ensure_group(first)
+    await queue.add(first.stream, "rejection", b"poison-for-one")
+    (entry,) = await queue.read(first, "a", 10, 100)
+    await queue.dead_letter(first, first.dead_letters, entry, "cannot handle")
+    (again,) = await queue.read(second, "b", 10, 100)
+    assert again.data == b"poison-for-one"
+    await queue.ack(second, [again.id])
+    assert (await queue.depth(second)).length == 0
