@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 from services.inference.model.config import int8_path
 from services.inference.model.sidecar import read_sidecar
 from stack.cli import app
-
-from .conftest import voc_scene_set
+from tests.inference.conftest import voc_scene_set
 
 SCENES = 4
 

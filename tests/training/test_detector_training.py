@@ -28,6 +28,7 @@ from services.inference.model.onnx_torch_graph import (  # noqa: E402
     load_graph,
     write_trained_graph,
 )
+from tests.inference.conftest import face_frame, voc_scene_set  # noqa: E402
 from training.dataset import LabelledBox, Scene  # noqa: E402
 from training.detector.targets import anchor_targets, detection_loss  # noqa: E402
 from training.detector.train import (  # noqa: E402
@@ -36,8 +37,6 @@ from training.detector.train import (  # noqa: E402
     train_detector,
 )
 from training.settings import DetectorTrainSettings  # noqa: E402
-
-from .conftest import face_frame, voc_scene_set  # noqa: E402
 
 SIZE = (160, 120)
 

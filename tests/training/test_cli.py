@@ -11,9 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from stack.cli import app
+from tests.inference.conftest import face_frame, voc_scene_set
 from training.average_precision import box_iou
-
-from .conftest import face_frame, voc_scene_set
 
 AT = (240, 150)
 
