@@ -234,8 +234,10 @@ def _register_model_commands() -> None:
 def _register_operator_commands() -> None:
     from stack.broker_cli import acl_command
     from stack.dead_letters_cli import app as dead_letters_app
+    from stack.monitor_cli import app as monitor_app
 
     app.add_typer(dead_letters_app, name="dead-letters")
+    app.add_typer(monitor_app, name="monitor")
     broker_app = typer.Typer(no_args_is_help=True, help="The MQTT broker's configuration.")
     broker_app.command("acl")(acl_command)
     app.add_typer(broker_app, name="broker")
