@@ -10,7 +10,8 @@ COPY maskwatch ./maskwatch
 COPY services ./services
 COPY devices ./devices
 COPY stack ./stack
-RUN pip install ".[server]" && useradd --system --uid 10001 maskwatch
+RUN pip install ".[server]" && useradd --system --uid 10001 maskwatch \
+    && mkdir -p /var/lib/maskwatch/snapshots && chown -R maskwatch /var/lib/maskwatch
 USER maskwatch
 ENTRYPOINT ["maskwatch"]
 CMD ["--help"]

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from maskwatch.topics import Topics, TopicTemplate
 
-DEVICE_PARAM = "gate_id"
-"""The template parameter that stands for the device's own id, i.e. its broker username."""
+DEVICE_PARAMS = ("gate_id", "camera_id")
+"""The template parameters that stand for the device's own id, i.e. its broker username. Gate and
+camera ids share one namespace (registration refuses a camera id that is a gate's, and the reverse)."""
 
 SERVER_USER = "maskwatch-server"
 
@@ -35,19 +36,19 @@ def render_acl(topics: Topics, *, server_user: str = SERVER_USER) -> str:
         f"topic readwrite {topics.root}/#",
         "topic read $SYS/#",
         "",
-        "# Each gate signs in with its gate id as username (%u) and reaches only its own topics.",
+        "# Each gate and camera signs in with its id as username (%u) and reaches only its own topics.",
         *(f"pattern {template.device_access} {_device_pattern(template)}" for template in topics.templates()),
     ]
     return "\n".join(lines) + "\n"
 
 
 def _device_pattern(template: TopicTemplate) -> str:
-    unknown = [name for name in template.params if name != DEVICE_PARAM]
-    if unknown:
+    params = template.params
+    if len(params) != 1 or params[0] not in DEVICE_PARAMS:
         raise ValueError(
-            f"{template.pattern!r}: the ACL can substitute only {{{DEVICE_PARAM}}} (as %u), not {unknown}"
+            f"{template.pattern!r}: a device topic has exactly one of {DEVICE_PARAMS} (made %u), not {params}"
         )
-    return f"{template.root}/{template.pattern.format(**{DEVICE_PARAM: '%u'})}"
+    return f"{template.root}/{template.pattern.format(**{params[0]: '%u'})}"
 
 
 def _check_level_text(what: str, value: str, *, is_topic: bool) -> None:

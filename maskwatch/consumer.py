@@ -46,7 +46,7 @@ class ConsumerSettings(BaseModel):
 
 async def consume_messages(
     queue: WorkQueue,
-    source: StreamGroup,
+    sources: Sources,
     *,
     consumer: str,
     handle: MessageHandler,
@@ -55,12 +55,17 @@ async def consume_messages(
     stop: asyncio.Event | None = None,
     burst: bool = False,
     fatal: tuple[type[BaseException], ...] = (),
+    limits: Sequence[int] = (),
 ) -> int:
     """`consume`, each entry decoded into its contract; an entry that is none is dead-lettered."""
+
+    ordered = (sources,) if isinstance(sources, StreamGroup) else tuple(sources)
+    by_stream = {source.stream: source for source in ordered}
 
     async def decode_then_handle(entries: Sequence[Entry]) -> None:
         messages: list[Message] = []
         for entry in entries:
+            source = by_stream[entry.stream]
             try:
                 messages.append(decode_entry(source, entry))
             except ContractError as exc:
@@ -72,7 +77,7 @@ async def consume_messages(
 
     return await consume(
         queue,
-        source,
+        ordered,
         consumer=consumer,
         handle=decode_then_handle,
         settings=settings,
@@ -80,6 +85,7 @@ async def consume_messages(
         stop=stop,
         burst=burst,
         fatal=fatal,
+        limits=limits,
     )
 
 
@@ -94,9 +100,12 @@ def decode_entry(source: StreamGroup, entry: Entry) -> Message:
     return decode(ENTRY_CONTRACTS[kind], entry.data)
 
 
+Sources = StreamGroup | Sequence[StreamGroup]
+
+
 async def consume(
     queue: WorkQueue,
-    spec: StreamGroup,
+    sources: Sources,
     *,
     consumer: str,
     handle: BatchHandler,
@@ -105,26 +114,36 @@ async def consume(
     stop: asyncio.Event | None = None,
     burst: bool = False,
     fatal: tuple[type[BaseException], ...] = (),
+    limits: Sequence[int] = (),
 ) -> int:
-    """Run until `stop` is set (or, in burst mode, until the stream is drained); returns entries handled.
+    """Run until `stop` is set (or, in burst mode, until the streams are drained); returns entries handled.
+
+    `limits` caps how many entries of each source (in order) one batch takes:
+    the worker keeps camera frames to a few per batch, so a gate check that
+    arrives meanwhile waits for a short batch, not a long one.
+
+    With several sources, a batch is filled from the first before the second is
+    read at all (gate checks before camera frames): a busy later stream never
+    delays an earlier one by more than one batch.
 
     Exceptions of a `fatal` type (a lost broker connection) end the loop so the
     caller can reconnect; the batch stays pending and is picked up first on return.
     """
     stop = stop or asyncio.Event()
-    dead_stream = spec.dead_letters
-    batch_size, block_ms = settings.batch_size, settings.block_ms
+    ordered = (sources,) if isinstance(sources, StreamGroup) else tuple(sources)
+    by_stream = {source.stream: source for source in ordered}
     handled = 0
     failures = 0
-    await queue.ensure_group(spec)
+    for source in ordered:
+        await queue.ensure_group(source)
     depth_checked = 0.0
     resume = True  # entries this consumer held when it last stopped come first
     while not stop.is_set():
         try:
-            entries = await queue.held_by(spec, consumer, batch_size) if resume else []
+            entries = await _held(queue, ordered, consumer, settings.batch_size) if resume else []
             resume = bool(entries)
             if not entries:
-                entries = await queue.read(spec, consumer, batch_size, block_ms)
+                entries = await _read_in_order(queue, ordered, consumer, settings, limits)
             failures = 0
         except (QueueUnavailable, OSError) as exc:
             failures += 1
@@ -139,11 +158,12 @@ async def consume(
         fresh = []
         for entry in entries:
             if entry.deliveries > max_deliveries:
+                source = by_stream[entry.stream]
                 log.error(
                     "%s: entry %s failed %d deliveries, dead-lettered", consumer, entry.id, max_deliveries
                 )
-                await queue.dead_letter(spec, dead_stream, entry, "too many deliveries")
-                metrics.DEAD_LETTERS.labels(spec.stream).inc()
+                await queue.dead_letter(source, source.dead_letters, entry, "too many deliveries")
+                metrics.DEAD_LETTERS.labels(source.stream).inc()
             else:
                 fresh.append(entry)
         if not fresh:
@@ -159,16 +179,55 @@ async def consume(
                 raise
             await _sleep_unless_stopped(stop, BACKOFF_START_S)
             continue
-        await queue.ack(spec, [e.id for e in fresh])
+        for source in ordered:
+            ids = [e.id for e in fresh if e.stream == source.stream]
+            if ids:
+                await queue.ack(source, ids)
+                metrics.BATCH_SIZE.labels(source.group).observe(len(ids))
         handled += len(fresh)
-        metrics.BATCH_SIZE.labels(spec.group).observe(len(fresh))
         now = time.monotonic()
-        if now - depth_checked > 1.0:  # at most once a second: two round trips on Redis
+        if now - depth_checked > 1.0:  # at most once a second: two round trips per stream on Redis
             depth_checked = now
-            depth = await queue.depth(spec)
-            metrics.QUEUE_DEPTH.labels(spec.stream).set(depth.length)
-            metrics.QUEUE_PENDING.labels(spec.stream).set(depth.pending)
+            for source in ordered:
+                depth = await queue.depth(source)
+                metrics.QUEUE_DEPTH.labels(source.stream).set(depth.length)
+                metrics.QUEUE_PENDING.labels(source.stream).set(depth.pending)
     return handled
+
+
+PRIORITY_POLL_MS = 50
+"""With several sources and nothing to do, how long to wait on the first before looking at the others."""
+
+
+async def _held(queue: WorkQueue, sources: tuple[StreamGroup, ...], consumer: str, count: int) -> list[Entry]:
+    held: list[Entry] = []
+    for source in sources:
+        if len(held) < count:
+            held += await queue.held_by(source, consumer, count - len(held))
+    return held
+
+
+async def _read_in_order(
+    queue: WorkQueue,
+    sources: tuple[StreamGroup, ...],
+    consumer: str,
+    settings: ConsumerSettings,
+    limits: Sequence[int],
+) -> list[Entry]:
+    if len(sources) == 1:
+        return await queue.read(sources[0], consumer, settings.batch_size, settings.block_ms)
+    entries: list[Entry] = []
+    for index, source in enumerate(sources):
+        limit = limits[index] if index < len(limits) else settings.batch_size
+        room = min(settings.batch_size - len(entries), limit)
+        if room > 0:
+            entries += await queue.read(source, consumer, room, 0)
+    if entries:
+        return entries
+    first_limit = limits[0] if limits else settings.batch_size
+    return await queue.read(
+        sources[0], consumer, min(settings.batch_size, first_limit), min(settings.block_ms, PRIORITY_POLL_MS)
+    )
 
 
 async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:

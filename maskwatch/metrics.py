@@ -90,3 +90,13 @@ def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:
     """Serve /metrics for this process on `port` (a thread of prometheus_client)."""
     start_http_server(port, addr=addr)
     log.info("metrics on http://%s:%d/metrics", addr, port)
+
+
+CAMERA_FRAMES = Counter(
+    "maskwatch_camera_frames_total", "Camera frames by what became of them", ["camera", "outcome"]
+)
+"""outcome: analysed | stale (dropped: waited longer than the worker's frame_max_age_s) | rejected."""
+
+ALERT_TRANSITIONS = Counter(
+    "maskwatch_alert_transitions_total", "Alert transitions published", ["kind", "transition"]
+)

@@ -22,10 +22,23 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from maskwatch.contracts import GateAnalysis, Message, ReceivedGateCheck, Rejection, Verdict
+from maskwatch.contracts import (
+    AlertTransition,
+    CameraAnalysis,
+    GateAnalysis,
+    Message,
+    ReceivedCameraFrame,
+    ReceivedGateCheck,
+    Rejection,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from maskwatch.queue.base import WorkQueue
+
+
+FRAMES_KEPT = 1000
+"""Camera frames waiting at most: a few minutes of a busy site's cameras at 2 fps."""
 
 
 class EntryKind(StrEnum):
@@ -35,6 +48,9 @@ class EntryKind(StrEnum):
     GATE_ANALYSIS = "gate_analysis"
     VERDICT = "verdict"
     REJECTION = "rejection"
+    CAMERA_FRAME = "camera_frame"
+    CAMERA_ANALYSIS = "camera_analysis"
+    ALERT_TRANSITION = "alert_transition"
 
 
 ENTRY_CONTRACTS: dict[EntryKind, type[Message]] = {
@@ -42,6 +58,9 @@ ENTRY_CONTRACTS: dict[EntryKind, type[Message]] = {
     EntryKind.GATE_ANALYSIS: GateAnalysis,
     EntryKind.VERDICT: Verdict,
     EntryKind.REJECTION: Rejection,
+    EntryKind.CAMERA_FRAME: ReceivedCameraFrame,
+    EntryKind.CAMERA_ANALYSIS: CameraAnalysis,
+    EntryKind.ALERT_TRANSITION: AlertTransition,
 }
 _KIND_OF: dict[type[Message], EntryKind] = {contract: kind for kind, contract in ENTRY_CONTRACTS.items()}
 
@@ -52,6 +71,7 @@ class Group(StrEnum):
     INFERENCE = "inference"
     GATE_CONTROLLER = "gate_controller"
     STATS = "stats"
+    MONITORING = "monitoring"
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,8 @@ class Stream:
     key: str
     kinds: tuple[EntryKind, ...]
     groups: tuple[Group, ...]
+    max_length: int | None = None
+    """Entries kept at most; appending beyond it drops the oldest (for samples, never for records)."""
 
     def read_by(self, group: Group) -> StreamGroup:
         if group not in self.groups:
@@ -121,8 +143,26 @@ class Streams:
         """Verdicts and rejections, awaiting the database writer."""
         return Stream(f"{self.prefix}:outcomes", (EntryKind.VERDICT, EntryKind.REJECTION), (Group.STATS,))
 
+    @property
+    def frames(self) -> Stream:
+        """Camera frames awaiting the inference worker, which reads gate checks first. Capped: when the
+        worker falls behind, the oldest frames give way (frames are samples; a newer one replaces them)."""
+        return Stream(
+            f"{self.prefix}:frames", (EntryKind.CAMERA_FRAME,), (Group.INFERENCE,), max_length=FRAMES_KEPT
+        )
+
+    @property
+    def camera_analyses(self) -> Stream:
+        """Faces and masks found in camera frames, awaiting the monitoring service."""
+        return Stream(f"{self.prefix}:camera_analyses", (EntryKind.CAMERA_ANALYSIS,), (Group.MONITORING,))
+
+    @property
+    def alerts(self) -> Stream:
+        """Alert transitions (opened, acknowledged, resolved), awaiting the database writer."""
+        return Stream(f"{self.prefix}:alerts", (EntryKind.ALERT_TRANSITION,), (Group.STATS,))
+
     def all(self) -> tuple[Stream, ...]:
-        return (self.checks, self.analyses, self.outcomes)
+        return (self.checks, self.analyses, self.outcomes, self.frames, self.camera_analyses, self.alerts)
 
     def named(self, name: str) -> Stream:
         """A stream by its short name (`checks`) or its key (`maskwatch:checks`), for operators' tools."""
@@ -135,4 +175,6 @@ class Streams:
 
 async def append(queue: WorkQueue, stream: Stream, message: Message) -> str:
     """Add `message` to `stream` under its contract's kind; refuses a contract the stream does not carry."""
-    return await queue.add(stream.key, stream.kind_of(message).value, message.to_json())
+    return await queue.add(
+        stream.key, stream.kind_of(message).value, message.to_json(), max_length=stream.max_length
+    )

@@ -97,3 +97,18 @@ class Topics:
     def gate_config(self) -> TopicTemplate:
         """Server → device, QoS 1, retained: a GateConfig applied without restart."""
         return TopicTemplate(self.root, "gates/{gate_id}/config", device_access="read")
+
+    @property
+    def camera_frame(self) -> TopicTemplate:
+        """Device → server, QoS 0: a CameraFrame (a sample; a lost one is replaced by the next)."""
+        return TopicTemplate(self.root, "cameras/{camera_id}/frame", device_access="write")
+
+    @property
+    def camera_status(self) -> TopicTemplate:
+        """Device → everyone, QoS 1, retained, last will `offline`: a CameraStatus."""
+        return TopicTemplate(self.root, "cameras/{camera_id}/status", device_access="readwrite")
+
+    @property
+    def camera_config(self) -> TopicTemplate:
+        """Server → device, QoS 1, retained: a CameraConfig applied without restart."""
+        return TopicTemplate(self.root, "cameras/{camera_id}/config", device_access="read")

@@ -61,17 +61,28 @@ def api_command(
     import uvicorn
 
     from maskwatch.database.engine import migrate
+    from maskwatch.queue import open_queue
     from services.api.app import create_app
     from stack.settings import load_settings
 
     settings = load_settings()
     api = settings.api
     migrate(settings.database.url)
+    # An in-process queue here would reach no other service: without a shared one, alerts
+    # acknowledged or resolved by hand are only recorded in the database.
+    queue = (
+        None
+        if settings.queue.url.startswith("memory://")
+        else open_queue(settings.queue.url, claim_idle_ms=settings.queue.claim_idle_ms)
+    )
     app = create_app(
         api,
         database_url=settings.database.url,
         mqtt=settings.mqtt,
         secret_key=settings.secret_key,
         site_timezone=settings.site_timezone,
+        queue=queue,
+        queue_prefix=settings.queue.prefix,
+        snapshots=settings.snapshots,
     )
     uvicorn.run(app, host=host or api.host, port=port or api.port, proxy_headers=True)

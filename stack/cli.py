@@ -113,6 +113,44 @@ def agent(
     asyncio.run(main())
 
 
+@app.command("camera-agent")
+def camera_agent(
+    config: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="The camera's YAML configuration.")
+    ],
+    frames: Annotated[int | None, typer.Option(help="Stop after this many frames (commissioning).")] = None,
+) -> None:
+    """Run the indoor camera agent: capture and publish frames at the configured rate."""
+    from pydantic import ValidationError
+
+    from devices.camera_agent.agent import CameraAgent
+    from devices.camera_agent.settings import load_camera_agent_settings
+    from devices.hardware.config import build_camera
+    from maskwatch.logs import configure_logging
+
+    try:
+        settings = load_camera_agent_settings(config)
+    except (ValidationError, ValueError) as exc:
+        typer.echo(f"configuration error in {config}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    configure_logging(f"camera {settings.camera_id}")
+
+    async def main() -> None:
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        camera = build_camera(settings.camera)
+        try:
+            await CameraAgent(settings, camera).run(stop, max_frames=frames)
+        finally:
+            camera.release()
+
+    asyncio.run(main())
+
+
 @device_app.command("add")
 def device_add(
     gate_id: Annotated[str, typer.Argument(help="The new gate's id (letters, digits, . _ -).")],
@@ -128,7 +166,7 @@ def device_add(
 
     from maskwatch.contracts.common import DeviceId
     from maskwatch.database.engine import create_engine, migrate
-    from maskwatch.database.gates import UnknownSiteError, register_gate
+    from maskwatch.database.gates import DeviceIdTaken, UnknownSiteError, register_gate
     from stack.provisioning import provision_gate
 
     try:
@@ -143,7 +181,7 @@ def device_add(
     database = create_engine(settings.database.url)
     try:
         register_gate(database, gate_id, site_id=site, name=name)
-    except UnknownSiteError as exc:
+    except (UnknownSiteError, DeviceIdTaken) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     finally:
@@ -233,11 +271,15 @@ def _register_model_commands() -> None:
 
 def _register_operator_commands() -> None:
     from stack.broker_cli import acl_command
+    from stack.camera_cli import app as camera_app
+    from stack.camera_cli import simulate_camera_command
     from stack.dead_letters_cli import app as dead_letters_app
     from stack.monitor_cli import app as monitor_app
 
     app.add_typer(dead_letters_app, name="dead-letters")
     app.add_typer(monitor_app, name="monitor")
+    app.add_typer(camera_app, name="camera")
+    simulate_app.command("camera")(simulate_camera_command)
     broker_app = typer.Typer(no_args_is_help=True, help="The MQTT broker's configuration.")
     broker_app.command("acl")(acl_command)
     app.add_typer(broker_app, name="broker")

@@ -123,6 +123,24 @@ async def run_stats(ctx: ServiceContext) -> None:
         await StatsWriter(database, ctx.queue, settings.queue, settings.stats).run(ctx.stop)
 
 
+async def run_monitoring(ctx: ServiceContext) -> None:
+    from maskwatch.snapshots import SnapshotStore
+    from services.monitoring.service import MonitoringService
+
+    settings = ctx.settings
+    async with _migrated_database(settings) as database:
+        service = MonitoringService(
+            ctx.queue,
+            database,
+            SnapshotStore(settings.snapshots),
+            queue_settings=settings.queue,
+            consumer=settings.monitoring,
+            name=f"{settings.queue.prefix}-monitoring",
+        )
+        ctx.ready.set()
+        await service.run(ctx.stop)
+
+
 async def run_api(ctx: ServiceContext) -> None:
     from maskwatch.database.engine import migrate
     from services.api.app import create_app
@@ -135,6 +153,9 @@ async def run_api(ctx: ServiceContext) -> None:
         mqtt=settings.mqtt,
         secret_key=settings.secret_key,
         site_timezone=settings.site_timezone,
+        queue=ctx.queue,
+        queue_prefix=settings.queue.prefix,
+        snapshots=settings.snapshots,
     )
     await serve_asgi(app, settings.api.host, settings.api.port, ctx.stop, ctx.ready, what="admin API")
 
@@ -143,7 +164,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("ingest", run_ingest, "MQTT and HTTP checks → validated → stream checks", True),
     ServiceSpec("inference", run_inference, "checks → faces and masks → stream analyses", True),
     ServiceSpec("gate-controller", run_gate_controller, "analyses → policy → verdict to the gate", True),
-    ServiceSpec("stats", run_stats, "verdicts and rejections → the database", True),
+    ServiceSpec("stats", run_stats, "verdicts, rejections and alert transitions → the database", True),
+    ServiceSpec("monitoring", run_monitoring, "camera analyses → tracks → alerts (indoor cameras)", False),
     ServiceSpec("api", run_api, "the admin REST API", False),
 )
 SERVICE_NAMES: tuple[str, ...] = tuple(s.name for s in SERVICES)

@@ -28,9 +28,11 @@ from maskwatch.consumer import ConsumerSettings
 from maskwatch.database.engine import DatabaseSettings
 from maskwatch.mqtt import MqttSettings
 from maskwatch.queue import QueueSettings
+from maskwatch.snapshots import SnapshotSettings
 from services.api.config import ApiSettings
 from services.gate_controller.policy import PolicyConfig
 from services.inference.model.config import ModelConfig
+from services.inference.settings import WorkerSettings
 from services.ingest.settings import HttpDeviceAuth, IngestSettings
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "ProvisioningSettings",
     "QueueSettings",
     "Settings",
+    "WorkerSettings",
     "load_settings",
 ]
 
@@ -75,10 +78,13 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = MqttSettings()
     queue: QueueSettings = QueueSettings()
     database: DatabaseSettings = DatabaseSettings()
-    worker: ConsumerSettings = ConsumerSettings(batch_size=16)
-    """How the inference worker batches checks (`MASKWATCH_WORKER__BATCH_SIZE`)."""
+    worker: WorkerSettings = WorkerSettings(batch_size=16)
+    """How the inference worker batches checks and frames (`MASKWATCH_WORKER__BATCH_SIZE`)."""
     gate_controller: ConsumerSettings = ConsumerSettings(batch_size=64)
     stats: ConsumerSettings = ConsumerSettings(batch_size=256)
+    monitoring: ConsumerSettings = ConsumerSettings(batch_size=32)
+    snapshots: SnapshotSettings = SnapshotSettings()
+    """Where alert snapshots are kept (shared by the monitoring service and the API) and for how long."""
     ingest: IngestSettings = IngestSettings()
     policy: PolicyConfig = PolicyConfig()
     inference_model: ModelConfig = ModelConfig()

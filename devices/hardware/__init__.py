@@ -10,7 +10,7 @@ built, so everything here imports and runs on machines without them.
 from devices.hardware.camera import Camera, CameraError
 from devices.hardware.config import (
     CameraConfig,
-    GateConfig,
+    GateActuatorConfig,
     Hardware,
     HardwareConfig,
     IndicatorConfig,
@@ -33,7 +33,7 @@ __all__ = [
     "CameraConfig",
     "CameraError",
     "GateActuator",
-    "GateConfig",
+    "GateActuatorConfig",
     "Hardware",
     "HardwareConfig",
     "Indicator",

@@ -26,6 +26,8 @@ __all__ = [
     "CameraError",
     "FileCamera",
     "FileCameraConfig",
+    "OpenCvCamera",
+    "OpenCvCameraConfig",
     "PiCamera2Camera",
     "PiCamera2CameraConfig",
     "SyntheticCamera",
@@ -187,6 +189,78 @@ class PiCamera2Camera:
                     camera.stop()
                 finally:
                     camera.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# USB webcams and other V4L2 devices, through OpenCV
+
+
+class OpenCvCameraConfig(_CameraConfigBase):
+    """A USB webcam (or any V4L2 device or video URL OpenCV opens), for indoor cameras without a Pi camera."""
+
+    type: Literal["opencv"] = "opencv"
+    device: int | str = Field(default=0, description="Device index (0 is /dev/video0), a path or a URL.")
+    width: int | None = Field(default=None, ge=16, le=4096)
+    height: int | None = Field(default=None, ge=16, le=4096)
+
+    def build(self) -> OpenCvCamera:
+        """Create the camera; the device is opened on the first capture."""
+        return OpenCvCamera(self)
+
+
+class OpenCvCamera:
+    """Reads frames with OpenCV's VideoCapture, keeping its buffer to one frame so each capture is current.
+
+    OpenCV is imported on first use: the gate's Raspberry Pi image does not need it.
+    """
+
+    def __init__(self, config: OpenCvCameraConfig, *, cv2_module: Any | None = None) -> None:
+        self._config = config
+        self._cv2 = cv2_module
+        self._capture: Any | None = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> Any:
+        if self._cv2 is None:
+            try:
+                self._cv2 = importlib.import_module("cv2")
+            except ImportError as exc:
+                raise CameraError("OpenCV is not installed (pip install opencv-python-headless)") from exc
+        cv2 = self._cv2
+        capture = cv2.VideoCapture(self._config.device)
+        if not capture.isOpened():
+            raise CameraError(f"cannot open video device {self._config.device!r}")
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        if self._config.width:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self._config.width)
+        if self._config.height:
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self._config.height)
+        return capture
+
+    def capture_jpeg(self) -> bytes:
+        """Grab the current frame and encode it as JPEG."""
+        with self._lock:
+            if self._capture is None:
+                self._capture = self._open()
+            ok, frame = self._capture.read()
+            if not ok or frame is None:
+                self._capture.release()
+                self._capture = None  # reopened on the next capture: the device may come back
+                raise CameraError(f"no frame from video device {self._config.device!r}")
+            assert self._cv2 is not None
+            encoded, data = self._cv2.imencode(
+                ".jpg", frame, [self._cv2.IMWRITE_JPEG_QUALITY, self._config.jpeg_quality]
+            )
+        if not encoded:
+            raise CameraError("the frame could not be encoded as JPEG")
+        return bytes(data.tobytes())
+
+    def release(self) -> None:
+        """Close the device."""
+        with self._lock:
+            if self._capture is not None:
+                self._capture.release()
+                self._capture = None
 
 
 # --------------------------------------------------------------------------------------------------

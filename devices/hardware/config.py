@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from devices.hardware.camera import (
     Camera,
     FileCameraConfig,
+    OpenCvCameraConfig,
     PiCamera2CameraConfig,
     SyntheticCameraConfig,
 )
@@ -48,7 +49,7 @@ from devices.hardware.trigger import (
 
 __all__ = [
     "CameraConfig",
-    "GateConfig",
+    "GateActuatorConfig",
     "Hardware",
     "HardwareConfig",
     "IndicatorConfig",
@@ -65,14 +66,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CameraConfig = Annotated[
-    PiCamera2CameraConfig | FileCameraConfig | SyntheticCameraConfig,
+    PiCamera2CameraConfig | OpenCvCameraConfig | FileCameraConfig | SyntheticCameraConfig,
     Field(discriminator="type"),
 ]
 ThermometerConfig = Annotated[
     Mlx90614ThermometerConfig | SimulatedThermometerConfig,
     Field(discriminator="type"),
 ]
-GateConfig = Annotated[
+GateActuatorConfig = Annotated[
     ServoGateConfig | RelayGateConfig | SimulatedGateConfig,
     Field(discriminator="type"),
 ]
@@ -96,7 +97,7 @@ def build_thermometer(config: ThermometerConfig) -> Thermometer:
     return config.build()
 
 
-def build_gate(config: GateConfig) -> GateActuator:
+def build_gate(config: GateActuatorConfig) -> GateActuator:
     """Create the gate actuator described by ``config``; it starts closed."""
     return config.build()
 
@@ -118,7 +119,7 @@ class HardwareConfig(BaseModel):
 
     camera: CameraConfig = Field(default_factory=SyntheticCameraConfig)
     thermometer: ThermometerConfig = Field(default_factory=SimulatedThermometerConfig)
-    gate: GateConfig = Field(default_factory=SimulatedGateConfig)
+    gate: GateActuatorConfig = Field(default_factory=SimulatedGateConfig)
     indicator: IndicatorConfig = Field(default_factory=ConsoleIndicatorConfig)
     trigger: TriggerConfig = Field(default_factory=TimedTriggerConfig)
 

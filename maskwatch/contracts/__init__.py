@@ -4,6 +4,11 @@ A message is validated when it is built and again when it is received, so a
 device, a service and a test all agree on exactly one definition.
 """
 
+from maskwatch.contracts.alert_transition import AlertKind, AlertTransition, Transition
+from maskwatch.contracts.camera_analysis import CameraAnalysis
+from maskwatch.contracts.camera_config import CameraConfig
+from maskwatch.contracts.camera_frame import CameraFrame, ReceivedCameraFrame
+from maskwatch.contracts.camera_status import CameraState, CameraStatus
 from maskwatch.contracts.common import SCHEMA_VERSION, ContractError, Message, decode
 from maskwatch.contracts.gate_analysis import AnalyzedFace, GateAnalysis
 from maskwatch.contracts.gate_check import GateCheck, ReceivedGateCheck, TemperatureReading
@@ -15,7 +20,14 @@ from maskwatch.contracts.verdict import Decision, Reason, Timings, Verdict
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AlertKind",
+    "AlertTransition",
     "AnalyzedFace",
+    "CameraAnalysis",
+    "CameraConfig",
+    "CameraFrame",
+    "CameraState",
+    "CameraStatus",
     "ContractError",
     "Decision",
     "GateAnalysis",
@@ -26,11 +38,13 @@ __all__ = [
     "GateStatus",
     "Message",
     "Reason",
+    "ReceivedCameraFrame",
     "ReceivedGateCheck",
     "Rejection",
     "RejectionCode",
     "TemperatureReading",
     "Timings",
+    "Transition",
     "Verdict",
     "decode",
 ]

@@ -6,24 +6,18 @@ queue to the inference worker and, without the image, on to the gate controller.
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, PlainSerializer, field_validator
+from pydantic import AwareDatetime, Field
 
 from maskwatch.contracts.common import DeviceId, Message
+from maskwatch.contracts.jpeg import MAX_IMAGE_BYTES, JpegImage
 
-MAX_IMAGE_BYTES = 4 * 1024 * 1024
-"""A 1080p JPEG is well under 1 MB; anything near this limit is a misconfigured camera."""
+__all__ = ["MAX_IMAGE_BYTES", "GateCheck", "OfflineDecision", "ReceivedGateCheck", "TemperatureReading"]
 
 FiniteCelsius = Annotated[float, Field(allow_inf_nan=False, ge=-60.0, le=200.0)]
 """Anything the sensor could physically report; plausibility is the policy's call, not the contract's."""
-
-Base64Jpeg = Annotated[
-    bytes,
-    PlainSerializer(lambda b: base64.b64encode(b).decode("ascii"), return_type=str, when_used="json"),
-]
 
 
 class TemperatureReading(Message):
@@ -51,28 +45,9 @@ class GateCheck(Message):
     gate_id: DeviceId
     check_id: UUID
     captured_at: AwareDatetime
-    image_jpeg: Base64Jpeg = Field(repr=False)
+    image_jpeg: JpegImage = Field(repr=False)
     temperature: TemperatureReading | None = None
     offline: OfflineDecision | None = None
-
-    @field_validator("image_jpeg", mode="before")
-    @classmethod
-    def _decode_base64(cls, value: object) -> object:
-        if isinstance(value, str):
-            try:
-                return base64.b64decode(value, validate=True)
-            except ValueError as exc:
-                raise ValueError("image_jpeg must be base64") from exc
-        return value
-
-    @field_validator("image_jpeg")
-    @classmethod
-    def _bounded_image(cls, value: bytes) -> bytes:
-        if not value:
-            raise ValueError("image_jpeg is empty")
-        if len(value) > MAX_IMAGE_BYTES:
-            raise ValueError(f"image_jpeg is {len(value)} bytes, the limit is {MAX_IMAGE_BYTES}")
-        return value
 
 
 class ReceivedGateCheck(Message):

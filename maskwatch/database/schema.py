@@ -122,7 +122,29 @@ alerts = sa.Table(
         "acknowledged_by", sa.Integer, sa.ForeignKey("users.user_id", ondelete="SET NULL"), nullable=True
     ),
     sa.Column("details", sa.JSON, nullable=False),
+    # Migration 0004: the lifecycle of alerts raised by the services.
+    # alert_key: the raiser's id for the alert (AlertTransition.alert_id), so a repeat is recognised.
+    sa.Column("alert_key", sa.String(36), nullable=True, unique=True),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("resolved_by", sa.Integer, sa.ForeignKey("users.user_id", ondelete="SET NULL"), nullable=True),
+    sa.Column("resolution", sa.String(16), nullable=True),
+    sa.Column("snapshot", sa.String(200), nullable=True),
+    sa.Column("crop", sa.String(200), nullable=True),
     sa.Index("ix_alerts_site_opened", "site_id", "opened_at"),
+)
+
+cameras = sa.Table(
+    "cameras",
+    metadata,
+    sa.Column("camera_id", sa.String(64), primary_key=True),
+    sa.Column("site_id", sa.String(64), sa.ForeignKey("sites.site_id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    # Set for an IP camera the server reads itself; None for a camera agent that publishes frames.
+    sa.Column("rtsp_url", sa.String(1000), nullable=True),
+    # The camera's monitoring settings (services.monitoring.settings.CameraSettings, as JSON).
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_cameras_site", "site_id"),
 )
 
 audit_log = sa.Table(

@@ -21,6 +21,8 @@ class Entry:
     data: bytes
     deliveries: int
     """1 on first delivery; higher when a consumer died holding it."""
+    stream: str = ""
+    """The stream it was read from (a consumer may read several)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,9 @@ class QueueDepth:
 
 
 class WorkQueue(Protocol):
-    async def add(self, stream: str, kind: str, data: bytes) -> str: ...
+    async def add(self, stream: str, kind: str, data: bytes, *, max_length: int | None = None) -> str:
+        """Append an entry; with `max_length`, the stream keeps about that many, dropping the oldest."""
+        ...
 
     async def ensure_group(self, spec: StreamGroup) -> None: ...
 

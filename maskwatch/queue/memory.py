@@ -63,12 +63,19 @@ class MemoryQueue:
     def _new_id(self) -> str:
         return f"{int(time.time() * 1000)}-{next(self._ids)}"
 
-    async def add(self, stream: str, kind: str, data: bytes) -> str:
+    async def add(self, stream: str, kind: str, data: bytes, *, max_length: int | None = None) -> str:
         entry_id = self._new_id()
         target = self._stream(stream)
         target.entries[entry_id] = (kind, data)
         for group in target.groups.values():
             group.undelivered[entry_id] = None
+        if max_length is not None:
+            while len(target.entries) > max_length:  # like XADD MAXLEN: the oldest go, delivered or not
+                oldest = next(iter(target.entries))
+                del target.entries[oldest]
+                for group in target.groups.values():
+                    group.undelivered.pop(oldest, None)
+                    group.pending.pop(oldest, None)
         self._signal(stream).set()
         return entry_id
 
@@ -84,8 +91,8 @@ class MemoryQueue:
         while True:
             added = self._signal(spec.stream)
             added.clear()  # single-threaded: nothing can be added between this and the look below
-            entries = self._reclaim(stream, group, consumer, count) or self._deliver_new(
-                stream, group, consumer, count
+            entries = self._reclaim(spec, stream, group, consumer, count) or self._deliver_new(
+                spec, stream, group, consumer, count
             )
             remaining = deadline - time.monotonic()
             if entries or remaining <= 0:
@@ -103,10 +110,12 @@ class MemoryQueue:
                 pending.deliveries += 1
                 pending.delivered_at = time.monotonic()
                 kind, data = stream.entries[entry_id]
-                entries.append(Entry(entry_id, kind, data, pending.deliveries))
+                entries.append(Entry(entry_id, kind, data, pending.deliveries, spec.stream))
         return entries
 
-    def _reclaim(self, stream: _Stream, group: _Group, consumer: str, count: int) -> list[Entry]:
+    def _reclaim(
+        self, spec: StreamGroup, stream: _Stream, group: _Group, consumer: str, count: int
+    ) -> list[Entry]:
         now = time.monotonic()
         entries: list[Entry] = []
         for entry_id, pending in list(group.pending.items()):
@@ -116,10 +125,12 @@ class MemoryQueue:
                 pending.consumer, pending.delivered_at = consumer, now
                 pending.deliveries += 1
                 kind, data = stream.entries[entry_id]
-                entries.append(Entry(entry_id, kind, data, pending.deliveries))
+                entries.append(Entry(entry_id, kind, data, pending.deliveries, spec.stream))
         return entries
 
-    def _deliver_new(self, stream: _Stream, group: _Group, consumer: str, count: int) -> list[Entry]:
+    def _deliver_new(
+        self, spec: StreamGroup, stream: _Stream, group: _Group, consumer: str, count: int
+    ) -> list[Entry]:
         taken = list(itertools.islice(group.undelivered, count))
         now = time.monotonic()
         entries: list[Entry] = []
@@ -127,7 +138,7 @@ class MemoryQueue:
             del group.undelivered[entry_id]
             group.pending[entry_id] = _Pending(consumer, now, 1)
             kind, data = stream.entries[entry_id]
-            entries.append(Entry(entry_id, kind, data, 1))
+            entries.append(Entry(entry_id, kind, data, 1, spec.stream))
         return entries
 
     async def ack(self, spec: StreamGroup, ids: Sequence[str]) -> None:

@@ -27,8 +27,10 @@ class RedisStreamQueue:
         self._claim_idle_ms = claim_idle_ms
         self._last_claim: dict[str, float] = {}
 
-    async def add(self, stream: str, kind: str, data: bytes) -> str:
-        entry_id = await self._redis.xadd(stream, {"kind": kind, "data": data})
+    async def add(self, stream: str, kind: str, data: bytes, *, max_length: int | None = None) -> str:
+        entry_id = await self._redis.xadd(
+            stream, {"kind": kind, "data": data}, maxlen=max_length, approximate=False
+        )
         return _text(entry_id)
 
     async def ensure_group(self, spec: StreamGroup) -> None:
@@ -51,11 +53,11 @@ class RedisStreamQueue:
         if reclaimed:
             return reclaimed
         response = await self._redis.xreadgroup(
-            spec.group, consumer, {spec.stream: ">"}, count=count, block=block_ms
+            spec.group, consumer, {spec.stream: ">"}, count=count, block=block_ms or None
         )
         entries: list[Entry] = []
         for _stream, items in _stream_items(response):
-            entries.extend(_entry(entry_id, fields, 1) for entry_id, fields in items if fields)
+            entries.extend(_entry(spec, entry_id, fields, 1) for entry_id, fields in items if fields)
         return entries
 
     async def held_by(self, spec: StreamGroup, consumer: str, count: int) -> list[Entry]:
@@ -69,7 +71,7 @@ class RedisStreamQueue:
                 if not fields:
                     await self._redis.xack(spec.stream, spec.group, entry_id)
                     continue
-                entries.append(_entry(entry_id, fields, 2))
+                entries.append(_entry(spec, entry_id, fields, 2))
         return entries
 
     async def _reclaim(self, spec: StreamGroup, consumer: str, count: int) -> list[Entry]:
@@ -88,7 +90,7 @@ class RedisStreamQueue:
                 continue
             info = await self._redis.xpending_range(spec.stream, spec.group, entry_id, entry_id, 1)
             deliveries = int(info[0]["times_delivered"]) if info else 2
-            entries.append(_entry(entry_id, fields, deliveries))
+            entries.append(_entry(spec, entry_id, fields, deliveries))
         return entries
 
     async def ack(self, spec: StreamGroup, ids: Sequence[str]) -> None:
@@ -182,7 +184,9 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _entry(entry_id: Any, fields: dict[Any, Any], deliveries: int) -> Entry:
+def _entry(spec: StreamGroup, entry_id: Any, fields: dict[Any, Any], deliveries: int) -> Entry:
     kind = fields.get(b"kind", b"")
     data = fields.get(b"data", b"")
-    return Entry(id=_text(entry_id), kind=_text(kind), data=bytes(data), deliveries=deliveries)
+    return Entry(
+        id=_text(entry_id), kind=_text(kind), data=bytes(data), deliveries=deliveries, stream=spec.stream
+    )

@@ -16,6 +16,8 @@ from maskwatch.database.schema import DEFAULT_SITE
 from maskwatch.database.schema import sites as sites_table
 from maskwatch.metrics import API_LATENCY, API_REQUESTS, update_gpu_memory
 from maskwatch.mqtt import MqttSettings
+from maskwatch.queue import WorkQueue
+from maskwatch.snapshots import SnapshotSettings
 from services.api import problems
 from services.api.commander import GateCommander, MqttGateCommander
 from services.api.config import ApiSettings
@@ -25,6 +27,7 @@ from services.api.routes import (
     alerts,
     audit,
     auth,
+    cameras,
     checks,
     events,
     gates,
@@ -38,10 +41,11 @@ from services.api.routes import (
 from services.api.state import AppState
 
 DESCRIPTION = """
-Figures, gates, checks, alerts and accounts of a Maskwatch installation.
+Figures, gates, cameras, checks, alerts and accounts of a Maskwatch installation.
 
 Every resource carries HAL `_links`: `self`, related resources, and the actions
-the caller may take right now (`open` on a gate, `acknowledge` on an alert).
+the caller may take right now (`open` on a gate, `acknowledge` and `resolve` on
+an alert).
 Collections page with `first`/`prev`/`next` links. Errors are
 `application/problem+json`. Sign in with `POST /api/v1/auth/login` (session
 cookie) or send `Authorization: Bearer <API token>`.
@@ -74,9 +78,17 @@ def create_app(
     mqtt: MqttSettings | None = None,
     commander: GateCommander | None = None,
     site_timezone: str = "UTC",
+    queue: WorkQueue | None = None,
+    queue_prefix: str = "maskwatch",
+    snapshots: SnapshotSettings | None = None,
 ) -> FastAPI:
     """The API over the database at `database_url` (or `engine`), sending gate commands over `mqtt`
-    (or through `commander`: tests pass their own instead of a broker)."""
+    (or through `commander`: tests pass their own instead of a broker).
+
+    Alerts acknowledged or resolved by hand are announced on `queue` (the alerts stream under
+    `queue_prefix`), so the notifier hears of them; without a queue only the database records them.
+    The caller owns the queue and closes it. `snapshots` says where alert snapshots are stored.
+    """
     if engine is None and database_url is None:
         raise ValueError("create_app needs a database_url or an engine")
     if commander is None and mqtt is None:
@@ -106,9 +118,13 @@ def create_app(
         engine=db,
         commander=commander or MqttGateCommander(mqtt or MqttSettings()),
         login_limiter=SlidingWindow(api.login_attempts, api.login_window_s),
+        queue=queue,
+        queue_prefix=queue_prefix,
+        snapshots=snapshots or SnapshotSettings(),
     )
     problems.install(app)
-    for module in (root, auth, oidc, tokens, sites, stats, gates, checks, alerts, users, audit, events):
+    routers = (root, auth, oidc, tokens, sites, stats, gates, cameras, checks, alerts, users, audit, events)
+    for module in routers:
         app.include_router(module.router)
 
     @app.middleware("http")

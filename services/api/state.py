@@ -1,12 +1,15 @@
-"""What the routes share for the life of the app: database, settings, gate commander, limiter."""
+"""What the routes share for the life of the app: database, settings, gate commander, limiter, queue."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from pydantic import SecretStr
 
+from maskwatch.queue import WorkQueue
+from maskwatch.snapshots import SnapshotSettings, SnapshotStore
+from maskwatch.streams import Streams
 from services.api.commander import GateCommander
 from services.api.config import ApiSettings
 from services.api.ratelimit import SlidingWindow
@@ -19,7 +22,20 @@ class AppState:
     engine: sa.Engine
     commander: GateCommander
     login_limiter: SlidingWindow
+    queue: WorkQueue | None = None
+    """Where alert transitions made by hand are announced (the notifier reads them); None: nowhere."""
+    queue_prefix: str = "maskwatch"
+    snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
+    """Where the monitoring service keeps alert snapshots, which the API serves."""
 
     @property
     def secret_key(self) -> bytes:
         return self.secret.get_secret_value().encode()
+
+    @property
+    def streams(self) -> Streams:
+        return Streams(self.queue_prefix)
+
+    @property
+    def snapshot_store(self) -> SnapshotStore:
+        return SnapshotStore(self.snapshots)

@@ -1,4 +1,9 @@
-"""MQTT → queue bridge for gate checks."""
+"""MQTT → queue bridge for gate checks and camera frames.
+
+Gate checks are records: subscribed at QoS 1 on a persistent session, answered
+with a rejection when invalid. Camera frames are samples: QoS 0, and an invalid
+one is logged and counted (a camera has nobody to read a rejection).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,16 @@ import logging
 import aiomqtt
 
 from maskwatch import metrics
-from maskwatch.contracts import ContractError, GateCheck, ReceivedGateCheck, Rejection, RejectionCode, decode
+from maskwatch.contracts import (
+    CameraFrame,
+    ContractError,
+    GateCheck,
+    ReceivedCameraFrame,
+    ReceivedGateCheck,
+    Rejection,
+    RejectionCode,
+    decode,
+)
 from maskwatch.contracts.common import utc_now
 from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
 from maskwatch.queue import WorkQueue
@@ -46,16 +60,25 @@ class IngestBridge:
             self._mqtt, identifier=self._identifier, clean_session=not persistent
         ) as client:
             await client.subscribe(self._topics.gate_check.filter(), qos=1)
+            await client.subscribe(self._topics.camera_frame.filter(), qos=0)
             self.ready.set()
-            log.info("ingest: subscribed to %s", self._topics.gate_check.filter())
+            log.info(
+                "ingest: subscribed to %s and %s",
+                self._topics.gate_check.filter(),
+                self._topics.camera_frame.filter(),
+            )
             async for message in client.messages:
                 await self.accept(client, str(message.topic), _payload_bytes(message.payload))
 
     async def accept(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
-        """Queue a valid check or reject an invalid one; never raises for bad input."""
+        """Queue a valid check or frame, reject an invalid one; never raises for bad input."""
         params = self._topics.gate_check.match(topic)
         if params is None:
-            log.warning("ingest: ignoring message on unexpected topic %s", topic)
+            camera = self._topics.camera_frame.match(topic)
+            if camera is None:
+                log.warning("ingest: ignoring message on unexpected topic %s", topic)
+            else:
+                await self.accept_frame(camera["camera_id"], payload)
             return
         gate_id = params["gate_id"]
         received_at = utc_now()
@@ -87,6 +110,28 @@ class IngestBridge:
         await append(self._queue, self._streams.checks, queued)
         metrics.CHECKS_RECEIVED.labels("accepted").inc()
         log.info("gate %s: check %s queued (%d bytes)", gate_id, check.check_id, len(check.image_jpeg))
+
+    async def accept_frame(self, camera_id: str, payload: bytes) -> None:
+        """Queue a valid camera frame; log and count an invalid one."""
+        problem = None
+        if len(payload) > self._mqtt.max_payload_bytes:
+            problem = f"payload is {len(payload)} bytes, the limit is {self._mqtt.max_payload_bytes}"
+        else:
+            try:
+                frame = decode(CameraFrame, payload)
+            except ContractError as exc:
+                problem = f"{exc.code}: {exc.detail}"
+            else:
+                if frame.camera_id != camera_id:
+                    problem = f"payload camera_id {frame.camera_id!r} differs from the topic's {camera_id!r}"
+        if problem is not None:
+            log.warning("camera %s: frame refused: %s", camera_id, problem)
+            metrics.CAMERA_FRAMES.labels(camera_id, "rejected").inc()
+            return
+        await append(
+            self._queue, self._streams.frames, ReceivedCameraFrame(frame=frame, received_at=utc_now())
+        )
+        log.debug("camera %s: frame %s queued", camera_id, frame.frame_id)
 
     async def _reject(
         self,

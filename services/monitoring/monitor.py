@@ -31,6 +31,14 @@ class CameraMonitor:
         self._dwell: dict[int, Dwell] = {}
         self.people: list[PersonView] = []
 
+    def reconfigure(self, settings: CameraSettings) -> None:
+        """New settings from the registry, applied without losing who is who or how long they have waited."""
+        self.settings = settings
+        self.alerts.cooldown_s = settings.cooldown_s
+        for dwell in self._dwell.values():
+            dwell.unmasked_labels = settings.unmasked_labels()
+            dwell.grace_s = settings.grace_s
+
     def step(self, detections: Sequence[Detection], t: float) -> list[AlertEvent]:
         """Feed one frame's faces taken at `t` seconds; returns the alert events it caused."""
         update = self.tracker.update(outside_zones(detections, self.settings.ignore_zones), t)

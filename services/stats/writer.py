@@ -1,4 +1,4 @@
-"""Writes outcomes to the database, exactly once per check however often they are delivered."""
+"""Writes outcomes and alert transitions to the database, once each however often they are delivered."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from maskwatch import metrics
 from maskwatch.consumer import ConsumerSettings, consume_messages
-from maskwatch.contracts import Message, Rejection, Verdict
+from maskwatch.contracts import AlertTransition, Message, Rejection, Verdict
+from maskwatch.database.alerts import record_transition
 from maskwatch.database.schema import check_reasons, checks, rejections
 from maskwatch.queue import QueueSettings, WorkQueue
 from maskwatch.streams import Group, Streams
@@ -68,7 +69,7 @@ class StatsWriter:
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> int:
         return await consume_messages(
             self._queue,
-            self._streams.outcomes.read_by(Group.STATS),
+            (self._streams.outcomes.read_by(Group.STATS), self._streams.alerts.read_by(Group.STATS)),
             consumer=self.name,
             handle=self.handle_batch,
             settings=self._settings,
@@ -80,11 +81,17 @@ class StatsWriter:
     async def handle_batch(self, messages: Sequence[Message]) -> None:
         verdicts = [m for m in messages if isinstance(m, Verdict)]
         rejected = [m for m in messages if isinstance(m, Rejection)]
-        await asyncio.to_thread(self.write, verdicts, rejected)
+        transitions = [m for m in messages if isinstance(m, AlertTransition)]
+        await asyncio.to_thread(self.write, verdicts, rejected, transitions)
 
-    def write(self, verdicts: Sequence[Verdict], rejected: Sequence[Rejection]) -> None:
+    def write(
+        self,
+        verdicts: Sequence[Verdict],
+        rejected: Sequence[Rejection],
+        transitions: Sequence[AlertTransition] = (),
+    ) -> None:
         """One transaction per batch; rows already present are left alone."""
-        if not verdicts and not rejected:
+        if not verdicts and not rejected and not transitions:
             return
         insert = _insert_for(self._engine)
         with self._engine.begin() as connection:
@@ -106,8 +113,14 @@ class StatsWriter:
                     insert(rejections).on_conflict_do_nothing(index_elements=["rejection_id"]),
                     [rejection_row(r) for r in rejected],
                 )
+            for transition in transitions:
+                if not record_transition(connection, transition):
+                    log.debug(
+                        "alert %s: %s already recorded", transition.alert_id, transition.transition.value
+                    )
         metrics.STATS_ROWS_WRITTEN.labels("checks").inc(len(verdicts))
         metrics.STATS_ROWS_WRITTEN.labels("rejections").inc(len(rejected))
+        metrics.STATS_ROWS_WRITTEN.labels("alerts").inc(len(transitions))
         for v in verdicts:
             log.debug("gate %s: check %s recorded", v.gate_id, v.check_id)
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -52,7 +55,7 @@ def _describe(answer: Verdict | Rejection, min_face_score: float) -> tuple[str, 
 
 async def run_demo(settings: Settings, *, rounds: int) -> int:
     settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"http_port": None})})
-    stack = Stack(settings, GATE_PATH)
+    stack = Stack(settings, (*GATE_PATH, "monitoring"))
     print(
         f"Starting Maskwatch: broker {settings.mqtt.host}:{settings.mqtt.port} "
         f"({'embedded' if settings.mqtt.embedded else 'external'}), queue {settings.queue.url}, "
@@ -87,6 +90,7 @@ async def run_demo(settings: Settings, *, rounds: int) -> int:
         for client in clients.values():
             await client.__aexit__(None, None, None)
         await _run_agent(settings)
+        missing += await _run_indoor_camera(settings)
         await asyncio.sleep(1.0)  # let the stats service write the last outcomes
         _print_stats(settings)
     finally:
@@ -129,6 +133,53 @@ async def _run_agent(settings: Settings) -> None:
         for outcome in agent.outcomes:
             print(f"  {outcome.result:<8} {outcome.message}")
         print(f"  gate actuator: {' → '.join(actions)}")
+
+
+async def _run_indoor_camera(settings: Settings) -> int:
+    """A simulated camera in a waiting room: one person keeps the mask off past the (short) threshold,
+    then puts it on; a masked bystander stays put. Returns 1 when the alert did not open and resolve."""
+    from maskwatch.database.cameras import register_camera
+    from maskwatch.database.engine import create_engine
+    from maskwatch.database.schema import alerts
+    from services.monitoring.settings import CameraSettings
+    from stack.demo.indoor_scene import Actor, jpeg_frames, portrait_face
+    from stack.demo.simulate import simulate_camera
+
+    camera = CameraSettings(fps=5, unmasked_after_s=3, grace_s=1, cooldown_s=600)
+    engine = create_engine(settings.database.url)
+    register_camera(engine, "waiting-room", site_id="default", settings=camera.model_dump(mode="json"))
+    print(
+        f"\nAn indoor camera (waiting-room, {camera.fps:g} fps): one person unmasked for 5 s, then masked; "
+        f"alert after {camera.unmasked_after_s:g} s"
+    )
+    faces = {"mask": portrait_face("mask"), "no_mask": portrait_face("no_mask")}
+    scene = [
+        Actor(faces, lambda t: (180 + 6 * t, 210), unmasked=[(0.0, 5.0)]),
+        Actor(faces, lambda t: (470, 230)),
+    ]
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    sent, _ = await simulate_camera(settings.mqtt, "waiting-room", jpeg_frames(scene, 8.0, 5.0), fps=5.0)
+    this_run = sa.and_(alerts.c.device_id == "waiting-room", alerts.c.opened_at >= started)
+    rows: Sequence[sa.Row[Any]] = []
+    try:
+        for _ in range(60):
+            with engine.connect() as connection:
+                rows = connection.execute(sa.select(alerts).where(this_run)).all()
+            if rows and all(r.resolved_at is not None for r in rows):
+                break
+            await asyncio.sleep(0.25)
+    finally:
+        engine.dispose()
+    for row in rows:
+        opened = row.opened_at.strftime("%H:%M:%S")
+        resolved = row.resolved_at.strftime("%H:%M:%S") if row.resolved_at else "-"
+        print(
+            f"  alert {row.alert_id}: person {row.details.get('track')} unmasked, opened {opened}, "
+            f"resolved {resolved} ({row.resolution or 'still open'}); snapshot {row.snapshot} "
+            f"(the bystander blurred)"
+        )
+    print(f"  {sent} frames sent; {len(rows)} alert(s)")
+    return 0 if len(rows) == 1 and rows[0].resolution == "masked" else 1
 
 
 def _print_stats(settings: Settings) -> None:

@@ -1,13 +1,16 @@
-"""`maskwatch simulate gate`: one check, sent exactly as a gate sends it."""
+"""`maskwatch simulate gate|camera`: a check, or frames, sent exactly as a gate or a camera sends them."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from devices.camera_agent.client import CameraClient
 from devices.gate_agent.client import GateClient
 from maskwatch.contracts import Rejection, TemperatureReading
 from maskwatch.mqtt import MqttSettings
@@ -34,3 +37,41 @@ async def simulate_check(
         return 4, None
     body = answer.model_dump(mode="json")
     return (3 if isinstance(answer, Rejection) else 0), body
+
+
+async def simulate_camera(
+    mqtt: MqttSettings, camera_id: str, frames: Iterator[tuple[float, bytes]], *, fps: float
+) -> tuple[int, int]:
+    """Publish `frames` ((seconds into the source, JPEG)) as the camera agent does, paced in real time.
+
+    Returns (frames sent, frames dropped because the link was still busy).
+    """
+    async with CameraClient(mqtt, camera_id) as camera:
+        camera.fps = fps
+        await camera.publish_status()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for t, jpeg in frames:
+            delay = started + t - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await camera.offer(jpeg)
+        await camera.publish_status()
+        return camera.sent, camera.dropped
+
+
+def video_frames(path: str, fps: float) -> Iterator[tuple[float, bytes]]:
+    """A video sampled at `fps`, each frame as a JPEG with its time in the video."""
+    import cv2
+
+    from maskwatch.video import sampled_frames
+
+    for frame in sampled_frames(path, fps):
+        yield frame.t, cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+
+
+def folder_frames(folder: Path, fps: float) -> Iterator[tuple[float, bytes]]:
+    """The folder's images in name order, one every 1/fps seconds."""
+    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp"})
+    for index, path in enumerate(images):
+        yield index / fps, jpeg_bytes(path)

@@ -8,7 +8,7 @@ from devices.hardware.indicators import IndicatorState
 from maskwatch.mqtt import MqttSettings
 from stack.in_process import Stack
 from stack.service_table import GATE_PATH
-from stack.settings import ConsumerSettings, DatabaseSettings, IngestSettings, QueueSettings, Settings
+from stack.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
 from tests.agent.conftest import RunningAgent, agent_settings
 from tests.e2e.conftest import free_port
 
@@ -20,7 +20,7 @@ async def test_agent_opens_only_for_a_pass(photos, tmp_path, unique_id):
         mqtt=MqttSettings(port=free_port(), topic_root=f"test/{unique_id}"),
         queue=QueueSettings(url="memory://"),
         database=DatabaseSettings(url=f"sqlite:///{tmp_path}/s.db"),
-        worker=ConsumerSettings(block_ms=50),
+        worker=WorkerSettings(block_ms=50),
         ingest=IngestSettings(http_port=None),
     )
     stack = Stack(settings, GATE_PATH)

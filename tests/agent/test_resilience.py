@@ -18,7 +18,7 @@ from maskwatch.mqtt import MqttSettings
 from maskwatch.topics import Topics
 from stack.in_process import Stack
 from stack.service_table import GATE_PATH
-from stack.settings import ConsumerSettings, DatabaseSettings, IngestSettings, QueueSettings, Settings
+from stack.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
 from tests.agent.conftest import RunningAgent, agent_settings
 from tests.private_broker import PrivateBroker
 
@@ -41,7 +41,7 @@ def server_settings(broker: PrivateBroker, tmp_path, unique_id) -> Settings:
         mqtt=MqttSettings(port=broker.port, embedded=False, topic_root=f"test/{unique_id}"),
         queue=QueueSettings(url="memory://"),
         database=DatabaseSettings(url=f"sqlite:///{tmp_path}/stats.db"),
-        worker=ConsumerSettings(block_ms=50),
+        worker=WorkerSettings(block_ms=50),
         ingest=IngestSettings(http_port=None),
     )
 

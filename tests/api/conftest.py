@@ -16,11 +16,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from maskwatch.contracts import Decision, Reason, Timings, Verdict
-from maskwatch.database.alerts import open_alert
+from maskwatch.contracts import AlertKind, AlertTransition, Decision, Reason, Timings, Transition, Verdict
+from maskwatch.database.alerts import open_alert, record_transition
 from maskwatch.database.engine import create_engine
-from maskwatch.database.schema import gates, sites, user_sites, users
-from maskwatch.queue import open_queue
+from maskwatch.database.schema import alerts, gates, sites, user_sites, users
+from maskwatch.queue import WorkQueue, open_queue
+from maskwatch.snapshots import SnapshotSettings
 from services.api.app import create_app
 from services.api.commander import RecordingGateCommander
 from services.api.config import ApiSettings
@@ -84,11 +85,56 @@ class World:
         with self.engine.begin() as conn:
             return open_alert(conn, site, f"{site}-cam", "no_mask_indoors", {"people": 3})
 
+    def unmasked_alert(
+        self,
+        site: str,
+        camera: str | None = None,
+        *,
+        at: datetime | None = None,
+        snapshot: str | None = None,
+        crop: str | None = None,
+    ) -> tuple[int, UUID]:
+        """An alert raised as the monitoring service raises one (through a transition); its id and key."""
+        opened = at or datetime.now(UTC)
+        transition = AlertTransition(
+            alert_id=uuid4(),
+            transition=Transition.OPENED,
+            at=opened,
+            kind=AlertKind.UNMASKED,
+            site_id=site,
+            device_id=camera or f"{site}-cam",
+            track=7,
+            box=(10, 20, 110, 140),
+            unmasked_since=opened - timedelta(seconds=75),
+            snapshot=snapshot,
+            crop=crop,
+        )
+        with self.engine.begin() as conn:
+            record_transition(conn, transition)
+            alert_id = conn.execute(
+                sa.select(alerts.c.alert_id).where(alerts.c.alert_key == str(transition.alert_id))
+            ).scalar_one()
+        return int(alert_id), transition.alert_id
 
-def build_world(url: str, password_hash: str, api: ApiSettings | None = None) -> World:
+
+def build_world(
+    url: str,
+    password_hash: str,
+    api: ApiSettings | None = None,
+    *,
+    queue: WorkQueue | None = None,
+    snapshots: SnapshotSettings | None = None,
+) -> World:
     engine = create_engine(url)
     commander = RecordingGateCommander()
-    app = create_app(api or ApiSettings(), secret_key=SecretStr(SECRET), engine=engine, commander=commander)
+    app = create_app(
+        api or ApiSettings(),
+        secret_key=SecretStr(SECRET),
+        engine=engine,
+        commander=commander,
+        queue=queue,
+        snapshots=snapshots,
+    )
     world = World(engine, app, commander)
     now = datetime.now(UTC)
     with engine.begin() as conn:

@@ -31,9 +31,13 @@ def test_every_template_is_in_the_acl_with_its_device_access():
         "gates/{gate_id}/status",
         "gates/{gate_id}/command",
         "gates/{gate_id}/config",
+        "cameras/{camera_id}/frame",
+        "cameras/{camera_id}/status",
+        "cameras/{camera_id}/config",
     }
     assert [line for line in lines if line.startswith("pattern ")] == [
-        f"pattern {t.device_access} site/v2/{t.pattern.replace('{gate_id}', '%u')}"
+        f"pattern {t.device_access} site/v2/"
+        + t.pattern.replace("{gate_id}", "%u").replace("{camera_id}", "%u")
         for t in topics.templates()
     ]
     assert lines[lines.index("user maskwatch-server") + 1] == "topic readwrite site/v2/#"
@@ -57,9 +61,9 @@ def test_a_parameter_the_acl_cannot_express_is_refused(monkeypatch):
     monkeypatch.setattr(
         Topics,
         "templates",
-        lambda self: (TopicTemplate(self.root, "cameras/{camera_id}/frames", device_access="write"),),
+        lambda self: (TopicTemplate(self.root, "sites/{site_id}/frames", device_access="write"),),
     )
-    with pytest.raises(ValueError, match="camera_id"):
+    with pytest.raises(ValueError, match="site_id"):
         render_acl(Topics())
 
 

@@ -9,7 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 from devices.hardware.camera import FileCamera, PiCamera2Camera, SyntheticCamera
 from devices.hardware.config import (
     CameraConfig,
-    GateConfig,
+    GateActuatorConfig,
     HardwareConfig,
     IndicatorConfig,
     ThermometerConfig,
@@ -85,7 +85,7 @@ def test_thermometer_union():
     ],
 )
 def test_gate_union(mock_pins, data, cls):
-    gate = build_gate(TypeAdapter(GateConfig).validate_python(data))
+    gate = build_gate(TypeAdapter(GateActuatorConfig).validate_python(data))
     assert isinstance(gate, cls)
     gate.release()
 

@@ -7,9 +7,10 @@ import socket
 import pytest
 
 from maskwatch.mqtt import MqttSettings
+from maskwatch.snapshots import SnapshotSettings
 from services.api.config import ApiSettings
 from stack.in_process import Stack
-from stack.settings import ConsumerSettings, DatabaseSettings, IngestSettings, QueueSettings, Settings
+from stack.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
 
 
 def free_port() -> int:
@@ -25,7 +26,7 @@ def backend(request) -> str:
 
 @pytest.fixture
 def stack_settings(backend, unique_id, tmp_path, request) -> Settings:
-    worker = ConsumerSettings(batch_size=8, block_ms=50)
+    worker = WorkerSettings(batch_size=8, block_ms=50)
     if backend == "real":
         host, port = request.getfixturevalue("mosquitto")
         return Settings(
@@ -43,6 +44,7 @@ def stack_settings(backend, unique_id, tmp_path, request) -> Settings:
             worker=worker,
             ingest=IngestSettings(http_port=free_port()),
             api=ApiSettings(port=free_port()),
+            snapshots=SnapshotSettings(directory=tmp_path / "snapshots"),
         )
     return Settings(
         mqtt=MqttSettings(host="127.0.0.1", port=free_port(), embedded=True, topic_root=f"test/{unique_id}"),
@@ -51,6 +53,7 @@ def stack_settings(backend, unique_id, tmp_path, request) -> Settings:
         worker=worker,
         ingest=IngestSettings(http_port=free_port()),
         api=ApiSettings(port=free_port()),
+        snapshots=SnapshotSettings(directory=tmp_path / "snapshots"),
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from stack.demo.sample_faces import sample_image
+from stack.service_table import SERVICE_NAMES
 from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.timeout(240)
@@ -94,10 +95,10 @@ def test_up_runs_each_service_as_a_process(tmp_path, mosquitto, redis_url, postg
         assert verdict["decision"] == "deny"
         assert verdict["reasons"] == ["no_mask"]
         children = subprocess.run(["pgrep", "-P", str(up.pid)], capture_output=True, text=True).stdout.split()
-        assert len(children) == 5  # ingest, inference, gate-controller, stats, api
+        assert len(children) == len(SERVICE_NAMES)  # one process per service in the table
     finally:
         up.send_signal(signal.SIGTERM)
         output, _ = up.communicate(timeout=60)
     assert up.returncode == 0, output
-    for name in ("ingest", "inference", "gate-controller", "stats", "api"):
+    for name in SERVICE_NAMES:
         assert f"{name} started" in output

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stack.cli import app
-from tests.monitoring.videos import Actor, portrait_face, write_clip
+from stack.demo.indoor_scene import Actor, portrait_face, write_clip
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -160,3 +160,64 @@ async def test_dead_lettering_in_one_group_leaves_the_entry_for_the_other(queue:
     assert again.data == b"poison-for-one"
     await queue.ack(second, [again.id])
     assert (await queue.depth(second)).length == 0
+
+
+async def test_a_capped_stream_drops_its_oldest_entries(queue: WorkQueue, spec):
+    await queue.ensure_group(spec)
+    for i in range(8):
+        await queue.add(spec.stream, "k", f"f{i}".encode(), max_length=5)
+    entries = await queue.read(spec, "c", 10, 100)
+    assert [e.data for e in entries] == [b"f3", b"f4", b"f5", b"f6", b"f7"]
+
+
+async def test_a_consumer_of_two_streams_fills_each_batch_from_the_first_stream_first(queue, unique_id):
+    streams = Streams(f"test-{unique_id}")
+    first = streams.checks.read_by(Group.INFERENCE)
+    second = streams.frames.read_by(Group.INFERENCE)
+    for i in range(5):
+        await queue.add(second.stream, "camera_frame", f"frame{i}".encode())
+    for i in range(3):
+        await queue.add(first.stream, "gate_check", f"check{i}".encode())
+    batches: list[list[bytes]] = []
+
+    async def handle(entries):
+        batches.append([e.data for e in entries])
+
+    handled = await consume(
+        queue,
+        (first, second),
+        consumer="worker",
+        handle=handle,
+        settings=ConsumerSettings(batch_size=4, block_ms=50),
+        max_deliveries=3,
+        burst=True,
+    )
+    assert handled == 8
+    assert batches[0] == [b"check0", b"check1", b"check2", b"frame0"]
+    assert batches[1] == [b"frame1", b"frame2", b"frame3", b"frame4"]
+    assert (await queue.depth(first)).length == 0  # each entry acknowledged on its own stream
+    assert (await queue.depth(second)).length == 0
+
+
+async def test_limits_cap_how_many_entries_of_each_stream_one_batch_takes(queue, unique_id):
+    streams = Streams(f"test-{unique_id}")
+    first = streams.checks.read_by(Group.INFERENCE)
+    second = streams.frames.read_by(Group.INFERENCE)
+    for i in range(5):
+        await queue.add(second.stream, "camera_frame", f"frame{i}".encode())
+    batches: list[int] = []
+
+    async def handle(entries):
+        batches.append(len(entries))
+
+    await consume(
+        queue,
+        (first, second),
+        consumer="worker",
+        handle=handle,
+        settings=ConsumerSettings(batch_size=16, block_ms=50),
+        max_deliveries=3,
+        burst=True,
+        limits=(16, 2),
+    )
+    assert batches == [2, 2, 1]

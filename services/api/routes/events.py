@@ -4,7 +4,8 @@ The stream polls the database rather than subscribing to a queue, so it works
 whichever process wrote the rows and needs nothing but the database. Checks
 are found by their decided_at index within a short look-back window (a check
 written late by the stats writer still appears) and remembered by id so none is
-sent twice; alerts by their increasing id, acknowledgements by their time.
+sent twice; alerts by their increasing id, acknowledgements and resolutions by
+their time.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from maskwatch.database.schema import DEFAULT_SITE, alerts, check_reasons, check
 from services.api.deps import _bearer, _cookie, get_state
 from services.api.paging import API
 from services.api.problems import PROBLEM_RESPONSES, Problem
+from services.api.routes.alerts import alert_state, detail_box, detail_since, detail_track
 from services.api.security import Caller, caller_for_token
 from services.api.state import AppState
 
@@ -72,6 +74,7 @@ class Poller:
         self._sent: OrderedDict[Any, None] = OrderedDict()
         self._last_alert = 0
         self._last_ack = datetime.now(UTC)
+        self._last_resolved = self._last_ack
 
     def _site_filter(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
         return sa.true() if self._sites is None else column.in_(sorted(self._sites))
@@ -130,20 +133,59 @@ class Poller:
             for a in acked:
                 self._last_ack = max(self._last_ack, _utc(a.acknowledged_at) or self._last_ack)
                 out.append(("alert_acknowledged", f"ack-{a.alert_id}", self._alert(a)))
+            resolved = conn.execute(
+                sa.select(alerts)
+                .where(alerts.c.resolved_at > self._last_resolved, self._site_filter(alerts.c.site_id))
+                .order_by(alerts.c.resolved_at, alerts.c.alert_id)
+            ).all()
+            for a in resolved:
+                self._last_resolved = max(self._last_resolved, _utc(a.resolved_at) or self._last_resolved)
+                out.append(("alert_resolved", f"resolved-{a.alert_id}", self._alert(a)))
         return out
 
     @staticmethod
     def _alert(a: sa.Row[Any]) -> dict[str, Any]:
+        href = f"{API}/alerts/{a.alert_id}"
+        details: dict[str, Any] = a.details if isinstance(a.details, dict) else {}
         return {
             "alert_id": a.alert_id,
             "site_id": a.site_id,
             "device_id": a.device_id,
             "kind": a.kind,
             "opened_at": _iso(a.opened_at),
+            "state": alert_state(a),
             "acknowledged_at": _iso(a.acknowledged_at),
-            "details": a.details or {},
-            "href": f"{API}/alerts/{a.alert_id}",
+            "acknowledged_by": a.acknowledged_by,
+            "resolved_at": _iso(a.resolved_at),
+            "resolved_by": a.resolved_by,
+            "resolution": a.resolution,
+            "track": detail_track(details),
+            "box": detail_box(details),
+            "unmasked_since": _iso(detail_since(details)),
+            "snapshot": f"{href}/snapshot" if a.snapshot else None,
+            "crop": f"{href}/crop" if a.crop else None,
+            "details": details,
+            "href": href,
         }
+
+
+EVENTS_DESCRIPTION = """
+A stream that starts with what happens next (nothing from before it was opened) and
+holds only the sites you may see. Each event has a name (`event:`), an id (`id:`) and a
+JSON object (`data:`):
+
+- `check`: a gate decided a check: `check_id`, `gate_id`, `site_id`, `decided_at`,
+  `decision`, `reasons` (the enforced ones) and `href`.
+- `alert`: an alert opened.
+- `alert_acknowledged`: someone acknowledged an alert.
+- `alert_resolved`: an alert resolved, by itself (the person masked up or left) or by hand.
+
+The three alert events carry the alert: `alert_id`, `site_id`, `device_id`, `kind`,
+`state`, `opened_at`, `acknowledged_at`, `acknowledged_by`, `resolved_at`,
+`resolved_by`, `resolution` (`masked`, `left`, `by_hand` or null), `track`, `box`,
+`unmasked_since`, `snapshot` and `crop` (the images' addresses, or null), `details` and
+`href` (the alert resource). Comment lines (`: keep-alive`) keep idle connections open.
+"""
 
 
 def format_event(kind: str, event_id: str, data: dict[str, Any]) -> str:
@@ -153,10 +195,9 @@ def format_event(kind: str, event_id: str, data: dict[str, Any]) -> str:
 @router.get(
     "/events",
     response_class=StreamingResponse,
-    responses={
-        200: {"content": {"text/event-stream": {}}, "description": "`check`, `alert`, `alert_acknowledged`"}
-    },
+    responses={200: {"content": {"text/event-stream": {}}, "description": "The events, as they happen"}},
     summary="Live checks and alerts of your sites (Server-Sent Events)",
+    description=EVENTS_DESCRIPTION,
 )
 async def events(
     request: Request,

@@ -10,7 +10,7 @@ from anyio import from_thread
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from maskwatch.database.schema import gates
+from maskwatch.database.schema import cameras, gates
 from services.api import audit
 from services.api.deps import CurrentUser, SessionDep, StateDep, require_site
 from services.api.hal import Page, Resource, link, page, require_match, respond
@@ -106,6 +106,8 @@ def create_gate(request: Request, body: GateIn, caller: CurrentUser, conn: Sessi
         raise Problem(403, "forbidden", "only an admin of the site may register gates")
     if conn.execute(sa.select(gates.c.gate_id).where(gates.c.gate_id == body.gate_id)).first():
         raise Problem(409, "conflict", f"gate {body.gate_id!r} is registered")
+    if conn.execute(sa.select(cameras.c.camera_id).where(cameras.c.camera_id == body.gate_id)).first():
+        raise Problem(409, "conflict", f"{body.gate_id!r} is a camera's id (both sign in by id)")
     conn.execute(sa.insert(gates).values(**body.model_dump(), created_at=datetime.now(UTC)))
     audit.record(conn, caller, "gate.create", f"gate:{body.gate_id}", site_id=body.site_id, name=body.name)
     conn.commit()

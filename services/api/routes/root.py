@@ -36,6 +36,7 @@ def root(request: Request, caller: OptionalUser, state: StateDep) -> Response:
         "sites": link(f"{API}/sites"),
         "site_stats": link(f"{API}/stats/sites", title="Today's figures of every site you may see"),
         "gates": link(f"{API}/gates"),
+        "cameras": link(f"{API}/cameras"),
         "checks": link(f"{API}/checks"),
         "alerts": link(f"{API}/alerts"),
         "events": link(f"{API}/events", title="Live stream of checks and alerts (text/event-stream)"),

@@ -1,13 +1,14 @@
-"""Synthetic clips with exact ground truth: face pictures moving over a background, written as MP4.
+"""Indoor scenes with exact ground truth: face pictures moving over a room, as frames or an MP4 file.
 
-Faces come from the astronaut portrait that ships with scikit-image (masked and
-unmasked versions drawn by `stack.demo.sample_faces`), or from the dev data's
-crops when a test has them, so the clips run through the real model.
+For the demo's indoor camera, the tests and the benchmark. Faces come from the
+astronaut portrait that ships with scikit-image (masked and unmasked versions
+drawn by `stack.demo.sample_faces`), or from the dev data's crops when a test
+has them, so the scenes run through the real model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -17,15 +18,15 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from stack.demo.sample_faces import sample_image
+from stack.demo.sample_faces import SampleKind, sample_image
 
 Image = npt.NDArray[np.uint8]
 WIDTH, HEIGHT = 640, 480
 
 
-def portrait_face(kind: str) -> Image:
+def portrait_face(kind: SampleKind) -> Image:
     """The astronaut's head and shoulders (BGR), masked or not."""
-    image = np.asarray(sample_image(kind))[:, :, ::-1]  # type: ignore[arg-type]
+    image = np.asarray(sample_image(kind))[:, :, ::-1]  # RGB to BGR
     return np.ascontiguousarray(image[40:240, 140:300])
 
 
@@ -58,6 +59,13 @@ def render(actors: list[Actor], t: float) -> Image:
         if x1 > x0 and y1 > y0:
             canvas[y0:y1, x0:x1] = picture[y0 - y : y1 - y, x0 - x : x1 - x]
     return canvas
+
+
+def jpeg_frames(actors: list[Actor], duration: float, fps: float) -> Iterator[tuple[float, bytes]]:
+    """The scene sampled at `fps`: (seconds, JPEG) pairs, as a camera would send them."""
+    for i in range(round(duration * fps)):
+        t = i / fps
+        yield t, cv2.imencode(".jpg", render(actors, t), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
 def write_clip(path: Path, actors: list[Actor], duration: float, fps: int = 10) -> Path:

@@ -1,0 +1,25 @@
+"""A camera's availability, retained on `cameras/{camera_id}/status`, with the last will `offline`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from maskwatch.contracts.common import DeviceId, Message
+
+
+class CameraState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class CameraStatus(Message):
+    camera_id: DeviceId
+    state: CameraState
+    at: AwareDatetime | None = None
+    software_version: str | None = None
+    config_version: str | None = None
+    fps: float | None = Field(default=None, gt=0, le=10)
+    frames_dropped: int | None = Field(default=None, ge=0)
+    """Frames the camera skipped because the link could not take them, since it started."""

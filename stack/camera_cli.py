@@ -1,0 +1,125 @@
+"""`maskwatch camera add` and `maskwatch simulate camera`: registering indoor cameras, and acting as one."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Indoor cameras: registration.")
+
+
+@app.command("add")
+def camera_add_command(
+    camera_id: Annotated[str, typer.Argument(help="The new camera's id (letters, digits, . _ -).")],
+    site: Annotated[str, typer.Option(help="The site the camera watches.")] = "default",
+    name: Annotated[str | None, typer.Option(help="A name for the dashboard.")] = None,
+    rtsp: Annotated[
+        str | None,
+        typer.Option(help="An IP camera's stream, read by the server (rtsp://…); no broker account."),
+    ] = None,
+    fps: Annotated[float, typer.Option(min=0.1, max=10, help="Frames analysed per second.")] = 2.0,
+    unmasked_after: Annotated[
+        float, typer.Option("--unmasked-after", min=1, help="Seconds unmasked before an alert opens.")
+    ] = 60.0,
+    grace: Annotated[float, typer.Option(min=0, help="Seconds masked that end an unmasked spell.")] = 5.0,
+    cooldown: Annotated[float, typer.Option(min=0, help="Quiet seconds per person after an alert.")] = 300.0,
+    incorrect_counts: Annotated[
+        bool,
+        typer.Option("--incorrect-counts/--incorrect-is-masked", help="Is a mask below the nose unmasked?"),
+    ] = True,
+    passwd_file: Annotated[Path | None, typer.Option(help="Mosquitto password file to update.")] = None,
+) -> None:
+    """Register a camera and its monitoring settings; a camera agent also gets a broker account."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from maskwatch.broker_accounts import new_password, write_password
+    from maskwatch.contracts.common import DeviceId
+    from maskwatch.database.cameras import DeviceIdTaken, UnknownSiteError, register_camera
+    from maskwatch.database.engine import create_engine, migrate
+    from maskwatch.topics import Topics
+    from services.monitoring.settings import CameraSettings
+    from stack.cli import load_settings_or_exit
+
+    try:
+        TypeAdapter(DeviceId).validate_python(camera_id)
+    except ValidationError as exc:
+        typer.echo(
+            f"invalid camera id {camera_id!r}: use letters, digits, '.', '_' or '-' (at most 64)", err=True
+        )
+        raise typer.Exit(2) from exc
+    if rtsp is not None and not rtsp.startswith(("rtsp://", "rtsps://", "http://", "https://")):
+        typer.echo(f"--rtsp must be an rtsp:// (or http://) URL, not {rtsp!r}", err=True)
+        raise typer.Exit(2)
+    camera = CameraSettings(
+        fps=fps,
+        unmasked_after_s=unmasked_after,
+        grace_s=grace,
+        cooldown_s=cooldown,
+        incorrect_counts=incorrect_counts,
+    )
+    settings = load_settings_or_exit()
+    migrate(settings.database.url)
+    database = create_engine(settings.database.url)
+    try:
+        register_camera(
+            database,
+            camera_id,
+            site_id=site,
+            name=name,
+            rtsp_url=rtsp,
+            settings=camera.model_dump(mode="json"),
+        )
+    except (UnknownSiteError, DeviceIdTaken) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        database.dispose()
+    typer.echo(f"Camera {camera_id} registered under site {site}: alert after {unmasked_after:g} s unmasked.")
+    if rtsp is not None:
+        typer.echo(f"The server reads {rtsp} at {fps:g} frames per second.")
+        return
+    passwd = passwd_file or settings.provisioning.mosquitto_passwd_file
+    password = new_password()
+    write_password(passwd, camera_id, password)
+    topics = Topics(settings.mqtt.topic_root)
+    p = settings.provisioning
+    typer.echo(f"Broker: {p.public_broker_host}:{p.public_broker_port}  username: {camera_id}")
+    typer.echo(f"Password (shown once): {password}")
+    typer.echo(f"  publish frames              {topics.camera_frame.format(camera_id=camera_id)}")
+    typer.echo(f"  publish status (retained)   {topics.camera_status.format(camera_id=camera_id)}")
+    typer.echo(f"  receive configuration       {topics.camera_config.format(camera_id=camera_id)}")
+    typer.echo(f"Broker account in {passwd}; reload the broker (docker compose kill -s SIGHUP mosquitto).")
+
+
+def simulate_camera_command(
+    camera_id: Annotated[str, typer.Option("--camera-id", help="The camera to act as.")],
+    video: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="A video file to play.")
+    ] = None,
+    images: Annotated[
+        Path | None, typer.Option(exists=True, file_okay=False, help="A folder of images, in name order.")
+    ] = None,
+    fps: Annotated[float, typer.Option(min=0.1, max=10, help="Frames per second.")] = 2.0,
+) -> None:
+    """Publish frames as a camera agent would, in real time; prints how many were sent and dropped."""
+    from maskwatch.video import VideoError
+    from stack.cli import load_settings_or_exit
+    from stack.demo.simulate import folder_frames, simulate_camera, video_frames
+
+    if (video is None) == (images is None):
+        typer.echo("give exactly one of --video FILE or --images DIR", err=True)
+        raise typer.Exit(2)
+    settings = load_settings_or_exit()
+    frames = video_frames(str(video), fps) if video is not None else folder_frames(images or Path(), fps)
+    try:
+        sent, dropped = asyncio.run(simulate_camera(settings.mqtt, camera_id, frames, fps=fps))
+    except VideoError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    except OSError as exc:
+        typer.echo(f"cannot reach the broker at {settings.mqtt.host}:{settings.mqtt.port}: {exc}", err=True)
+        raise typer.Exit(4) from exc
+    typer.echo(f"camera {camera_id}: {sent} frames sent, {dropped} dropped")
