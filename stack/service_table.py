@@ -141,6 +141,16 @@ async def run_monitoring(ctx: ServiceContext) -> None:
         await service.run(ctx.stop)
 
 
+async def run_camera_reader(ctx: ServiceContext) -> None:
+    from maskwatch.streams import Streams
+    from services.camera_reader.service import CameraReaderService
+
+    settings = ctx.settings
+    async with _migrated_database(settings) as database:
+        reader = CameraReaderService(ctx.queue, database, Streams(settings.queue.prefix))
+        await _run_signalling(reader.run(ctx.stop), reader.ready, ctx.ready)
+
+
 async def run_api(ctx: ServiceContext) -> None:
     from maskwatch.database.engine import migrate
     from services.api.app import create_app
@@ -165,6 +175,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("inference", run_inference, "checks → faces and masks → stream analyses", True),
     ServiceSpec("gate-controller", run_gate_controller, "analyses → policy → verdict to the gate", True),
     ServiceSpec("stats", run_stats, "verdicts, rejections and alert transitions → the database", True),
+    ServiceSpec("camera-reader", run_camera_reader, "IP cameras' RTSP streams → stream frames", False),
     ServiceSpec("monitoring", run_monitoring, "camera analyses → tracks → alerts (indoor cameras)", False),
     ServiceSpec("api", run_api, "the admin REST API", False),
 )
