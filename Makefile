@@ -51,6 +51,7 @@ format:
 bench: setup
 	$(BIN)/python bench/bench_inference.py
 	$(BIN)/python bench/bench_gate_path.py
+	$(BIN)/python bench/bench_cameras.py
 	$(BIN)/python bench/bench_figures.py
 
 clean:

@@ -55,7 +55,6 @@ async def consume_messages(
     stop: asyncio.Event | None = None,
     burst: bool = False,
     fatal: tuple[type[BaseException], ...] = (),
-    limits: Sequence[int] = (),
 ) -> int:
     """`consume`, each entry decoded into its contract; an entry that is none is dead-lettered."""
 
@@ -85,7 +84,6 @@ async def consume_messages(
         stop=stop,
         burst=burst,
         fatal=fatal,
-        limits=limits,
     )
 
 
@@ -114,13 +112,8 @@ async def consume(
     stop: asyncio.Event | None = None,
     burst: bool = False,
     fatal: tuple[type[BaseException], ...] = (),
-    limits: Sequence[int] = (),
 ) -> int:
     """Run until `stop` is set (or, in burst mode, until the streams are drained); returns entries handled.
-
-    `limits` caps how many entries of each source (in order) one batch takes:
-    the worker keeps camera frames to a few per batch, so a gate check that
-    arrives meanwhile waits for a short batch, not a long one.
 
     With several sources, a batch is filled from the first before the second is
     read at all (gate checks before camera frames): a busy later stream never
@@ -143,7 +136,7 @@ async def consume(
             entries = await _held(queue, ordered, consumer, settings.batch_size) if resume else []
             resume = bool(entries)
             if not entries:
-                entries = await _read_in_order(queue, ordered, consumer, settings, limits)
+                entries = await _read_in_order(queue, ordered, consumer, settings)
             failures = 0
         except (QueueUnavailable, OSError) as exc:
             failures += 1
@@ -212,21 +205,18 @@ async def _read_in_order(
     sources: tuple[StreamGroup, ...],
     consumer: str,
     settings: ConsumerSettings,
-    limits: Sequence[int],
 ) -> list[Entry]:
     if len(sources) == 1:
         return await queue.read(sources[0], consumer, settings.batch_size, settings.block_ms)
     entries: list[Entry] = []
-    for index, source in enumerate(sources):
-        limit = limits[index] if index < len(limits) else settings.batch_size
-        room = min(settings.batch_size - len(entries), limit)
+    for source in sources:
+        room = settings.batch_size - len(entries)
         if room > 0:
             entries += await queue.read(source, consumer, room, 0)
     if entries:
         return entries
-    first_limit = limits[0] if limits else settings.batch_size
     return await queue.read(
-        sources[0], consumer, min(settings.batch_size, first_limit), min(settings.block_ms, PRIORITY_POLL_MS)
+        sources[0], consumer, settings.batch_size, min(settings.block_ms, PRIORITY_POLL_MS)
     )
 
 

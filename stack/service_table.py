@@ -86,14 +86,28 @@ async def run_ingest(ctx: ServiceContext) -> None:
 
 async def run_inference(ctx: ServiceContext) -> None:
     from services.inference.engine import build_engine
+    from services.inference.low_priority import low_priority_executor
     from services.inference.worker import InferenceWorker
 
     settings = ctx.settings
-    engine = ctx.engine
-    if engine is None:
-        engine = await asyncio.to_thread(build_engine, settings.inference_model)
-    ctx.ready.set()
-    await InferenceWorker(engine, ctx.queue, settings.queue, settings.worker).run(ctx.stop)
+    worker = settings.worker
+    frames = low_priority_executor(worker.frame_nice)
+    try:
+        engine = ctx.engine
+        frame_engine = engine
+        if engine is None:
+            engine = await asyncio.to_thread(build_engine, settings.inference_model)
+            if (
+                worker.frames_on_own_engine
+            ):  # built in the low-priority thread: its pool inherits the priority
+                loop = asyncio.get_running_loop()
+                frame_engine = await loop.run_in_executor(frames, build_engine, settings.inference_model)
+        ctx.ready.set()
+        await InferenceWorker(
+            engine, ctx.queue, settings.queue, worker, frame_engine=frame_engine, frame_executor=frames
+        ).run(ctx.stop)
+    finally:
+        frames.shutdown(wait=False)
 
 
 async def run_gate_controller(ctx: ServiceContext) -> None:

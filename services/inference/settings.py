@@ -9,8 +9,12 @@ from maskwatch.consumer import ConsumerSettings
 
 class WorkerSettings(ConsumerSettings):
     frame_batch_size: int = Field(default=4, ge=1, le=1024)
-    """Most camera frames in one batch. A gate check arriving meanwhile waits for the batch in the model:
-    on a CPU, where batching adds no throughput, keep it small; on a GPU raise it."""
+    """Most camera frames analysed together (on a GPU, raise it with batch_size)."""
+    frames_on_own_engine: bool = True
+    """Analyse camera frames on a second engine in a lowest-priority thread (about 50 MB more memory), so
+    a gate check preempts them; off, frames share the checks' engine at normal priority."""
+    frame_nice: int = Field(default=19, ge=0, le=19)
+    """The nice value of the frames' thread (19: the lowest priority)."""
     frame_max_age_s: float = Field(default=3.0, gt=0, le=600)
     """A camera frame that waited longer than this is dropped and counted, not analysed: a newer one is
     already behind it. Gate checks are never dropped."""

@@ -1,10 +1,14 @@
-"""The batching inference worker: gate checks and camera frames through one model.
+"""The batching inference worker: gate checks, and camera frames behind them.
 
 A batch is whatever has accumulated when the worker asks (up to `batch_size`),
 so under load the model sees full batches and at rest a lone check is not held
-back waiting for company. Gate checks fill a batch before camera frames are
-read at all: a person at a gate never waits behind a room full of cameras. A
-frame that waited too long is dropped and counted instead of analysed.
+back waiting for company.
+
+Gate checks and camera frames are two consumers in one process. Frames run on
+their own engine in a thread at the lowest CPU priority (`low_priority`), so a
+person at a gate never waits behind a room full of cameras: when a check
+arrives while frames are being analysed, the scheduler hands the CPU to the
+check. A frame that waited too long is dropped and counted instead of analysed.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor
 
 from maskwatch import metrics
-from maskwatch.consumer import consume_messages
+from maskwatch.consumer import ConsumerSettings, consume_messages
 from maskwatch.contracts import (
     AnalyzedFace,
     CameraAnalysis,
@@ -26,7 +31,7 @@ from maskwatch.contracts import (
 )
 from maskwatch.contracts.common import utc_now
 from maskwatch.queue import QueueSettings, WorkQueue
-from maskwatch.streams import Group, Streams, append
+from maskwatch.streams import Group, Stream, Streams, append
 from services.inference.model.interface import Engine, FrameError, FrameResult
 from services.inference.settings import WorkerSettings
 
@@ -41,9 +46,15 @@ class InferenceWorker:
         queue_settings: QueueSettings,
         settings: WorkerSettings,
         *,
+        frame_engine: Engine | None = None,
+        frame_executor: Executor | None = None,
         name: str = "inference-1",
     ) -> None:
+        """`frame_engine` analyses camera frames (default: `engine`), in `frame_executor` (default: a
+        thread at normal priority); `run_inference` passes a low-priority pair."""
         self._engine = engine
+        self._frame_engine = frame_engine or engine
+        self._frame_executor = frame_executor
         self._queue = queue
         self._queue_settings = queue_settings
         self._settings = settings
@@ -52,37 +63,59 @@ class InferenceWorker:
         self.name = name
         self._gpu_checked = float("-inf")
 
-    async def run(self, stop: asyncio.Event, *, burst: bool = False) -> int:
+    async def run(self, stop: asyncio.Event | None = None, *, burst: bool = False) -> int:
+        """Both consumers until `stop` (or, in burst mode, until both streams are drained)."""
+        stop = stop or asyncio.Event()
+        checks, frames = await asyncio.gather(
+            self._consume(self._streams.checks, self.handle_checks, self._settings, "", stop, burst),
+            self._consume(
+                self._streams.frames,
+                self.handle_frames,
+                self._settings.model_copy(update={"batch_size": self._settings.frame_batch_size}),
+                "-frames",
+                stop,
+                burst,
+            ),
+        )
+        return checks + frames
+
+    async def _consume(
+        self,
+        stream: Stream,
+        handle: Callable[[Sequence[Message]], Awaitable[None]],
+        settings: ConsumerSettings,
+        suffix: str,
+        stop: asyncio.Event,
+        burst: bool,
+    ) -> int:
         return await consume_messages(
             self._queue,
-            (self._streams.checks.read_by(Group.INFERENCE), self._streams.frames.read_by(Group.INFERENCE)),
-            consumer=self.name,
-            handle=self.handle_batch,
-            settings=self._settings,
+            stream.read_by(Group.INFERENCE),
+            consumer=self.name + suffix,
+            handle=handle,
+            settings=settings,
             max_deliveries=self._queue_settings.max_deliveries,
             stop=stop,
             burst=burst,
-            limits=(self._settings.batch_size, self._settings.frame_batch_size),
         )
 
-    async def handle_batch(self, messages: Sequence[Message]) -> None:
-        checks = [m for m in messages if isinstance(m, ReceivedGateCheck)]
+    async def handle_frames(self, messages: Sequence[Message]) -> None:
         frames = self._fresh_frames([m for m in messages if isinstance(m, ReceivedCameraFrame)])
-        if not checks and not frames:
+        if not frames:
             return
-        images = [c.check.image_jpeg for c in checks] + [f.frame.image_jpeg for f in frames]
-        everything = await asyncio.to_thread(self._engine.analyze_batch, images)
-        results, frame_results = everything[: len(checks)], everything[len(checks) :]
-        await self._publish_frames(frames, frame_results)
-        now = time.monotonic()
-        if now - self._gpu_checked > 10:  # the torch query is cheap, but not per batch
-            self._gpu_checked = now
-            metrics.update_gpu_memory()
-        analysed = [r for r in everything if isinstance(r, FrameResult)]
-        for stage in ("decode", "detect", "classify"):
-            metrics.MODEL_SECONDS.labels(stage).observe(
-                sum(getattr(r, f"{stage}_ms") for r in analysed) / 1000
-            )
+        loop = asyncio.get_running_loop()
+        results = await loop.run_in_executor(
+            self._frame_executor, self._frame_engine.analyze_batch, [f.frame.image_jpeg for f in frames]
+        )
+        await self._publish_frames(frames, results)
+        self._observe(results)
+
+    async def handle_checks(self, messages: Sequence[Message]) -> None:
+        checks = [m for m in messages if isinstance(m, ReceivedGateCheck)]
+        if not checks:
+            return
+        results = await asyncio.to_thread(self._engine.analyze_batch, [c.check.image_jpeg for c in checks])
+        self._observe(results)
         for received, result in zip(checks, results, strict=True):
             analysis = _analysis(received, result)
             await append(self._queue, self._streams.analyses, analysis)
@@ -91,6 +124,17 @@ class InferenceWorker:
                 received.check.gate_id,
                 received.check.check_id,
                 analysis.image_error or f"{len(analysis.faces)} face(s)",
+            )
+
+    def _observe(self, results: Sequence[FrameResult | FrameError]) -> None:
+        now = time.monotonic()
+        if now - self._gpu_checked > 10:  # the torch query is cheap, but not per batch
+            self._gpu_checked = now
+            metrics.update_gpu_memory()
+        analysed = [r for r in results if isinstance(r, FrameResult)]
+        for stage in ("decode", "detect", "classify"):
+            metrics.MODEL_SECONDS.labels(stage).observe(
+                sum(getattr(r, f"{stage}_ms") for r in analysed) / 1000
             )
 
     def _fresh_frames(self, frames: list[ReceivedCameraFrame]) -> list[ReceivedCameraFrame]:
