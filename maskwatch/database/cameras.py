@@ -11,7 +11,14 @@ import sqlalchemy as sa
 from maskwatch.database.gates import DeviceIdTaken, UnknownSiteError
 from maskwatch.database.schema import cameras, gates, sites
 
-__all__ = ["CameraRecord", "DeviceIdTaken", "UnknownSiteError", "load_cameras", "register_camera"]
+__all__ = [
+    "CameraRecord",
+    "DeviceIdTaken",
+    "UnknownSiteError",
+    "load_cameras",
+    "record_sightings",
+    "register_camera",
+]
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,22 @@ def register_camera(
             values.setdefault("settings", {})
             connection.execute(
                 sa.insert(cameras).values(camera_id=camera_id, created_at=datetime.now(UTC), **values)
+            )
+
+
+def record_sightings(engine: sa.Engine, seen: dict[str, datetime]) -> None:
+    """Note when each camera's latest frame was analysed (never moving a time backwards)."""
+    if not seen:
+        return
+    with engine.begin() as connection:
+        for camera_id, at in seen.items():
+            connection.execute(
+                sa.update(cameras)
+                .where(
+                    cameras.c.camera_id == camera_id,
+                    sa.or_(cameras.c.last_seen_at.is_(None), cameras.c.last_seen_at < at),
+                )
+                .values(last_seen_at=at)
             )
 
 

@@ -144,6 +144,8 @@ cameras = sa.Table(
     # The camera's monitoring settings (services.monitoring.settings.CameraSettings, as JSON).
     sa.Column("settings", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Migration 0005: when its latest frame was analysed (written at most every few seconds).
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_cameras_site", "site_id"),
 )
 

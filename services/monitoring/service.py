@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from maskwatch import metrics
 from maskwatch.consumer import ConsumerSettings, consume_messages
 from maskwatch.contracts import AlertKind, AlertTransition, CameraAnalysis, Message, Transition
-from maskwatch.database.cameras import CameraRecord, load_cameras
+from maskwatch.database.cameras import CameraRecord, load_cameras, record_sightings
 from maskwatch.database.schema import alerts
 from maskwatch.queue import QueueSettings, WorkQueue
 from maskwatch.snapshots import SnapshotStore
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 REGISTRY_REFRESH_S = 15.0
 PURGE_EVERY_S = 3600.0
+SIGHTINGS_EVERY_S = 5.0
+"""How often cameras' last-seen times are written (the API's status reads them)."""
 ALERT_IDS = uuid.UUID("1d3c2a57-0c39-4e43-9d5e-6b1b1f8a2f10")
 """Namespace of alert ids: one alert is uuid5(camera, person, opening time), the same on a redelivery."""
 
@@ -70,6 +72,8 @@ class MonitoringService:
         self._monitors: dict[str, CameraMonitor] = {}
         self._clock: dict[str, float] = {}
         self._open: dict[tuple[str, int], uuid.UUID] = {}
+        self._seen: dict[str, datetime] = {}
+        self._sightings_at = float("-inf")
 
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> int:
         await self.resolve_orphaned_alerts()
@@ -97,6 +101,13 @@ class MonitoringService:
         for analysis in messages:
             if isinstance(analysis, CameraAnalysis):
                 await self._step(analysis)
+        if self._seen and now - self._sightings_at > SIGHTINGS_EVERY_S:
+            self._sightings_at = now
+            seen, self._seen = self._seen, {}
+            try:
+                await asyncio.to_thread(record_sightings, self._database, seen)
+            except sa.exc.SQLAlchemyError as exc:  # a status detail: never worth failing the batch
+                log.warning("monitoring: camera sightings not recorded (%s)", exc)
 
     async def _step(self, analysis: CameraAnalysis) -> None:
         camera = self._cameras.get(analysis.camera_id)
@@ -108,6 +119,7 @@ class MonitoringService:
         if t <= self._clock.get(camera.camera_id, float("-inf")):
             return  # a redelivered or late frame: the camera's clock has moved past it
         self._clock[camera.camera_id] = t
+        self._seen[camera.camera_id] = analysis.analyzed_at
         monitor = self._monitor(camera)
         detections = [
             Detection(tuple(float(v) for v in f.box), f.detector_score, f.label, f.score)  # type: ignore[arg-type]

@@ -157,3 +157,23 @@ def test_a_gate_cannot_take_a_cameras_id(world):
     )
     assert gate.status_code == 409
     assert "camera" in gate.json()["detail"]
+
+
+def test_a_cameras_status_says_when_its_frames_last_arrived(world):
+    from datetime import UTC, datetime, timedelta
+
+    from maskwatch.database.cameras import record_sightings
+
+    assert register(world).status_code == 201
+    camera = world.client("viewer_a").get("/api/v1/cameras/hall-1").json()
+    status_href = camera["_links"]["status"]["href"]
+    never = world.client("viewer_a").get(status_href).json()
+    assert never["online"] is False
+    assert never["last_seen_at"] is None
+
+    record_sightings(world.engine, {"hall-1": datetime.now(UTC) - timedelta(seconds=5)})
+    recent = world.client("viewer_a").get(status_href).json()
+    assert recent["online"] is True
+    record_sightings(world.engine, {"hall-1": datetime.now(UTC) - timedelta(minutes=5)})  # never backwards
+    assert world.client("viewer_a").get(status_href).json()["online"] is True
+    assert world.client("operator_b").get(status_href).status_code == 404

@@ -4,6 +4,8 @@ one stored alert whose snapshot blurs everyone else, resolved when the person ma
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 
 import cv2
 import numpy as np
@@ -12,7 +14,7 @@ import sqlalchemy as sa
 
 from maskwatch.database.cameras import register_camera
 from maskwatch.database.engine import create_engine, migrate
-from maskwatch.database.schema import alerts
+from maskwatch.database.schema import alerts, cameras
 from maskwatch.snapshots import SnapshotStore
 from services.monitoring.settings import CameraSettings
 from stack.demo.indoor_scene import Actor, jpeg_frames, portrait_face, render
@@ -72,6 +74,12 @@ async def test_an_unmasked_person_raises_one_alert_with_a_private_snapshot(stack
     box = alert.details["box"]
     assert box[0] < UNMASKED[0](0)[0] < box[2]  # the unmasked person, not the bystander
 
+    engine = create_engine(url)
+    with engine.connect() as c:
+        seen = c.execute(sa.select(cameras.c.last_seen_at).where(cameras.c.camera_id == camera_id)).scalar()
+    engine.dispose()
+    assert seen is not None  # the camera's status: when its latest frame was analysed
+
     store = SnapshotStore(stack_settings.snapshots)
     snapshot_path = store.path(alert.snapshot)
     assert snapshot_path is not None
@@ -81,3 +89,35 @@ async def test_an_unmasked_person_raises_one_alert_with_a_private_snapshot(stack
     x, y = int(OTHER[0]), int(OTHER[1])
     region = (slice(y - 40, y + 40), slice(x - 30, x + 30))
     assert sharpness(snapshot[region]) < sharpness(original[region]) / 10  # the bystander's face is gone
+
+
+async def test_the_simulate_camera_command_drives_the_same_alert(stack, stack_settings, unique_id, tmp_path):
+    """`maskwatch simulate camera --images DIR`, as an operator types it, against the running stack."""
+    camera_id = f"foyer-{unique_id[:8]}"
+    url = stack_settings.database.url
+    engine = create_engine(url)
+    settings = CameraSettings(fps=FPS, unmasked_after_s=2.0, grace_s=1.0, cooldown_s=600)
+    register_camera(engine, camera_id, site_id="default", settings=settings.model_dump(mode="json"))
+    engine.dispose()
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index, (_, jpeg) in enumerate(clip(7.0)):
+        (folder / f"{index:04d}.jpg").write_bytes(jpeg)
+    mqtt = stack_settings.mqtt
+    env = os.environ | {
+        "MASKWATCH_MQTT__EMBEDDED": "false",
+        "MASKWATCH_MQTT__HOST": mqtt.host,
+        "MASKWATCH_MQTT__PORT": str(mqtt.port),
+        "MASKWATCH_MQTT__TOPIC_ROOT": mqtt.topic_root,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "stack", "simulate", "camera", "--camera-id", camera_id,
+        "--images", str(folder), "--fps", str(FPS),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert f"camera {camera_id}: " in out.decode()
+
+    rows = await wait_for_resolution(url, camera_id)
+    assert [(r.kind, r.resolution) for r in rows] == [("unmasked", "masked")]

@@ -158,6 +158,7 @@ def camera_resource(row: sa.Row[Any], caller: Caller) -> CameraOut:
         "site": link(f"{API}/sites/{row.site_id}"),
         "collection": link(f"{API}/cameras?site={row.site_id}"),
         "alerts": link(f"{API}/alerts?camera={row.camera_id}"),
+        "status": link(f"{href}/status"),
     }
     admin = caller.can_administer(row.site_id)
     if admin:
@@ -248,6 +249,39 @@ def create_camera(request: Request, body: CameraIn, caller: CurrentUser, conn: S
 @router.get("/{camera_id}", response_model=CameraOut, summary="One camera")
 def get_camera(request: Request, camera_id: CameraId, caller: CurrentUser, conn: SessionDep) -> Response:
     return respond(request, camera_resource(load_camera(conn, caller, camera_id), caller))
+
+
+ONLINE_WITHIN_S = 30.0
+"""A camera whose latest frame was analysed this recently is online."""
+
+
+class CameraStatusOut(Resource):
+    camera_id: str
+    online: bool = Field(description=f"A frame of it was analysed in the last {ONLINE_WITHIN_S:.0f} s")
+    last_seen_at: datetime | None = Field(description="When its latest frame was analysed; null if never")
+
+
+@router.get(
+    "/{camera_id}/status",
+    response_model=CameraStatusOut,
+    summary="Whether the camera's frames are arriving (a sub-resource, so the camera's ETag stays put)",
+)
+def get_camera_status(
+    request: Request, camera_id: CameraId, caller: CurrentUser, conn: SessionDep
+) -> Response:
+    row = load_camera(conn, caller, camera_id)
+    seen = row.last_seen_at
+    if seen is not None and seen.tzinfo is None:
+        seen = seen.replace(tzinfo=UTC)
+    online = seen is not None and (datetime.now(UTC) - seen).total_seconds() <= ONLINE_WITHIN_S
+    href = f"{API}/cameras/{camera_id}"
+    status = CameraStatusOut(
+        links={"self": link(f"{href}/status"), "camera": link(href)},
+        camera_id=camera_id,
+        online=online,
+        last_seen_at=seen,
+    )
+    return respond(request, status, etag=False)
 
 
 @router.patch(
