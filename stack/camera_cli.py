@@ -30,6 +30,13 @@ def camera_add_command(
         bool,
         typer.Option("--incorrect-counts/--incorrect-is-masked", help="Is a mask below the nose unmasked?"),
     ] = True,
+    ignore_zone: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore-zone",
+            help="A polygon in frame pixels whose faces are not people (a poster): 'x,y x,y x,y …' (repeat).",
+        ),
+    ] = None,
     passwd_file: Annotated[Path | None, typer.Option(help="Mosquitto password file to update.")] = None,
 ) -> None:
     """Register a camera and its monitoring settings; a camera agent also gets a broker account."""
@@ -53,12 +60,18 @@ def camera_add_command(
     if rtsp is not None and not rtsp.startswith(("rtsp://", "rtsps://", "http://", "https://")):
         typer.echo(f"--rtsp must be an rtsp:// (or http://) URL, not {rtsp!r}", err=True)
         raise typer.Exit(2)
+    try:
+        zones = [parse_polygon(text) for text in ignore_zone or []]
+    except ValueError as exc:
+        typer.echo(f"--ignore-zone: {exc}", err=True)
+        raise typer.Exit(2) from exc
     camera = CameraSettings(
         fps=fps,
         unmasked_after_s=unmasked_after,
         grace_s=grace,
         cooldown_s=cooldown,
         incorrect_counts=incorrect_counts,
+        ignore_zones=zones,
     )
     settings = load_settings_or_exit()
     migrate(settings.database.url)
@@ -92,6 +105,22 @@ def camera_add_command(
     typer.echo(f"  publish status (retained)   {topics.camera_status.format(camera_id=camera_id)}")
     typer.echo(f"  receive configuration       {topics.camera_config.format(camera_id=camera_id)}")
     typer.echo(f"Broker account in {passwd}; reload the broker (docker compose kill -s SIGHUP mosquitto).")
+
+
+def parse_polygon(text: str) -> list[tuple[float, float]]:
+    """'10,20 200,20 200,300' → [(10, 20), (200, 20), (200, 300)]; at least three points."""
+    points = []
+    for pair in text.split():
+        x, sep, y = pair.partition(",")
+        if not sep:
+            raise ValueError(f"{pair!r} is not x,y")
+        try:
+            points.append((float(x), float(y)))
+        except ValueError:
+            raise ValueError(f"{pair!r} is not two numbers") from None
+    if len(points) < 3:
+        raise ValueError(f"a zone needs at least three points, not {len(points)}")
+    return points
 
 
 def simulate_camera_command(
