@@ -40,23 +40,14 @@ def camera_add_command(
     passwd_file: Annotated[Path | None, typer.Option(help="Mosquitto password file to update.")] = None,
 ) -> None:
     """Register a camera and its monitoring settings; a camera agent also gets a broker account."""
-    from pydantic import TypeAdapter, ValidationError
-
     from maskwatch.broker_accounts import new_password, write_password
-    from maskwatch.contracts.common import DeviceId
     from maskwatch.database.cameras import DeviceIdTaken, UnknownSiteError, register_camera
     from maskwatch.database.engine import create_engine, migrate
     from maskwatch.topics import Topics
     from services.monitoring.settings import CameraSettings
-    from stack.cli import load_settings_or_exit
+    from stack.cli import load_settings_or_exit, require_device_id
 
-    try:
-        TypeAdapter(DeviceId).validate_python(camera_id)
-    except ValidationError as exc:
-        typer.echo(
-            f"invalid camera id {camera_id!r}: use letters, digits, '.', '_' or '-' (at most 64)", err=True
-        )
-        raise typer.Exit(2) from exc
+    require_device_id(camera_id, "camera")
     if rtsp is not None and not rtsp.startswith(("rtsp://", "rtsps://", "http://", "https://")):
         typer.echo(f"--rtsp must be an rtsp:// (or http://) URL, not {rtsp!r}", err=True)
         raise typer.Exit(2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,6 +31,35 @@ def load_settings_or_exit() -> Settings:
     except (ValidationError, ValueError, FileNotFoundError) as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from exc
+
+
+def require_device_id(value: str, what: str) -> None:
+    """Exit 2 with a clear message unless `value` can be a gate or camera id (it appears in topics)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from maskwatch.contracts.common import DeviceId
+
+    try:
+        TypeAdapter(DeviceId).validate_python(value)
+    except ValidationError as exc:
+        typer.echo(
+            f"invalid {what} id {value!r}: use letters, digits, '.', '_' or '-' (at most 64)", err=True
+        )
+        raise typer.Exit(2) from exc
+
+
+def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `main(stop)` with `stop` set by SIGINT or SIGTERM: how a device program ends cleanly."""
+    import signal
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
 
 
 @app.command()
@@ -100,17 +130,11 @@ def agent(
         raise typer.Exit(2) from exc
     configure_logging(f"gate {settings.gate_id}")
 
-    async def main() -> None:
-        import signal
-
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    async def main(stop: asyncio.Event) -> None:
         with build_hardware(settings.hardware) as hardware:
             await GateAgent(settings, hardware).run(stop, max_checks=checks)
 
-    asyncio.run(main())
+    run_until_signalled(main)
 
 
 @app.command("camera-agent")
@@ -135,20 +159,14 @@ def camera_agent(
         raise typer.Exit(2) from exc
     configure_logging(f"camera {settings.camera_id}")
 
-    async def main() -> None:
-        import signal
-
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    async def main(stop: asyncio.Event) -> None:
         camera = build_camera(settings.camera)
         try:
             await CameraAgent(settings, camera).run(stop, max_frames=frames)
         finally:
             camera.release()
 
-    asyncio.run(main())
+    run_until_signalled(main)
 
 
 @device_app.command("add")
@@ -162,20 +180,11 @@ def device_add(
 
     The password is shown once. Reload the broker afterwards (docker compose kill -s SIGHUP mosquitto).
     """
-    from pydantic import TypeAdapter, ValidationError
-
-    from maskwatch.contracts.common import DeviceId
     from maskwatch.database.engine import create_engine, migrate
     from maskwatch.database.gates import DeviceIdTaken, UnknownSiteError, register_gate
     from stack.provisioning import provision_gate
 
-    try:
-        TypeAdapter(DeviceId).validate_python(gate_id)
-    except ValidationError as exc:
-        typer.echo(
-            f"invalid gate id {gate_id!r}: use letters, digits, '.', '_' or '-' (at most 64)", err=True
-        )
-        raise typer.Exit(2) from exc
+    require_device_id(gate_id, "gate")
     settings = load_settings_or_exit()
     migrate(settings.database.url)
     database = create_engine(settings.database.url)

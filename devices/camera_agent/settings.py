@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices.hardware.camera import SyntheticCameraConfig
 from devices.hardware.config import CameraConfig
+from devices.settings_file import read_settings_file
 from maskwatch.contracts.common import DeviceId
 from maskwatch.mqtt import MqttSettings
 
@@ -35,10 +35,4 @@ class CameraAgentSettings(BaseSettings):
 
 
 def load_camera_agent_settings(path: Path | None, **overrides: Any) -> CameraAgentSettings:
-    data: dict[str, Any] = {}
-    if path is not None:
-        loaded = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: expected a mapping at the top level")
-        data = loaded
-    return CameraAgentSettings(**(data | overrides))
+    return CameraAgentSettings(**(read_settings_file(path) | overrides))

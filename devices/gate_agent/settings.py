@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices.hardware.config import HardwareConfig
+from devices.settings_file import read_settings_file
 from maskwatch.contracts.common import DeviceId
 from maskwatch.mqtt import MqttSettings
 
@@ -40,10 +40,4 @@ class AgentSettings(BaseSettings):
 
 
 def load_agent_settings(path: Path | None, **overrides: Any) -> AgentSettings:
-    data: dict[str, Any] = {}
-    if path is not None:
-        loaded = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: expected a mapping at the top level")
-        data = loaded
-    return AgentSettings(**(data | overrides))
+    return AgentSettings(**(read_settings_file(path) | overrides))

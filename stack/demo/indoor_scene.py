@@ -68,11 +68,16 @@ def jpeg_frames(actors: list[Actor], duration: float, fps: float) -> Iterator[tu
         yield t, cv2.imencode(".jpg", render(actors, t), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
-def write_clip(path: Path, actors: list[Actor], duration: float, fps: int = 10) -> Path:
+def write_clip(
+    path: Path, actors: list[Actor], duration: float, fps: int = 10, *, codec: str = "mpeg4"
+) -> Path:
+    """The scene as a video file; `codec="libx264"` gives H.264 (what an RTSP server streams)."""
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("mpeg4", rate=Fraction(fps))
+        stream = container.add_stream(codec, rate=Fraction(fps))
+        assert isinstance(stream, av.video.stream.VideoStream)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
         stream.bit_rate = 4_000_000
+        stream.options = {"g": str(fps)}  # a key frame every second: a viewer joining late starts soon
         for i in range(round(duration * fps)):
             frame = av.VideoFrame.from_ndarray(render(actors, i / fps), format="bgr24")
             for packet in stream.encode(frame):

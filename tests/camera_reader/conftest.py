@@ -4,31 +4,15 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import pytest
 
-from stack.demo.indoor_scene import Actor, portrait_face, render
+from stack.demo.indoor_scene import Actor, portrait_face, write_clip
 from tests.private_broker import free_port
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 SERVER = Path(__file__).with_name("rtsp_server.py")
-
-
-def write_h264(path: Path, actors: list[Actor], duration: float, fps: int = 10) -> Path:
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps))
-        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
-        stream.options = {"g": str(fps)}  # a key frame every second: a client joining late starts soon
-        for i in range(round(duration * fps)):
-            frame = av.VideoFrame.from_ndarray(render(actors, i / fps), format="bgr24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 def rtsp_server_available() -> bool:
@@ -43,7 +27,7 @@ def rtsp_server_available() -> bool:
 def unmasked_clip(tmp_path_factory) -> Path:
     faces = {"mask": portrait_face("mask"), "no_mask": portrait_face("no_mask")}
     actors = [Actor(faces, lambda t: (220 + 4 * t, 220), unmasked=[(0.0, 99.0)])]
-    return write_h264(tmp_path_factory.mktemp("rtsp") / "unmasked.mp4", actors, 8.0)
+    return write_clip(tmp_path_factory.mktemp("rtsp") / "unmasked.mp4", actors, 8.0, codec="libx264")
 
 
 @pytest.fixture
