@@ -26,6 +26,9 @@ def camera_add_command(
     ] = 60.0,
     grace: Annotated[float, typer.Option(min=0, help="Seconds masked that end an unmasked spell.")] = 5.0,
     cooldown: Annotated[float, typer.Option(min=0, help="Quiet seconds per person after an alert.")] = 300.0,
+    lost_after: Annotated[
+        float, typer.Option("--lost-after", min=0.5, help="Seconds unseen before a person has left.")
+    ] = 4.0,
     incorrect_counts: Annotated[
         bool,
         typer.Option("--incorrect-counts/--incorrect-is-masked", help="Is a mask below the nose unmasked?"),
@@ -62,6 +65,7 @@ def camera_add_command(
         grace_s=grace,
         cooldown_s=cooldown,
         incorrect_counts=incorrect_counts,
+        lost_after_s=lost_after,
         ignore_zones=zones,
     )
     settings = load_settings_or_exit()

@@ -214,6 +214,25 @@ def device_add(
     typer.echo("\n# /etc/maskwatch/gate.yaml on the Pi:\n" + result.agent_config())
 
 
+@device_app.command("rotate")
+def device_rotate(
+    device_id: Annotated[str, typer.Argument(help="The gate's or camera's id.")],
+    passwd_file: Annotated[Path | None, typer.Option(help="Mosquitto password file to update.")] = None,
+) -> None:
+    """Give a gate or camera a new broker password (shown once); the old one stops at the broker's reload."""
+    from maskwatch.broker_accounts import rotate_password
+
+    require_device_id(device_id, "device")
+    passwd = passwd_file or load_settings_or_exit().provisioning.mosquitto_passwd_file
+    try:
+        password = rotate_password(passwd, device_id)
+    except KeyError as exc:
+        typer.echo(str(exc.args[0]), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"New password for {device_id} (shown once): {password}")
+    typer.echo("Reload the broker (docker compose kill -s SIGHUP mosquitto), then update the device's file.")
+
+
 @simulate_app.command("gate")
 def simulate_gate(
     gate_id: Annotated[str, typer.Option("--gate-id", help="The gate to act as.")],

@@ -24,6 +24,9 @@ def replay_command(
     cooldown: Annotated[
         float, typer.Option(min=0, help="Seconds after an alert resolves before the same person again.")
     ] = 300.0,
+    lost_after: Annotated[
+        float, typer.Option("--lost-after", min=0.5, help="Seconds unseen before a person has left.")
+    ] = 4.0,
     incorrect_counts: Annotated[
         bool,
         typer.Option("--incorrect-counts/--incorrect-is-masked", help="Is a mask below the nose unmasked?"),
@@ -42,7 +45,11 @@ def replay_command(
         typer.echo(f"cannot read {video}: no such file", err=True)
         raise typer.Exit(2)
     settings = CameraSettings(
-        unmasked_after_s=unmasked_after, grace_s=grace, cooldown_s=cooldown, incorrect_counts=incorrect_counts
+        unmasked_after_s=unmasked_after,
+        grace_s=grace,
+        cooldown_s=cooldown,
+        incorrect_counts=incorrect_counts,
+        lost_after_s=lost_after,
     )
     engine = build_engine()
     try:

@@ -26,7 +26,7 @@ class PersonView:
 class CameraMonitor:
     def __init__(self, settings: CameraSettings, tracker: TrackerSettings | None = None) -> None:
         self.settings = settings
-        self.tracker = Tracker(tracker)
+        self.tracker = Tracker(tracker or settings.tracker())
         self.alerts = AlertBook(settings.cooldown_s)
         self._dwell: dict[int, Dwell] = {}
         self.people: list[PersonView] = []
@@ -35,6 +35,7 @@ class CameraMonitor:
         """New settings from the registry, applied without losing who is who or how long they have waited."""
         self.settings = settings
         self.alerts.cooldown_s = settings.cooldown_s
+        self.tracker.settings = settings.tracker()
         for dwell in self._dwell.values():
             dwell.unmasked_labels = settings.unmasked_labels()
             dwell.grace_s = settings.grace_s

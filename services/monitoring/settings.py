@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from services.monitoring.track import TrackerSettings
+
 Point = tuple[float, float]
 
 
@@ -18,8 +20,14 @@ class CameraSettings(BaseModel):
     """Masked this long ends an unmasked spell (and resolves its alert)."""
     cooldown_s: float = Field(default=300.0, ge=0, le=7 * 24 * 3600)
     """After an alert about a person resolves, no new one about them for this long."""
+    lost_after_s: float = Field(default=4.0, gt=0, le=120)
+    """A person unseen this long has left (resolving their alert); a face that appears nearby sooner is
+    the same person, keeping their unmasked time (they turned away, or passed behind someone)."""
     ignore_zones: list[list[Point]] = Field(default_factory=list)
     """Polygons in frame pixels (a poster, a screen): faces centred inside them are not people."""
+
+    def tracker(self) -> TrackerSettings:
+        return TrackerSettings(relink_s=self.lost_after_s, max_lost_s=min(2.0, self.lost_after_s))
 
     def unmasked_labels(self) -> frozenset[str]:
         return frozenset({"no_mask", "incorrect"} if self.incorrect_counts else {"no_mask"})

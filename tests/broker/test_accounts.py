@@ -112,3 +112,24 @@ def test_device_add_registers_the_gate_and_prints_its_credentials(tmp_path, monk
     assert bad_site.exit_code == 2
     bad_id = CliRunner().invoke(app, ["device", "add", "door/10"])
     assert bad_id.exit_code == 2
+
+
+def test_rotating_a_password_replaces_it_and_an_unknown_account_is_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from maskwatch.broker_accounts import remove_account, verify_password
+    from stack.cli import app
+
+    passwd = tmp_path / "passwd"
+    write_password(passwd, "gate-1", "old-password")
+    result = CliRunner().invoke(app, ["device", "rotate", "gate-1", "--passwd-file", str(passwd)])
+    assert result.exit_code == 0, result.output
+    new = result.stdout.split("(shown once): ")[1].split()[0]
+    assert verify_password(passwd, "gate-1", new)
+    assert not verify_password(passwd, "gate-1", "old-password")
+    unknown = CliRunner().invoke(app, ["device", "rotate", "gate-9", "--passwd-file", str(passwd)])
+    assert unknown.exit_code == 2
+    assert "no broker account 'gate-9'" in unknown.output
+    assert remove_account(passwd, "gate-1")
+    assert not remove_account(passwd, "gate-1")
+    assert not verify_password(passwd, "gate-1", new)

@@ -123,3 +123,11 @@ def test_the_label_is_a_score_weighted_vote_not_the_last_frame():
     dwell.observe(1.0, "mask", 0.55)  # one unsure masked frame after two sure unmasked ones
     assert dwell.label == "no_mask"
     assert dwell.unmasked_for(1.0) == pytest.approx(1.0)
+
+
+def test_how_long_a_person_may_vanish_without_leaving_is_a_camera_setting():
+    room = Room([Person("a", still((320, 240)), unmasked=[(0.0, 99.0)], hidden=[(20.0, 26.0)])])
+    patient = run(room, 40.0, CameraSettings(unmasked_after_s=10, lost_after_s=8))
+    assert [e.event for e in patient] == ["opened"]  # hidden for 6 s, then the same person again
+    hasty = run(room, 40.0, CameraSettings(unmasked_after_s=10, lost_after_s=3))
+    assert [(e.event, e.why) for e in hasty] == [("opened", None), ("resolved", "left"), ("opened", None)]

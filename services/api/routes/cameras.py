@@ -66,6 +66,12 @@ class CameraSettingsOut(BaseModel):
         le=7 * 24 * 3600,
         description="After an alert about a person resolves, no new one about them for this long",
     )
+    lost_after_s: float = Field(
+        default=4.0,
+        gt=0,
+        le=120,
+        description="A person unseen this long has left; seen again sooner nearby, they are the same person",
+    )
     ignore_zones: list[list[Point]] = Field(
         default_factory=list,
         description="Polygons of [x, y] points in frame pixels: faces centred inside them are not people",
@@ -94,6 +100,7 @@ class CameraSettingsPatch(BaseModel):
     incorrect_counts: bool | None = None
     grace_s: float | None = Field(default=None, ge=0, le=600)
     cooldown_s: float | None = Field(default=None, ge=0, le=7 * 24 * 3600)
+    lost_after_s: float | None = Field(default=None, gt=0, le=120)
     ignore_zones: list[Annotated[list[Point], Field(max_length=MAX_ZONE_POINTS)]] | None = Field(
         default=None, max_length=MAX_ZONES
     )
