@@ -1,4 +1,5 @@
-"""Sending a gate a command (open it now), behind an interface so the routes never touch MQTT."""
+"""Sending devices what they act on (open a gate now; a camera's new rate), behind an interface so the
+routes never touch MQTT."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from maskwatch.contracts import GateCommand
+from maskwatch.contracts import CameraConfig, GateCommand
 from maskwatch.contracts.common import utc_now
 from maskwatch.mqtt import MqttSettings, mqtt_client
 from maskwatch.topics import Topics
@@ -15,6 +16,10 @@ from maskwatch.topics import Topics
 class GateCommander(Protocol):
     async def open_gate(self, gate_id: str, by: str, reason: str) -> str:
         """Ask the gate to open; returns the command id, which the audit log records."""
+        ...
+
+    async def configure_camera(self, camera_id: str, config: CameraConfig) -> None:
+        """Push a camera agent its settings, retained, so it applies them now or when it next connects."""
         ...
 
 
@@ -52,14 +57,24 @@ class MqttGateCommander:
             )
         return command_id
 
+    async def configure_camera(self, camera_id: str, config: CameraConfig) -> None:
+        topic = Topics(self._settings.topic_root).camera_config.format(camera_id=camera_id)
+        client_id = f"{self._identifier}-{uuid.uuid4().hex[:8]}"
+        async with mqtt_client(self._settings, identifier=client_id) as client:
+            await client.publish(topic, config.to_json(), qos=1, retain=True)
+
 
 @dataclass
 class RecordingGateCommander:
     """Remembers the commands instead of sending them: for tests and for a setup without gates."""
 
     sent: list[tuple[str, str, str, str]] = field(default_factory=list)
+    configured: list[tuple[str, CameraConfig]] = field(default_factory=list)
 
     async def open_gate(self, gate_id: str, by: str, reason: str) -> str:
         command_id = str(uuid.uuid4())
         self.sent.append((gate_id, by, reason, command_id))
         return command_id
+
+    async def configure_camera(self, camera_id: str, config: CameraConfig) -> None:
+        self.configured.append((camera_id, config))

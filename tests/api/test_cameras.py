@@ -177,3 +177,16 @@ def test_a_cameras_status_says_when_its_frames_last_arrived(world):
     record_sightings(world.engine, {"hall-1": datetime.now(UTC) - timedelta(minutes=5)})  # never backwards
     assert world.client("viewer_a").get(status_href).json()["online"] is True
     assert world.client("operator_b").get(status_href).status_code == 404
+
+
+def test_a_new_rate_is_pushed_to_a_camera_agent_but_not_to_a_stream_camera(world):
+    register(world, rtsp_url=None)
+    register(world, camera_id="ip-cam")  # read from its stream by the server: nothing to push
+    admin = world.client("admin_a")
+    assert admin.patch("/api/v1/cameras/hall-1", json={"settings": {"grace_s": 3}}).status_code == 200
+    assert world.commander.configured == []  # the rate did not change
+    assert admin.patch("/api/v1/cameras/hall-1", json={"settings": {"fps": 5}}).status_code == 200
+    assert admin.patch("/api/v1/cameras/ip-cam", json={"settings": {"fps": 5}}).status_code == 200
+    ((camera_id, config),) = world.commander.configured
+    assert camera_id == "hall-1"
+    assert config.fps == 5

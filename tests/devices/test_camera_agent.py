@@ -16,6 +16,7 @@ from devices.hardware.camera import SyntheticCameraConfig
 from maskwatch.contracts import CameraConfig, CameraFrame, CameraStatus, decode
 from maskwatch.mqtt import MqttSettings, mqtt_client
 from maskwatch.topics import Topics
+from services.api.commander import MqttGateCommander
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -98,10 +99,8 @@ async def test_the_last_will_says_offline_when_the_camera_process_dies(mqtt):
 
 
 async def test_pushed_config_changes_the_rate_and_is_reported(mqtt):
-    t = Topics(mqtt.topic_root)
-    async with mqtt_client(mqtt, identifier="server") as server:
-        config = CameraConfig(version="v7", fps=10.0)
-        await server.publish(t.camera_config.format(camera_id="hall-3"), config.to_json(), qos=1, retain=True)
+    # Pushed the way the admin API pushes it (PATCH /cameras/hall-3 with a new fps), before it connects.
+    await MqttGateCommander(mqtt).configure_camera("hall-3", CameraConfig(version="v7", fps=10.0))
     settings = CameraAgentSettings(camera_id="hall-3", mqtt=mqtt, camera=SyntheticCameraConfig(), fps=1.0)
     agent = CameraAgent(settings, SyntheticCameraConfig().build())
     stop = asyncio.Event()

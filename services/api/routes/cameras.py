@@ -15,18 +15,21 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
+from anyio import from_thread
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from maskwatch.contracts import CameraConfig
 from maskwatch.database.schema import cameras, gates
 from services.api import audit
-from services.api.deps import CurrentUser, SessionDep, require_site
+from services.api.deps import CurrentUser, SessionDep, StateDep, require_site
 from services.api.hal import Page, Resource, link, page, require_match, respond
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.routes.gates import GATE_ID
 from services.api.routes.sites import SLUG, load_site
 from services.api.security import Caller
+from services.api.state import AppState
 
 router = APIRouter(prefix=f"{API}/cameras", tags=["cameras"], responses=PROBLEM_RESPONSES)
 CAMERA_ID = GATE_ID
@@ -297,7 +300,12 @@ def get_camera_status(
     summary="Rename a camera, move it to another site, or change its stream or monitoring settings",
 )
 def patch_camera(
-    request: Request, camera_id: CameraId, body: CameraPatch, caller: CurrentUser, conn: SessionDep
+    request: Request,
+    camera_id: CameraId,
+    body: CameraPatch,
+    caller: CurrentUser,
+    conn: SessionDep,
+    state: StateDep,
 ) -> Response:
     row = load_camera(conn, caller, camera_id)
     if not caller.can_administer(row.site_id):
@@ -323,4 +331,27 @@ def patch_camera(
         conn.execute(sa.update(cameras).where(cameras.c.camera_id == camera_id).values(**values))
     audit.record(conn, caller, "camera.update", f"camera:{camera_id}", site_id=row.site_id, changes=changes)
     conn.commit()
+    fps = (changes.get("settings") or {}).get("fps")
+    if fps is not None and row.rtsp_url is None and "rtsp_url" not in values:
+        _push_rate(state, conn, caller, camera_id, row.site_id, float(fps))
     return respond(request, camera_resource(load_camera(conn, caller, camera_id), caller))
+
+
+def _push_rate(
+    state: AppState, conn: sa.Connection, caller: Caller, camera_id: str, site_id: str, fps: float
+) -> None:
+    """Tell a camera agent its new rate (retained); a broker that cannot be reached is audited, not fatal:
+    the setting is saved, and the server samples frames at the new rate whatever the camera sends."""
+    config = CameraConfig(version=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"), fps=fps)
+    try:
+        from_thread.run(state.commander.configure_camera, camera_id, config)
+    except Exception as exc:
+        audit.record(
+            conn,
+            caller,
+            "camera.config_push_failed",
+            f"camera:{camera_id}",
+            site_id=site_id,
+            error=str(exc)[:200],
+        )
+        conn.commit()
