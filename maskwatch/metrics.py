@@ -100,3 +100,10 @@ CAMERA_FRAMES = Counter(
 ALERT_TRANSITIONS = Counter(
     "maskwatch_alert_transitions_total", "Alert transitions published", ["kind", "transition"]
 )
+
+NOTIFICATION_LATENCY = Histogram(
+    "maskwatch_notification_latency_seconds",
+    "From an alert transition to its delivery, per channel",
+    ["channel"],
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600),
+)

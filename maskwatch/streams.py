@@ -72,6 +72,7 @@ class Group(StrEnum):
     GATE_CONTROLLER = "gate_controller"
     STATS = "stats"
     MONITORING = "monitoring"
+    NOTIFIER = "notifier"
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,8 @@ class Streams:
 
     @property
     def alerts(self) -> Stream:
-        """Alert transitions (opened, acknowledged, resolved), awaiting the database writer."""
-        return Stream(f"{self.prefix}:alerts", (EntryKind.ALERT_TRANSITION,), (Group.STATS,))
+        """Alert transitions (opened, acknowledged, resolved), for the database writer and the notifier."""
+        return Stream(f"{self.prefix}:alerts", (EntryKind.ALERT_TRANSITION,), (Group.STATS, Group.NOTIFIER))
 
     def all(self) -> tuple[Stream, ...]:
         return (self.checks, self.analyses, self.outcomes, self.frames, self.camera_analyses, self.alerts)

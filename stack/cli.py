@@ -303,10 +303,12 @@ def _register_operator_commands() -> None:
     from stack.camera_cli import simulate_camera_command
     from stack.dead_letters_cli import app as dead_letters_app
     from stack.monitor_cli import app as monitor_app
+    from stack.notify_cli import app as notify_app
 
     app.add_typer(dead_letters_app, name="dead-letters")
     app.add_typer(monitor_app, name="monitor")
     app.add_typer(camera_app, name="camera")
+    app.add_typer(notify_app, name="notify")
     simulate_app.command("camera")(simulate_camera_command)
     broker_app = typer.Typer(no_args_is_help=True, help="The MQTT broker's configuration.")
     broker_app.command("acl")(acl_command)

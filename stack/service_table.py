@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from services.inference.model.interface import Engine
+    from services.notifier.delivery import Deliverer
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,70 @@ async def run_camera_reader(ctx: ServiceContext) -> None:
         await _run_signalling(reader.run(ctx.stop), reader.ready, ctx.ready)
 
 
+def _deliverer(settings: Settings, database: sa.Engine) -> Deliverer:
+    from maskwatch.snapshots import SnapshotStore
+    from services.notifier.channels import build_channel
+    from services.notifier.channels.webhook import WebhookChannel
+    from services.notifier.delivery import Deliverer
+    from services.notifier.settings import RetryPolicy
+
+    channels = {name: build_channel(name, config) for name, config in settings.notifier.channels.items()}
+    channels.setdefault(WebhookChannel.name, WebhookChannel())  # needs no settings of its own
+    policy = RetryPolicy(intervals_s=settings.notifier.retry_intervals_s)
+    return Deliverer(database, channels, policy, SnapshotStore(settings.snapshots))
+
+
+async def run_notifier(ctx: ServiceContext) -> None:
+    from services.notifier.runners import DeliveryRunner, InProcessRunner, RqRunner
+    from services.notifier.service import NotifierService
+
+    settings = ctx.settings
+    async with _migrated_database(settings) as database:
+        in_process = None
+        runner: DeliveryRunner
+        if settings.queue.url.startswith("memory://"):  # no Redis: deliveries run here, not on rq
+            runner = in_process = InProcessRunner(_deliverer(settings, database))
+        else:
+            runner = RqRunner(settings.queue.url)
+        service = NotifierService(
+            ctx.queue,
+            database,
+            runner,
+            queue_settings=settings.queue,
+            consumer=settings.notifier,
+            dashboard_url=settings.notifier.dashboard_url,
+            name=f"{settings.queue.prefix}-notifier",
+        )
+        ctx.ready.set()
+        try:
+            await service.run(ctx.stop)
+        finally:
+            if in_process is not None:
+                await in_process.close()
+
+
+async def run_notifier_worker(ctx: ServiceContext) -> None:
+    import threading
+
+    from services.notifier.runners import use_deliverer, work_until
+
+    settings = ctx.settings
+    if settings.queue.url.startswith("memory://"):  # the notifier runs its deliveries itself
+        ctx.ready.set()
+        await ctx.stop.wait()
+        return
+    async with _migrated_database(settings) as database:
+        use_deliverer(_deliverer(settings, database))
+        stop = threading.Event()
+        ctx.ready.set()
+        worker = asyncio.create_task(asyncio.to_thread(work_until, stop, settings.queue.url))
+        try:
+            await ctx.stop.wait()
+        finally:
+            stop.set()
+            await worker
+
+
 async def run_api(ctx: ServiceContext) -> None:
     from maskwatch.database.engine import migrate
     from services.api.app import create_app
@@ -191,6 +256,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("stats", run_stats, "verdicts, rejections and alert transitions → the database", True),
     ServiceSpec("camera-reader", run_camera_reader, "IP cameras' RTSP streams → stream frames", False),
     ServiceSpec("monitoring", run_monitoring, "camera analyses → tracks → alerts (indoor cameras)", False),
+    ServiceSpec("notifier", run_notifier, "alert transitions → deliveries, once each", False),
+    ServiceSpec("notifier-worker", run_notifier_worker, "delivery jobs on rq → channels", False),
     ServiceSpec("api", run_api, "the admin REST API", False),
 )
 SERVICE_NAMES: tuple[str, ...] = tuple(s.name for s in SERVICES)

@@ -34,6 +34,7 @@ from services.gate_controller.policy import PolicyConfig
 from services.inference.model.config import ModelConfig
 from services.inference.settings import WorkerSettings
 from services.ingest.settings import HttpDeviceAuth, IngestSettings
+from services.notifier.settings import NotifierSettings
 
 __all__ = [
     "ApiSettings",
@@ -83,6 +84,7 @@ class Settings(BaseSettings):
     gate_controller: ConsumerSettings = ConsumerSettings(batch_size=64)
     stats: ConsumerSettings = ConsumerSettings(batch_size=256)
     monitoring: ConsumerSettings = ConsumerSettings(batch_size=32)
+    notifier: NotifierSettings = NotifierSettings(batch_size=64)
     snapshots: SnapshotSettings = SnapshotSettings()
     """Where alert snapshots are kept (shared by the monitoring service and the API) and for how long."""
     ingest: IngestSettings = IngestSettings()

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.webhook_receiver import receiver  # noqa: F401 - a fixture, for every test folder
+
 MOSQUITTO = ("127.0.0.1", int(os.environ.get("MASKWATCH_TEST_MQTT_PORT", "1883")))
 REDIS_URL = os.environ.get("MASKWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -163,6 +163,56 @@ audit_log = sa.Table(
 )
 
 
+# --- Notifications (migration 0006) ---
+
+notification_recipients = sa.Table(
+    "notification_recipients",
+    metadata,
+    sa.Column("recipient_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("site_id", sa.String(64), sa.ForeignKey("sites.site_id"), nullable=False),
+    # webhook, email, sns, fcm or webpush; the address is that channel's (URL, e-mail, ARN, token…).
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("address", sa.String(2000), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("time_zone", sa.String(64), nullable=False),
+    # Per channel: a webhook's signing secret, a Web Push subscription's keys.
+    sa.Column("secrets", sa.JSON, nullable=False),
+    # The alert kinds this recipient hears of; empty means every kind.
+    sa.Column("kinds", sa.JSON, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("site_id", "channel", "address", name="uq_recipient_address"),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("delivery_id", sa.String(36), primary_key=True),
+    # alert:transition:channel:recipient — one delivery each, however often the transition arrives.
+    sa.Column("delivery_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("alert_key", sa.String(36), nullable=False),
+    sa.Column("transition", sa.String(16), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column(
+        "recipient_id",
+        sa.Integer,
+        sa.ForeignKey("notification_recipients.recipient_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("notification", sa.JSON, nullable=False),
+    # pending → sent, or dead (after the last try, or an address that no longer exists).
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("answer", sa.JSON, nullable=True),
+    # An attempt in progress holds the delivery until then, so two workers never send it at once.
+    sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_deliveries_status", "status", "created_at"),
+)
+
+
 def _rollup(name: str, bucket: str) -> sa.Table:
     """A roll-up table: checks counted per time bucket (UTC), gate, decision, reason and enforcement."""
     return sa.Table(

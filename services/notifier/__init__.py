@@ -1,7 +1,10 @@
-"""Notifier: will deliver alerts (someone unmasked longer than allowed in a monitored room) to admins'
-phones (Firebase Cloud Messaging, Amazon SNS), the dashboard (web push) and webhooks.
+"""The notifier: alert transitions in, messages out on the channels each site chose, once each.
 
-Not built yet: alerts come from indoor monitoring, which does not exist yet either. The API already
-stores alerts (`maskwatch/database/alerts.py: open_alert`) and the metrics for deliveries are declared
-(`maskwatch/metrics.py`). Delivery jobs will run on rq, which suits retried, independent jobs.
+    stream alerts (AlertTransition) ─▶ routing (which channels and recipients, per site and kind)
+        ─▶ one delivery per transition × channel × recipient, recorded under a unique key
+        ─▶ delivery jobs (retried with capped backoff; dead-lettered after the last try)
+        ─▶ channels/ (one module per channel, behind `Channel`)
+
+Deliveries run as rq jobs on Redis: retried, independent jobs are what rq is for,
+where the streams between the other services are built for batches.
 """

@@ -55,7 +55,7 @@ def _describe(answer: Verdict | Rejection, min_face_score: float) -> tuple[str, 
 
 async def run_demo(settings: Settings, *, rounds: int) -> int:
     settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"http_port": None})})
-    stack = Stack(settings, (*GATE_PATH, "monitoring"))
+    stack = Stack(settings, (*GATE_PATH, "monitoring", "notifier"))
     print(
         f"Starting Maskwatch: broker {settings.mqtt.host}:{settings.mqtt.port} "
         f"({'embedded' if settings.mqtt.embedded else 'external'}), queue {settings.queue.url}, "
@@ -140,14 +140,26 @@ async def _run_indoor_camera(settings: Settings) -> int:
     then puts it on; a masked bystander stays put. Returns 1 when the alert did not open and resolve."""
     from maskwatch.database.cameras import register_camera
     from maskwatch.database.engine import create_engine
-    from maskwatch.database.schema import alerts
+    from maskwatch.database.notifications import add_recipient
+    from maskwatch.database.schema import alerts, notification_recipients
     from services.monitoring.settings import CameraSettings
     from stack.demo.indoor_scene import Actor, jpeg_frames, portrait_face
     from stack.demo.simulate import simulate_camera
+    from stack.demo.webhook_receiver import DemoWebhookReceiver
 
     camera = CameraSettings(fps=5, unmasked_after_s=3, grace_s=1, cooldown_s=600)
     engine = create_engine(settings.database.url)
     register_camera(engine, "waiting-room", site_id="default", settings=camera.model_dump(mode="json"))
+    webhook = DemoWebhookReceiver().__enter__()
+    with engine.begin() as connection:  # the demo's receiver replaces any of an earlier run
+        connection.execute(sa.update(notification_recipients).values(enabled=False))
+    add_recipient(
+        engine,
+        site_id="default",
+        channel="webhook",
+        address=webhook.url,
+        secrets={"webhook_secret": webhook.secret},
+    )
     print(
         f"\nAn indoor camera (waiting-room, {camera.fps:g} fps): one person unmasked for 5 s, then masked; "
         f"alert after {camera.unmasked_after_s:g} s"
@@ -179,7 +191,17 @@ async def _run_indoor_camera(settings: Settings) -> int:
             f"(the bystander blurred)"
         )
     print(f"  {sent} frames sent; {len(rows)} alert(s)")
-    return 0 if len(rows) == 1 and rows[0].resolution == "masked" else 1
+    for _ in range(40):  # the notifier delivers both transitions to the venue's webhook
+        if len(webhook.accepted) >= 2 * len(rows):
+            break
+        await asyncio.sleep(0.25)
+    webhook.__exit__(None, None, None)
+    print(f"  webhook {webhook.url} received (signature checked):")
+    for delivery in webhook.accepted:
+        data = delivery["data"]
+        print(f"    {data['transition']:<9} {data['title']}")
+    delivered = len(webhook.accepted) == 2 * len(rows)
+    return 0 if len(rows) == 1 and rows[0].resolution == "masked" and delivered else 1
 
 
 def _print_stats(settings: Settings) -> None:

@@ -172,8 +172,8 @@ async def test_a_capped_stream_drops_its_oldest_entries(queue: WorkQueue, spec):
 
 async def test_a_consumer_of_two_streams_fills_each_batch_from_the_first_stream_first(queue, unique_id):
     streams = Streams(f"test-{unique_id}")
-    first = streams.outcomes.read_by(Group.STATS)
-    second = streams.alerts.read_by(Group.STATS)
+    first = streams.checks.read_by(Group.INFERENCE)
+    second = streams.frames.read_by(Group.INFERENCE)
     for i in range(5):
         await queue.add(second.stream, "camera_frame", f"frame{i}".encode())
     for i in range(3):

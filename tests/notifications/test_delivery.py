@@ -1,0 +1,161 @@
+"""Deliveries: planned once per transition and recipient, sent once, retried, dead-lettered, revived."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from maskwatch.database.notifications import DEAD, SENT, list_deliveries, revive
+from maskwatch.database.schema import deliveries, notification_recipients, sites
+from maskwatch.queue import QueueSettings, open_queue
+from maskwatch.streams import Streams, append
+from services.notifier.channels.webhook import WebhookChannel
+from services.notifier.delivery import Deliverer, Outcome
+from services.notifier.runners import InProcessRunner
+from services.notifier.service import NotifierService
+from services.notifier.settings import NotifierSettings, RetryPolicy
+from tests.notifications.conftest import opened_alert, resolved
+
+pytestmark = pytest.mark.timeout(60)
+FAST = RetryPolicy(intervals_s=[0.05, 0.05, 0.05])
+
+
+def service(database, runner, prefix: str):
+    queue = open_queue("memory://")
+    settings = NotifierSettings(block_ms=20, dashboard_url="https://console.example")
+    notifier = NotifierService(
+        queue,
+        database,
+        runner,
+        queue_settings=QueueSettings(prefix=prefix),
+        consumer=settings,
+        dashboard_url=settings.dashboard_url,
+    )
+    return queue, notifier
+
+
+async def test_each_transition_reaches_the_webhook_once_however_often_it_arrives(
+    database, receiver, recipient, unique_id
+):
+    runner = InProcessRunner(Deliverer(database, {"webhook": WebhookChannel()}, FAST))
+    queue, notifier = service(database, runner, f"test-{unique_id}")
+    streams = Streams(f"test-{unique_id}")
+    opened = opened_alert(database)
+    for message in (opened, opened, resolved(opened)):  # the opening delivered twice by the stream
+        await append(queue, streams.alerts, message)
+    await notifier.run(burst=True)
+    await runner.idle()
+
+    got = receiver.accepted()
+    assert [g["body"]["data"]["transition"] for g in got] == ["opened", "resolved"]
+    assert len({g["id"] for g in got}) == 2
+    body = got[0]["body"]["data"]
+    assert body["alert_id"] == str(opened.alert_id)
+    assert body["link"].startswith("https://console.example/alerts/")
+    with database.connect() as c:
+        assert [r.status for r in c.execute(sa.select(deliveries)).all()] == [SENT, SENT]
+
+
+async def test_a_receiver_that_fails_three_times_gets_exactly_one_accepted_delivery(
+    database, receiver, recipient, unique_id
+):
+    receiver.failures_left = 3
+    runner = InProcessRunner(
+        Deliverer(database, {"webhook": WebhookChannel()}, RetryPolicy(intervals_s=[0.05] * 5))
+    )
+    queue, notifier = service(database, runner, f"test-{unique_id}")
+    await append(queue, Streams(f"test-{unique_id}").alerts, opened_alert(database))
+    await notifier.run(burst=True)
+    await runner.idle()
+    assert receiver.attempts == 4
+    assert len(receiver.accepted()) == 1
+    with database.connect() as c:
+        row = c.execute(sa.select(deliveries)).one()
+    assert (row.status, row.attempts) == (SENT, 4)
+
+
+async def test_a_receiver_that_always_fails_ends_dead_and_a_revived_delivery_goes_out(
+    database, receiver, recipient, unique_id
+):
+    receiver.failures_left = 100
+    deliverer = Deliverer(database, {"webhook": WebhookChannel()}, FAST)
+    runner = InProcessRunner(deliverer)
+    queue, notifier = service(database, runner, f"test-{unique_id}")
+    await append(queue, Streams(f"test-{unique_id}").alerts, opened_alert(database))
+    await notifier.run(burst=True)
+    await runner.idle()
+    assert receiver.attempts == FAST.max_attempts
+    with database.connect() as c:
+        (dead,) = list_deliveries(c, DEAD)
+    assert "500" in dead.last_error
+
+    receiver.failures_left = 0  # the receiver is fixed; an admin retries
+    with database.begin() as c:
+        assert revive(c, [dead.delivery_id]) == [dead.delivery_id]
+    restarted = InProcessRunner(deliverer)
+    _, again = service(database, restarted, f"test-{unique_id}")
+    await again.run(burst=True)  # a starting notifier submits what is pending
+    await restarted.idle()
+    assert len(receiver.accepted()) == 1
+    assert deliverer.deliver(dead.delivery_id).outcome is Outcome.ALREADY_SENT  # and never twice
+
+
+async def test_an_address_that_is_gone_is_dead_at_once_and_disabled(database, receiver, recipient, unique_id):
+    receiver.failures_left, receiver.status_when_failing = 1, 410
+    runner = InProcessRunner(Deliverer(database, {"webhook": WebhookChannel()}, FAST))
+    queue, notifier = service(database, runner, f"test-{unique_id}")
+    await append(queue, Streams(f"test-{unique_id}").alerts, opened_alert(database))
+    await notifier.run(burst=True)
+    await runner.idle()
+    assert receiver.attempts == 1
+    with database.connect() as c:
+        assert c.execute(sa.select(deliveries.c.status)).scalar_one() == DEAD
+        assert c.execute(sa.select(notification_recipients.c.enabled)).scalar_one() is False
+
+
+async def test_recipients_hear_only_of_their_site_and_kinds(database, receiver, recipient, unique_id):
+    runner = InProcessRunner(Deliverer(database, {"webhook": WebhookChannel()}, FAST))
+    queue, notifier = service(database, runner, f"test-{unique_id}")
+    streams = Streams(f"test-{unique_id}")
+    with database.begin() as c:
+        c.execute(
+            sa.insert(sites).values(site_id="b", name="B", time_zone="UTC", created_at=datetime.now(UTC))
+        )
+    await append(queue, streams.alerts, opened_alert(database, site_id="b"))
+    await notifier.run(burst=True)
+    await runner.idle()
+    await asyncio.sleep(0.1)
+    assert receiver.attempts == 0
+
+
+def test_attempts_at_the_same_time_send_once(database, receiver, recipient):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from maskwatch.database.notifications import plan_deliveries, recipients_for
+
+    receiver.delay_s = 0.3
+    opened = opened_alert(database)
+    with database.begin() as c:
+        (delivery_id,) = plan_deliveries(
+            c,
+            alert_key=str(opened.alert_id),
+            transition="opened",
+            notification={
+                "alert_id": str(opened.alert_id),
+                "transition": "opened",
+                "kind": "unmasked",
+                "site_id": "default",
+                "device_id": "hall-1",
+                "at": opened.at.isoformat(),
+            },
+            recipients=recipients_for(c, "default", "unmasked"),
+        )
+    deliverer = Deliverer(database, {"webhook": WebhookChannel()}, FAST)
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda _: deliverer.deliver(delivery_id).outcome, range(4)))
+    assert outcomes.count(Outcome.SENT) == 1
+    assert set(outcomes) <= {Outcome.SENT, Outcome.BUSY, Outcome.ALREADY_SENT}
+    assert len(receiver.accepted()) == 1
