@@ -230,6 +230,23 @@ async def run_notifier_worker(ctx: ServiceContext) -> None:
             await worker
 
 
+async def run_device_health(ctx: ServiceContext) -> None:
+    from maskwatch.streams import Streams
+    from services.device_health.service import DeviceHealthService
+
+    settings = ctx.settings
+    async with _migrated_database(settings) as database:
+        service = DeviceHealthService(
+            settings.mqtt,
+            ctx.queue,
+            database,
+            Streams(settings.queue.prefix),
+            offline_after_s=settings.device_offline_after_s,
+            identifier=f"{settings.queue.prefix}-device-health",
+        )
+        await _run_signalling(service.run(ctx.stop), service.ready, ctx.ready)
+
+
 async def run_api(ctx: ServiceContext) -> None:
     from maskwatch.database.engine import migrate
     from services.api.app import create_app
@@ -256,6 +273,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("stats", run_stats, "verdicts, rejections and alert transitions → the database", True),
     ServiceSpec("camera-reader", run_camera_reader, "IP cameras' RTSP streams → stream frames", False),
     ServiceSpec("monitoring", run_monitoring, "camera analyses → tracks → alerts (indoor cameras)", False),
+    ServiceSpec("device-health", run_device_health, "gates' and cameras' last wills → offline alerts", False),
     ServiceSpec("notifier", run_notifier, "alert transitions → deliveries, once each", False),
     ServiceSpec("notifier-worker", run_notifier_worker, "delivery jobs on rq → channels", False),
     ServiceSpec("api", run_api, "the admin REST API", False),

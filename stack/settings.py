@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     stats: ConsumerSettings = ConsumerSettings(batch_size=256)
     monitoring: ConsumerSettings = ConsumerSettings(batch_size=32)
     notifier: NotifierSettings = NotifierSettings(batch_size=64)
+    device_offline_after_s: float = Field(default=120.0, gt=0, le=86400)
+    """A gate or camera offline this long raises an alert (a reboot or a Wi-Fi blip does not)."""
     snapshots: SnapshotSettings = SnapshotSettings()
     """Where alert snapshots are kept (shared by the monitoring service and the API) and for how long."""
     ingest: IngestSettings = IngestSettings()

@@ -26,6 +26,8 @@ class Transition(StrEnum):
 class AlertKind(StrEnum):
     UNMASKED = "unmasked"
     """A person stayed unmasked longer than the camera allows."""
+    DEVICE_OFFLINE = "device_offline"
+    """A gate or camera has been offline (its last will, or its goodbye) for longer than allowed."""
 
 
 class AlertTransition(Message):
@@ -41,7 +43,10 @@ class AlertTransition(Message):
     box: tuple[int, int, int, int] | None = None
     """Where the person was when the alert opened (pixels of the frame)."""
     unmasked_since: AwareDatetime | None = None
-    why: Literal["masked", "left", "by_hand"] | None = None
+    offline_since: AwareDatetime | None = None
+    """For a device-offline alert: when the device dropped off."""
+    device_kind: Literal["gate", "camera"] | None = None
+    why: Literal["masked", "left", "by_hand", "back_online"] | None = None
     """Why it resolved."""
     by_user: int | None = None
     """Who acknowledged or resolved it by hand."""

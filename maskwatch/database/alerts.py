@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from maskwatch.contracts import AlertTransition, Transition
+from maskwatch.contracts import AlertKind, AlertTransition, Transition
 from maskwatch.database.schema import alerts
 
 
@@ -36,6 +36,11 @@ def record_transition(conn: sa.Connection, transition: AlertTransition) -> bool:
             "box": list(transition.box) if transition.box else None,
             "unmasked_since": transition.unmasked_since.isoformat() if transition.unmasked_since else None,
         }
+        if transition.kind is AlertKind.DEVICE_OFFLINE:
+            details = {
+                "device_kind": transition.device_kind,
+                "offline_since": transition.offline_since.isoformat() if transition.offline_since else None,
+            }
         insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         result = conn.execute(
             insert(alerts)

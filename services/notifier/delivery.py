@@ -156,6 +156,9 @@ class Deliverer:
             unmasked_since=datetime.fromisoformat(stored["unmasked_since"])
             if stored.get("unmasked_since")
             else None,
+            offline_since=datetime.fromisoformat(stored["offline_since"])
+            if stored.get("offline_since")
+            else None,
             why=stored.get("why"),
             link=stored.get("link", ""),
             snapshot_jpeg=snapshot,

@@ -40,6 +40,12 @@ TEXT: dict[Language, dict[str, str]] = {
         "line.unmasked": "Unmasked since {since} ({duration})",
         "line.link": "Details: {link}",
         "kind.unmasked": "Unmasked person",
+        "title.opened.device_offline": "{device} offline for {offline_for} at {site}",
+        "body.opened.device_offline": "Device {device} at {site} has not answered since {offline_since}.",
+        "title.resolved.device_offline.back_online": "{device} back online at {site}",
+        "body.resolved.device_offline.back_online": "Device {device} at {site} is back online after "
+        "{offline_for}.",
+        "kind.device_offline": "Device offline",
         "datetime": "{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d} {zone}",
         "duration.s": "{s} s",
         "duration.min": "{m} min",
@@ -66,6 +72,12 @@ TEXT: dict[Language, dict[str, str]] = {
         "line.unmasked": "미착용 시작: {since} ({duration})",
         "line.link": "자세히 보기: {link}",
         "kind.unmasked": "마스크 미착용",
+        "title.opened.device_offline": "{site} {device}: 연결 끊김 {offline_for}",
+        "body.opened.device_offline": "{site}의 {device} 장치가 {offline_since}부터 응답하지 않습니다.",
+        "title.resolved.device_offline.back_online": "{site} {device}: 연결 복구",
+        "body.resolved.device_offline.back_online": "{site}의 {device} 장치가 {offline_for} 만에 "
+        "다시 연결되었습니다.",
+        "kind.device_offline": "장치 연결 끊김",
         "datetime": "{year}년 {month}월 {day}일 {hour:02d}:{minute:02d} {zone}",
         "duration.s": "{s}초",
         "duration.min": "{m}분",
@@ -92,6 +104,9 @@ def render(notification: Notification, language: str, time_zone: str) -> Rendere
     if n.unmasked_since is not None:
         fields["since"] = _local_time(text, n.unmasked_since, zone)
         fields["duration"] = _duration(text, n.at - n.unmasked_since)
+    if n.offline_since is not None:
+        fields["offline_since"] = _local_time(text, n.offline_since, zone)
+        fields["offline_for"] = _duration(text, n.at - n.offline_since)
     if n.link:
         fields["link"] = n.link
 

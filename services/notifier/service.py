@@ -114,6 +114,7 @@ class NotifierService:
             "device_id": transition.device_id,
             "at": transition.at.isoformat(),
             "unmasked_since": transition.unmasked_since.isoformat() if transition.unmasked_since else None,
+            "offline_since": transition.offline_since.isoformat() if transition.offline_since else None,
             "why": transition.why,
             "link": link,
             "snapshot": snapshot,

@@ -122,3 +122,24 @@ def test_both_languages_have_the_same_phrases_and_korean_needs_nothing_english_l
         # Korean titles may leave out the site (the camera's name is what staff use), never need more:
         # a phrase is picked by what it mentions, so a Korean phrase needing more would pick differently.
         assert names(TEXT["ko"][key]) <= names(TEXT["en"][key]), key
+
+
+def test_a_device_offline_alert_says_since_when_and_its_resolution_how_long():
+    from datetime import UTC, datetime, timedelta
+
+    from services.notifier.channels.base import Notification
+    from services.notifier.render import render
+
+    at = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    offline = Notification(
+        alert_id="a", transition="opened", kind="device_offline", site_id="s", site_name="Lobby",
+        device_id="door-1", at=at, offline_since=at - timedelta(minutes=3),
+    )  # fmt: skip
+    assert render(offline, "en", "UTC").title == "door-1 offline for 3 min at Lobby"
+    assert "05:57" in render(offline, "en", "UTC").body
+    assert render(offline, "ko", "Asia/Seoul").title == "Lobby door-1: 연결 끊김 3분"
+    back = Notification(
+        alert_id="a", transition="resolved", kind="device_offline", site_id="s", site_name="Lobby",
+        device_id="door-1", at=at, why="back_online", offline_since=at - timedelta(minutes=65),
+    )  # fmt: skip
+    assert render(back, "en", "UTC").body.startswith("Device door-1 at Lobby is back online after 1 h 5 min.")

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix=f"{API}/alerts", tags=["alerts"], responses=PROBLEM_RESPONSES)
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 AlertState = Literal["open", "acknowledged", "resolved"]
-Resolution = Literal["masked", "left", "by_hand"]
+Resolution = Literal["masked", "left", "by_hand", "back_online"]
 IMAGE_CACHE = "private, max-age=3600"
 """A stored image never changes; `private`, because it shows a person and only some users may see it."""
 

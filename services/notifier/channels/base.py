@@ -41,6 +41,8 @@ class Notification:
     device_id: str
     at: datetime
     unmasked_since: datetime | None = None
+    offline_since: datetime | None = None
+    """For a device-offline alert: when the device dropped off."""
     why: str | None = None
     link: str = ""
     """The alert in the dashboard."""
