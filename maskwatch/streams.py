@@ -174,6 +174,12 @@ class Streams:
         raise KeyError(f"no stream {name!r}; the streams are {known}")
 
 
+def delivery_job_queue(prefix: str) -> str:
+    """The rq queue of notification deliveries, per installation like the streams. rq, not a stream:
+    deliveries are independent jobs, retried and scheduled one by one, never batched."""
+    return f"{prefix}:deliveries"
+
+
 async def append(queue: WorkQueue, stream: Stream, message: Message) -> str:
     """Add `message` to `stream` under its contract's kind; refuses a contract the stream does not carry."""
     return await queue.add(

@@ -59,6 +59,7 @@ def api_command(
 ) -> None:
     """Run the admin API (and its /metrics) with uvicorn."""
     import uvicorn
+    from pydantic import SecretStr
 
     from maskwatch.database.engine import migrate
     from maskwatch.queue import open_queue
@@ -75,6 +76,8 @@ def api_command(
         if settings.queue.url.startswith("memory://")
         else open_queue(settings.queue.url, claim_idle_ms=settings.queue.claim_idle_ms)
     )
+    # The key the notifier signs Web Push with, when its settings name one: browsers must subscribe with it.
+    vapid_key = (settings.notifier.channels.get("webpush") or {}).get("vapid_private_key")
     app = create_app(
         api,
         database_url=settings.database.url,
@@ -84,5 +87,7 @@ def api_command(
         queue=queue,
         queue_prefix=settings.queue.prefix,
         snapshots=settings.snapshots,
+        redis_url=None if settings.queue.url.startswith("memory://") else settings.queue.url,
+        vapid_private_key=SecretStr(vapid_key) if isinstance(vapid_key, str) and vapid_key else None,
     )
     uvicorn.run(app, host=host or api.host, port=port or api.port, proxy_headers=True)

@@ -141,7 +141,7 @@ def deliveries_retry(
         return
     from services.notifier.runners import RqRunner
 
-    runner = RqRunner(settings.queue.url)
+    runner = RqRunner(settings.queue.url, settings.queue.prefix)
     for delivery_id in revived:
         runner.submit(delivery_id)
     typer.echo(f"{len(revived)} deliveries queued again")

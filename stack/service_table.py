@@ -167,13 +167,27 @@ async def run_camera_reader(ctx: ServiceContext) -> None:
 
 
 def _deliverer(settings: Settings, database: sa.Engine) -> Deliverer:
+    """The channels from the notifier's settings. Web Push is always on: without a key in the settings
+    it signs with the VAPID key stored in the database, the one the API hands browsers to subscribe with
+    (whichever of the two needs it first makes it)."""
+    from maskwatch.database import server_keys
+    from maskwatch.notification_keys import VAPID_KEY_NAME, generate_vapid_keys
     from maskwatch.snapshots import SnapshotStore
     from services.notifier.channels import build_channel
     from services.notifier.channels.webhook import WebhookChannel
     from services.notifier.delivery import Deliverer
     from services.notifier.settings import RetryPolicy
 
-    channels = {name: build_channel(name, config) for name, config in settings.notifier.channels.items()}
+    sections = dict(settings.notifier.channels)
+    webpush = dict(sections.get("webpush") or {})
+    if not webpush.get("vapid_private_key"):
+        with database.begin() as connection:
+            webpush["vapid_private_key"] = server_keys.get_or_create(
+                connection, VAPID_KEY_NAME, lambda: generate_vapid_keys()[0]
+            )
+    webpush.setdefault("subject", "mailto:admin@localhost")
+    sections["webpush"] = webpush
+    channels = {name: build_channel(name, config) for name, config in sections.items()}
     channels.setdefault(WebhookChannel.name, WebhookChannel())  # needs no settings of its own
     policy = RetryPolicy(intervals_s=settings.notifier.retry_intervals_s)
     return Deliverer(database, channels, policy, SnapshotStore(settings.snapshots))
@@ -190,7 +204,7 @@ async def run_notifier(ctx: ServiceContext) -> None:
         if settings.queue.url.startswith("memory://"):  # no Redis: deliveries run here, not on rq
             runner = in_process = InProcessRunner(_deliverer(settings, database))
         else:
-            runner = RqRunner(settings.queue.url)
+            runner = RqRunner(settings.queue.url, settings.queue.prefix)
         service = NotifierService(
             ctx.queue,
             database,
@@ -222,7 +236,9 @@ async def run_notifier_worker(ctx: ServiceContext) -> None:
         use_deliverer(_deliverer(settings, database))
         stop = threading.Event()
         ctx.ready.set()
-        worker = asyncio.create_task(asyncio.to_thread(work_until, stop, settings.queue.url))
+        worker = asyncio.create_task(
+            asyncio.to_thread(work_until, stop, settings.queue.url, settings.queue.prefix)
+        )
         try:
             await ctx.stop.wait()
         finally:
@@ -248,11 +264,15 @@ async def run_device_health(ctx: ServiceContext) -> None:
 
 
 async def run_api(ctx: ServiceContext) -> None:
+    from pydantic import SecretStr
+
     from maskwatch.database.engine import migrate
     from services.api.app import create_app
 
     settings = ctx.settings
     await asyncio.to_thread(migrate, settings.database.url)
+    # The key the notifier signs Web Push with, when its settings name one: browsers must subscribe with it.
+    vapid_key = (settings.notifier.channels.get("webpush") or {}).get("vapid_private_key")
     app = create_app(
         settings.api,
         database_url=settings.database.url,
@@ -262,6 +282,8 @@ async def run_api(ctx: ServiceContext) -> None:
         queue=ctx.queue,
         queue_prefix=settings.queue.prefix,
         snapshots=settings.snapshots,
+        redis_url=None if settings.queue.url.startswith("memory://") else settings.queue.url,
+        vapid_private_key=SecretStr(vapid_key) if isinstance(vapid_key, str) and vapid_key else None,
     )
     await serve_asgi(app, settings.api.host, settings.api.port, ctx.stop, ctx.ready, what="admin API")
 

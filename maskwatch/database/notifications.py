@@ -16,9 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from maskwatch.database.schema import deliveries, notification_recipients
+from maskwatch.database.schema import deliveries, notification_recipients, user_sites, users
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+REGISTERED_BY = "registered_by"
+"""In a recipient's secrets: the user who registered their own device (a browser, a phone)."""
 
 
 def add_recipient(
@@ -52,13 +54,43 @@ def add_recipient(
 
 
 def recipients_for(connection: sa.Connection, site_id: str, kind: str) -> list[sa.Row[Any]]:
-    """The enabled recipients of a site who hear of `kind` alerts."""
+    """The enabled recipients of a site who hear of `kind` alerts. A user's own phone or browser hears
+    only while that user may still see the site: removing a user, or a site from them, silences it."""
     rows = connection.execute(
         sa.select(notification_recipients).where(
             notification_recipients.c.site_id == site_id, notification_recipients.c.enabled.is_(True)
         )
     ).all()
-    return [row for row in rows if not row.kinds or kind in row.kinds]
+    hearing = [row for row in rows if not row.kinds or kind in row.kinds]
+    owners = {owner for row in hearing if (owner := registered_by(row)) is not None}
+    if not owners:
+        return hearing
+    allowed = _users_seeing(connection, owners, site_id)
+    return [row for row in hearing if (owner := registered_by(row)) is None or owner in allowed]
+
+
+def registered_by(row: sa.Row[Any]) -> int | None:
+    """The user whose own device this recipient is, if it is one."""
+    secrets = row.secrets if isinstance(row.secrets, dict) else {}
+    value = secrets.get(REGISTERED_BY)
+    return int(value) if isinstance(value, str | int) and str(value).isdigit() else None
+
+
+def _users_seeing(connection: sa.Connection, user_ids: set[int], site_id: str) -> set[int]:
+    enabled = connection.execute(
+        sa.select(users.c.user_id, users.c.all_sites).where(
+            users.c.user_id.in_(sorted(user_ids)), users.c.disabled.is_(False)
+        )
+    ).all()
+    scoped = {
+        int(uid)
+        for uid in connection.execute(
+            sa.select(user_sites.c.user_id).where(
+                user_sites.c.user_id.in_(sorted(user_ids)), user_sites.c.site_id == site_id
+            )
+        ).scalars()
+    }
+    return {int(row.user_id) for row in enabled if row.all_sites or row.user_id in scoped}
 
 
 def plan_deliveries(

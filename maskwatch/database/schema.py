@@ -245,3 +245,16 @@ are UTC days, not local ones, so a gate moving to another site or a site
 changing its time zone never invalidates a row. Triggers created by migration
 0003 keep it current; `figures.rebuild_hourly` recomputes it with the hourly one.
 """
+
+# --- Keys the server makes for itself (migration 0007) ---
+
+server_keys = sa.Table(
+    "server_keys",
+    metadata,
+    # What the key is for, e.g. `vapid_private_key` (maskwatch.notification_keys.VAPID_KEY_NAME).
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Keys made once and then shared by every process, such as the VAPID key pair that browsers' push
+subscriptions are bound to: the API hands out its public half and the notifier signs with it."""

@@ -31,6 +31,7 @@ from services.api.routes import (
     checks,
     events,
     gates,
+    notifications,
     oidc,
     root,
     sites,
@@ -41,7 +42,7 @@ from services.api.routes import (
 from services.api.state import AppState
 
 DESCRIPTION = """
-Figures, gates, cameras, checks, alerts and accounts of a Maskwatch installation.
+Figures, gates, cameras, checks, alerts, notifications and accounts of a Maskwatch installation.
 
 Every resource carries HAL `_links`: `self`, related resources, and the actions
 the caller may take right now (`open` on a gate, `acknowledge` and `resolve` on
@@ -81,6 +82,8 @@ def create_app(
     queue: WorkQueue | None = None,
     queue_prefix: str = "maskwatch",
     snapshots: SnapshotSettings | None = None,
+    redis_url: str | None = None,
+    vapid_private_key: SecretStr | None = None,
 ) -> FastAPI:
     """The API over the database at `database_url` (or `engine`), sending gate commands over `mqtt`
     (or through `commander`: tests pass their own instead of a broker).
@@ -88,6 +91,11 @@ def create_app(
     Alerts acknowledged or resolved by hand are announced on `queue` (the alerts stream under
     `queue_prefix`), so the notifier hears of them; without a queue only the database records them.
     The caller owns the queue and closes it. `snapshots` says where alert snapshots are stored.
+
+    A dead delivery retried through the API is handed to the notifier's rq workers on `redis_url`;
+    without it the notifier sends it when it next starts. `vapid_private_key` is the one the notifier's
+    settings name, so browsers subscribe with the key the notifier signs with; without it both use the
+    key stored in the database.
     """
     if engine is None and database_url is None:
         raise ValueError("create_app needs a database_url or an engine")
@@ -121,9 +129,26 @@ def create_app(
         queue=queue,
         queue_prefix=queue_prefix,
         snapshots=snapshots or SnapshotSettings(),
+        redis_url=redis_url,
+        vapid_private_key=vapid_private_key,
     )
     problems.install(app)
-    routers = (root, auth, oidc, tokens, sites, stats, gates, cameras, checks, alerts, users, audit, events)
+    routers = (
+        root,
+        auth,
+        oidc,
+        tokens,
+        sites,
+        stats,
+        gates,
+        cameras,
+        checks,
+        alerts,
+        notifications,
+        users,
+        audit,
+        events,
+    )
     for module in routers:
         app.include_router(module.router)
 

@@ -27,6 +27,11 @@ class AppState:
     queue_prefix: str = "maskwatch"
     snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
     """Where the monitoring service keeps alert snapshots, which the API serves."""
+    redis_url: str | None = None
+    """The Redis the notifier's rq workers take deliveries from; None: no workers (the embedded setup)."""
+    vapid_private_key: SecretStr | None = None
+    """The VAPID key the notifier's settings name, if any; otherwise both use the one stored in the
+    database (`server_keys`)."""
 
     @property
     def secret_key(self) -> bytes:

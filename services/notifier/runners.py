@@ -19,11 +19,10 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
+from maskwatch.streams import delivery_job_queue
 from services.notifier.delivery import Deliverer, Outcome
 
 log = logging.getLogger(__name__)
-
-QUEUE_NAME = "maskwatch-deliveries"
 
 
 class DeliveryRunner(Protocol):
@@ -68,8 +67,8 @@ class InProcessRunner:
 class RqRunner:
     """Enqueues one rq job per attempt; `deliver_job` runs it in an rq worker."""
 
-    def __init__(self, redis_url: str) -> None:
-        self.queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
+    def __init__(self, redis_url: str, prefix: str) -> None:
+        self.queue = Queue(delivery_job_queue(prefix), connection=Redis.from_url(redis_url))
 
     def submit(self, delivery_id: str) -> None:
         self.queue.enqueue(deliver_job, delivery_id, job_id=f"delivery-{delivery_id}", result_ttl=3600)
@@ -110,10 +109,10 @@ class _ThreadedWorker(SimpleWorker):
         return None
 
 
-def work_until(stop: threading.Event, redis_url: str, poll_s: float = 0.5) -> None:
+def work_until(stop: threading.Event, redis_url: str, prefix: str, poll_s: float = 0.5) -> None:
     """Run delivery jobs (and release scheduled ones) until `stop`: short burst runs, back to back."""
     connection = Redis.from_url(redis_url)
-    queue = Queue(QUEUE_NAME, connection=connection)
+    queue = Queue(delivery_job_queue(prefix), connection=connection)
     while not stop.is_set():
         worker = _ThreadedWorker([queue], connection=connection)
         try:

@@ -60,3 +60,25 @@ def resolved(opened: AlertTransition) -> AlertTransition:
     return opened.model_copy(
         update={"transition": Transition.RESOLVED, "why": "masked", "at": opened.at + timedelta(seconds=30)}
     )
+
+
+def planned_delivery(database: sa.Engine, opened: AlertTransition) -> str:
+    """The one delivery an opened alert owes the site's recipient, created as the notifier would."""
+    from maskwatch.database.notifications import plan_deliveries, recipients_for
+
+    with database.begin() as c:
+        (delivery_id,) = plan_deliveries(
+            c,
+            alert_key=str(opened.alert_id),
+            transition="opened",
+            notification={
+                "alert_id": str(opened.alert_id),
+                "transition": "opened",
+                "kind": "unmasked",
+                "site_id": "default",
+                "device_id": "hall-1",
+                "at": opened.at.isoformat(),
+            },
+            recipients=recipients_for(c, "default", "unmasked"),
+        )
+    return str(delivery_id)

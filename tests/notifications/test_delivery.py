@@ -17,7 +17,7 @@ from services.notifier.delivery import Deliverer, Outcome
 from services.notifier.runners import InProcessRunner
 from services.notifier.service import NotifierService
 from services.notifier.settings import NotifierSettings, RetryPolicy
-from tests.notifications.conftest import opened_alert, resolved
+from tests.notifications.conftest import opened_alert, planned_delivery, resolved
 
 pytestmark = pytest.mark.timeout(60)
 FAST = RetryPolicy(intervals_s=[0.05, 0.05, 0.05])
@@ -134,28 +134,51 @@ async def test_recipients_hear_only_of_their_site_and_kinds(database, receiver, 
 def test_attempts_at_the_same_time_send_once(database, receiver, recipient):
     from concurrent.futures import ThreadPoolExecutor
 
-    from maskwatch.database.notifications import plan_deliveries, recipients_for
-
     receiver.delay_s = 0.3
     opened = opened_alert(database)
-    with database.begin() as c:
-        (delivery_id,) = plan_deliveries(
-            c,
-            alert_key=str(opened.alert_id),
-            transition="opened",
-            notification={
-                "alert_id": str(opened.alert_id),
-                "transition": "opened",
-                "kind": "unmasked",
-                "site_id": "default",
-                "device_id": "hall-1",
-                "at": opened.at.isoformat(),
-            },
-            recipients=recipients_for(c, "default", "unmasked"),
-        )
+    delivery_id = planned_delivery(database, opened)
     deliverer = Deliverer(database, {"webhook": WebhookChannel()}, FAST)
     with ThreadPoolExecutor(4) as pool:
         outcomes = list(pool.map(lambda _: deliverer.deliver(delivery_id).outcome, range(4)))
     assert outcomes.count(Outcome.SENT) == 1
     assert set(outcomes) <= {Outcome.SENT, Outcome.BUSY, Outcome.ALREADY_SENT}
     assert len(receiver.accepted()) == 1
+
+
+def test_a_users_own_device_stops_hearing_when_the_user_loses_the_site(database):
+    from maskwatch.database.notifications import add_recipient, recipients_for
+    from maskwatch.database.schema import user_sites, users
+
+    with database.begin() as c:
+        user_id = c.execute(
+            sa.insert(users)
+            .values(
+                email="ops@venue.test",
+                role="operator",
+                all_sites=False,
+                disabled=False,
+                created_at=datetime.now(UTC),
+            )
+            .returning(users.c.user_id)
+        ).scalar_one()
+        c.execute(sa.insert(user_sites).values(user_id=user_id, site_id="default"))
+    add_recipient(
+        database, site_id="default", channel="webpush", address="https://push.example/1",
+        secrets={"registered_by": str(user_id)},
+    )  # fmt: skip
+    add_recipient(database, site_id="default", channel="email", address="desk@venue.test")
+
+    def hearing() -> list[str]:
+        with database.connect() as c:
+            return sorted(r.channel for r in recipients_for(c, "default", "unmasked"))
+
+    assert hearing() == ["email", "webpush"]
+    with database.begin() as c:
+        c.execute(sa.delete(user_sites).where(user_sites.c.user_id == user_id))
+    assert hearing() == ["email"]
+    with database.begin() as c:
+        c.execute(sa.update(users).values(all_sites=True, disabled=True))
+    assert hearing() == ["email"]  # a disabled user hears nothing either
+    with database.begin() as c:
+        c.execute(sa.update(users).values(disabled=False))
+    assert hearing() == ["email", "webpush"]

@@ -7,44 +7,28 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from redis import Redis
-from rq import Queue
 
-from maskwatch.database.notifications import SENT, plan_deliveries, recipients_for
+from maskwatch.database.notifications import SENT
 from maskwatch.database.schema import deliveries
 from services.notifier import runners
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.delivery import Deliverer
-from services.notifier.runners import QUEUE_NAME, RqRunner, use_deliverer, work_until
+from services.notifier.runners import RqRunner, use_deliverer, work_until
 from services.notifier.settings import RetryPolicy
-from tests.notifications.conftest import opened_alert
+from tests.notifications.conftest import opened_alert, planned_delivery
 
 pytestmark = pytest.mark.timeout(90)
 
 
-def test_an_rq_worker_retries_until_the_receiver_accepts(database, receiver, recipient, redis_url):
-    Queue(QUEUE_NAME, connection=Redis.from_url(redis_url)).empty()
+def test_an_rq_worker_retries_until_the_receiver_accepts(database, receiver, recipient, redis_url, unique_id):
+    prefix = f"test-{unique_id}"
     receiver.failures_left = 2
     use_deliverer(Deliverer(database, {"webhook": WebhookChannel()}, RetryPolicy(intervals_s=[1, 1, 1])))
     opened = opened_alert(database)
-    with database.begin() as c:
-        (delivery_id,) = plan_deliveries(
-            c,
-            alert_key=str(opened.alert_id),
-            transition="opened",
-            notification={
-                "alert_id": str(opened.alert_id),
-                "transition": "opened",
-                "kind": "unmasked",
-                "site_id": "default",
-                "device_id": "hall-1",
-                "at": opened.at.isoformat(),
-            },
-            recipients=recipients_for(c, "default", "unmasked"),
-        )
-    RqRunner(redis_url).submit(delivery_id)
+    delivery_id = planned_delivery(database, opened)
+    RqRunner(redis_url, prefix).submit(delivery_id)
     stop = threading.Event()
-    worker = threading.Thread(target=work_until, args=(stop, redis_url, 0.2), daemon=True)
+    worker = threading.Thread(target=work_until, args=(stop, redis_url, prefix, 0.2), daemon=True)
     worker.start()
     try:
         deadline = time.monotonic() + 60

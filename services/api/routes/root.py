@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from services.api.deps import OptionalUser, StateDep
 from services.api.hal import Link, Resource, link, respond
 from services.api.paging import API
+from services.api.security import Role
 
 router = APIRouter(tags=["root"])
 
@@ -40,7 +41,14 @@ def root(request: Request, caller: OptionalUser, state: StateDep) -> Response:
         "checks": link(f"{API}/checks"),
         "alerts": link(f"{API}/alerts"),
         "events": link(f"{API}/events", title="Live stream of checks and alerts (text/event-stream)"),
+        "vapid_public_key": link(f"{API}/push/vapid-public-key", title="For subscribing to Web Push"),
+        "push_subscriptions": link(
+            f"{API}/me/push-subscriptions", "POST", "Register this browser for a site's alerts"
+        ),
+        "fcm_tokens": link(f"{API}/me/fcm-tokens", "POST", "Register this phone for a site's alerts"),
     }
+    if caller.role == Role.ADMIN:
+        links["deliveries"] = link(f"{API}/deliveries", title="Notifications delivered, owed or dead")
     if caller.is_global_admin:
         links["users"] = link(f"{API}/users")
         links["audit"] = link(f"{API}/audit")

@@ -66,7 +66,10 @@ def site_resource(row: sa.Row[*tuple[Any, ...]], caller: Caller) -> SiteOut:
         "stats": link(f"{href}/stats"),
         "stats_hourly": link(f"{href}/stats/hourly"),
         "stats_gates": link(f"{href}/stats/gates"),
+        "cameras": link(f"{API}/cameras?site={row.site_id}"),
     }
+    if caller.can_administer(row.site_id):
+        links["recipients"] = link(f"{href}/recipients")
     if caller.is_global_admin:
         links["edit"] = link(href, "PATCH")
     return SiteOut(links=links, site_id=row.site_id, name=row.name, time_zone=row.time_zone)

@@ -22,7 +22,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import secrets
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -30,11 +29,13 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from maskwatch.notification_keys import SECRET_PREFIX as SECRET_PREFIX
+from maskwatch.notification_keys import WEBHOOK_SECRET_KEY
+from maskwatch.notification_keys import new_webhook_secret as new_webhook_secret
 from services.notifier.channels._http import excerpt, status_failure, transport_failure
 from services.notifier.channels.base import Channel, DeliveryFailed, Notification, Recipient, Rendered
 
-SECRET_PREFIX = "whsec_"
-SECRET_KEY = "webhook_secret"
+SECRET_KEY = WEBHOOK_SECRET_KEY
 """Where a webhook recipient's signing secret sits in `Recipient.secrets`."""
 
 
@@ -48,11 +49,6 @@ class WebhookSettings(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0, le=120)
     """For connecting and for the whole answer: a slow receiver must not hold a delivery worker."""
     user_agent: str = Field(default="Maskwatch-Webhooks/1", min_length=1)
-
-
-def new_webhook_secret() -> str:
-    """A fresh signing secret for a new webhook recipient (192 random bits, as the spec suggests)."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
 
 
 def signing_key(secret: str) -> bytes:

@@ -15,7 +15,6 @@ rather than "opened" then "resolved".
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import time
@@ -23,12 +22,13 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pywebpush import WebPusher
 
+from maskwatch.notification_keys import generate_vapid_keys as generate_vapid_keys
+from maskwatch.notification_keys import load_vapid_key as load_vapid_key
+from maskwatch.notification_keys import public_key_b64url as public_key_b64url
 from services.notifier.channels._http import excerpt, status_failure, transport_failure
 from services.notifier.channels.base import Channel, DeliveryFailed, Notification, Recipient, Rendered
 
@@ -38,48 +38,6 @@ VAPID_EXPIRY_S = 12 * 3600
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def load_vapid_key(text: str) -> ec.EllipticCurvePrivateKey:
-    """A P-256 private key from PEM, or base64url of the raw 32-byte scalar or of DER (the formats web-push
-    libraries hand out). Raises ValueError on anything else."""
-    text = text.strip()
-    try:
-        if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(text.encode(), password=None)
-        else:
-            raw = _b64url_decode("".join(text.split()))
-            if len(raw) == 32:
-                key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
-            else:
-                key = serialization.load_der_private_key(raw, password=None)
-    except (ValueError, TypeError, binascii.Error) as error:
-        raise ValueError(f"not a VAPID private key: {error}") from error
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise ValueError("a VAPID key is an EC P-256 key")
-    return key
-
-
-def public_key_b64url(key: ec.EllipticCurvePrivateKey) -> str:
-    """The form a browser's `pushManager.subscribe({applicationServerKey})` takes."""
-    return _b64url(
-        key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-    )
-
-
-def generate_vapid_keys() -> tuple[str, str]:
-    """A new VAPID key pair: (private key PEM for the settings, public key base64url for the browser)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode("ascii")
-    return pem, public_key_b64url(key)
 
 
 def topic(alert_id: str) -> str:
