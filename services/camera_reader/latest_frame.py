@@ -93,7 +93,9 @@ class LatestFrameReader:
             self._wait(failures, "the stream ended")
 
     def _wait(self, failures: int, why: str) -> None:
-        delay = min(self._backoff_cap_s, BACKOFF_START_S * 2 ** (failures - 1))
+        self._sleep(min(self._backoff_cap_s, BACKOFF_START_S * 2 ** (failures - 1)), why)
+
+    def _sleep(self, delay: float, why: str) -> None:
         log.warning("camera %s: %s; retrying in %.0f s", self.camera_id, why, delay)
         self._stop.wait(delay)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from PIL import Image
 from devices.camera_agent.client import CameraClient
 from devices.gate_agent.client import GateClient
 from maskwatch.contracts import Rejection, TemperatureReading
+from maskwatch.contracts.common import utc_now
 from maskwatch.mqtt import MqttSettings
 
 
@@ -50,12 +52,14 @@ async def simulate_camera(
         camera.fps = fps
         await camera.publish_status()
         loop = asyncio.get_running_loop()
-        started = loop.time()
+        started, started_at = loop.time(), utc_now()
         for t, jpeg in frames:
             delay = started + t - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await camera.offer(jpeg)
+            # Stamped on the source's own clock, as a camera stamps its frames: a late send does not
+            # stretch what the monitor measures.
+            await camera.offer(jpeg, started_at + timedelta(seconds=t))
         await camera.publish_status()
         return camera.sent, camera.dropped
 

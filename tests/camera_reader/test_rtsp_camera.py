@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -39,13 +40,21 @@ def test_the_reader_keeps_the_newest_frame_and_reopens_an_ended_stream(unmasked_
     assert latest.sequence >= 80
 
 
-def test_a_url_that_never_answers_backs_off_without_crashing():
-    reader = LatestFrameReader("dead-cam", f"rtsp://127.0.0.1:{free_port()}/none", backoff_cap_s=0.5)
+def test_a_url_that_never_answers_is_retried_with_growing_capped_waits():
+    class Recording(LatestFrameReader):
+        waits: ClassVar[list[float]] = []
+
+        def _sleep(self, delay: float, why: str) -> None:  # the clock is the test's: no real waiting
+            self.waits.append(delay)
+            if len(self.waits) == 6:
+                self._stop.set()
+
+    reader = Recording("dead-cam", f"rtsp://127.0.0.1:{free_port()}/none", backoff_cap_s=8.0)
     reader.start()
-    time.sleep(2.5)
-    reader.stop()
+    reader._thread.join(30)
     assert reader.latest() is None
-    assert 2 <= reader.failures <= 5  # 1 s, then 0.5 s capped: a handful of attempts, not a busy loop
+    assert reader.failures == 6
+    assert reader.waits == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
 
 
 def test_logs_never_show_the_stream_password():
