@@ -50,6 +50,11 @@ NOTIFICATIONS_SENT = Counter("maskwatch_notifications_sent_total", "Notification
 NOTIFICATIONS_FAILED = Counter(
     "maskwatch_notifications_failed_total", "Notifications that failed after their retries", ["channel"]
 )
+NOTIFICATIONS_HELD = Counter(
+    "maskwatch_notifications_held_total",
+    "Notifications held for a later digest, by why (quiet hours, rate limit)",
+    ["channel", "why"],
+)
 
 STATS_ROWS_WRITTEN = Counter(
     "maskwatch_stats_rows_written_total", "Rows written by the stats writer", ["table"]

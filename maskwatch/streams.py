@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from maskwatch.contracts import (
     AlertTransition,
     CameraAnalysis,
+    DeliveryRetry,
     GateAnalysis,
     Message,
     ReceivedCameraFrame,
@@ -51,6 +52,7 @@ class EntryKind(StrEnum):
     CAMERA_FRAME = "camera_frame"
     CAMERA_ANALYSIS = "camera_analysis"
     ALERT_TRANSITION = "alert_transition"
+    DELIVERY_RETRY = "delivery_retry"
 
 
 ENTRY_CONTRACTS: dict[EntryKind, type[Message]] = {
@@ -61,6 +63,7 @@ ENTRY_CONTRACTS: dict[EntryKind, type[Message]] = {
     EntryKind.CAMERA_FRAME: ReceivedCameraFrame,
     EntryKind.CAMERA_ANALYSIS: CameraAnalysis,
     EntryKind.ALERT_TRANSITION: AlertTransition,
+    EntryKind.DELIVERY_RETRY: DeliveryRetry,
 }
 _KIND_OF: dict[type[Message], EntryKind] = {contract: kind for kind, contract in ENTRY_CONTRACTS.items()}
 
@@ -162,8 +165,21 @@ class Streams:
         """Alert transitions (opened, acknowledged, resolved), for the database writer and the notifier."""
         return Stream(f"{self.prefix}:alerts", (EntryKind.ALERT_TRANSITION,), (Group.STATS, Group.NOTIFIER))
 
+    @property
+    def delivery_retries(self) -> Stream:
+        """Dead deliveries an admin revived, for the notifier to hand to its runner now."""
+        return Stream(f"{self.prefix}:delivery_retries", (EntryKind.DELIVERY_RETRY,), (Group.NOTIFIER,))
+
     def all(self) -> tuple[Stream, ...]:
-        return (self.checks, self.analyses, self.outcomes, self.frames, self.camera_analyses, self.alerts)
+        return (
+            self.checks,
+            self.analyses,
+            self.outcomes,
+            self.frames,
+            self.camera_analyses,
+            self.alerts,
+            self.delivery_retries,
+        )
 
     def named(self, name: str) -> Stream:
         """A stream by its short name (`checks`) or its key (`maskwatch:checks`), for operators' tools."""

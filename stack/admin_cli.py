@@ -59,15 +59,13 @@ def api_command(
 ) -> None:
     """Run the admin API (and its /metrics) with uvicorn."""
     import uvicorn
-    from pydantic import SecretStr
 
     from maskwatch.database.engine import migrate
     from maskwatch.queue import open_queue
-    from services.api.app import create_app
+    from stack.service_table import build_api_app
     from stack.settings import load_settings
 
     settings = load_settings()
-    api = settings.api
     migrate(settings.database.url)
     # An in-process queue here would reach no other service: without a shared one, alerts
     # acknowledged or resolved by hand are only recorded in the database.
@@ -76,18 +74,5 @@ def api_command(
         if settings.queue.url.startswith("memory://")
         else open_queue(settings.queue.url, claim_idle_ms=settings.queue.claim_idle_ms)
     )
-    # The key the notifier signs Web Push with, when its settings name one: browsers must subscribe with it.
-    vapid_key = (settings.notifier.channels.get("webpush") or {}).get("vapid_private_key")
-    app = create_app(
-        api,
-        database_url=settings.database.url,
-        mqtt=settings.mqtt,
-        secret_key=settings.secret_key,
-        site_timezone=settings.site_timezone,
-        queue=queue,
-        queue_prefix=settings.queue.prefix,
-        snapshots=settings.snapshots,
-        redis_url=None if settings.queue.url.startswith("memory://") else settings.queue.url,
-        vapid_private_key=SecretStr(vapid_key) if isinstance(vapid_key, str) and vapid_key else None,
-    )
-    uvicorn.run(app, host=host or api.host, port=port or api.port, proxy_headers=True)
+    app = build_api_app(settings, queue)
+    uvicorn.run(app, host=host or settings.api.host, port=port or settings.api.port, proxy_headers=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,6 +26,16 @@ def recipient_add(
     time_zone: Annotated[str, typer.Option(help="For the times in messages, e.g. Asia/Seoul.")] = "UTC",
     kind: Annotated[
         list[str] | None, typer.Option(help="Only these alert kinds (repeat); all by default.")
+    ] = None,
+    min_severity: Annotated[
+        str, typer.Option(help="The least severe alerts heard: info, warning or critical.")
+    ] = "info",
+    quiet_hours: Annotated[
+        str | None,
+        typer.Option(help="HH:MM-HH:MM in their time zone: held then, sent as one digest after."),
+    ] = None,
+    rate_limit: Annotated[
+        str | None, typer.Option(help="At most this many messages, e.g. 5/10min (default: the channel's).")
     ] = None,
 ) -> None:
     """Add a recipient; a webhook gets its signing secret (shown once)."""
@@ -52,6 +63,11 @@ def recipient_add(
     if channel == "webhook" and not address.startswith(("https://", "http://")):
         typer.echo("a webhook's address is its http(s):// URL", err=True)
         raise typer.Exit(2)
+    try:
+        rules = _rules(min_severity, quiet_hours, rate_limit)
+    except ValueError as exc:
+        typer.echo(_first_error(exc), err=True)
+        raise typer.Exit(2) from exc
     settings = load_settings_or_exit()
     migrate(settings.database.url)
     engine = create_engine(settings.database.url)
@@ -71,6 +87,7 @@ def recipient_add(
                 time_zone=time_zone,
                 secrets=secrets,
                 kinds=kind or [],
+                **rules,
             )
         except sa.exc.IntegrityError as exc:
             typer.echo(f"{address} already hears of site {site!r} on {channel}", err=True)
@@ -82,6 +99,30 @@ def recipient_add(
         typer.echo(
             f"Signing secret (shown once; verify webhook-signature with it): {secrets['webhook_secret']}"
         )
+
+
+def _rules(min_severity: str, quiet_hours: str | None, rate_limit: str | None) -> dict[str, Any]:
+    """The recipient's rules from the options; ValueError says which one is wrong."""
+    from maskwatch.notification_rules import QuietHours, RateLimit, Severity
+
+    rules: dict[str, Any] = {"min_severity": Severity.parse(min_severity)}
+    if quiet_hours is not None:
+        start, dash, end = quiet_hours.partition("-")
+        if not dash:
+            raise ValueError(f"--quiet-hours is HH:MM-HH:MM, such as 22:00-07:00, not {quiet_hours!r}")
+        rules["quiet_hours"] = QuietHours(start=start.strip(), end=end.strip())
+    if rate_limit is not None:
+        rules["rate_limit"] = RateLimit.parse(rate_limit)
+    return rules
+
+
+def _first_error(exc: ValueError) -> str:
+    """A pydantic error's own message, without its documentation link."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        return f"{first['msg'].removeprefix('Value error, ')}"
+    return str(exc)
 
 
 @deliveries_app.command("list")
@@ -120,7 +161,7 @@ def deliveries_retry(
     ids: Annotated[list[str] | None, typer.Argument(help="Dead deliveries' ids.")] = None,
     every: Annotated[bool, typer.Option("--all", help="Every dead delivery.")] = False,
 ) -> None:
-    """Try dead deliveries again (after fixing the receiver): as rq jobs now, or when the notifier starts."""
+    """Try dead deliveries again (after fixing the receiver): now, or when the notifier next starts."""
     from maskwatch.database.engine import create_engine
     from maskwatch.database.notifications import DEAD, list_deliveries, revive
     from stack.cli import load_settings_or_exit
@@ -139,9 +180,22 @@ def deliveries_retry(
     if settings.queue.url.startswith("memory://"):
         typer.echo(f"{len(revived)} deliveries pending again; the notifier sends them when it next starts")
         return
-    from services.notifier.runners import RqRunner
+    if revived:
+        asyncio.run(_announce(settings.queue.url, settings.queue.prefix, revived))
+    typer.echo(f"{len(revived)} deliveries pending again; the running notifier was told to send them")
 
-    runner = RqRunner(settings.queue.url, settings.queue.prefix)
-    for delivery_id in revived:
-        runner.submit(delivery_id)
-    typer.echo(f"{len(revived)} deliveries queued again")
+
+async def _announce(url: str, prefix: str, delivery_ids: list[str]) -> None:
+    """Tell the running notifier, on its `delivery_retries` stream, as the admin API does."""
+    from datetime import UTC, datetime
+
+    from maskwatch.contracts import DeliveryRetry
+    from maskwatch.queue import open_queue
+    from maskwatch.streams import Streams, append
+
+    queue = open_queue(url)
+    try:
+        message = DeliveryRetry(delivery_ids=delivery_ids, at=datetime.now(UTC), via="cli")
+        await append(queue, Streams(prefix).delivery_retries, message)
+    finally:
+        await queue.close()

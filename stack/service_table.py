@@ -20,6 +20,7 @@ from stack.settings import Settings
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
+    from fastapi import FastAPI
 
     from services.inference.model.interface import Engine
     from services.notifier.delivery import Deliverer
@@ -176,6 +177,7 @@ def _deliverer(settings: Settings, database: sa.Engine) -> Deliverer:
     from services.notifier.channels import build_channel
     from services.notifier.channels.webhook import WebhookChannel
     from services.notifier.delivery import Deliverer
+    from services.notifier.rate_limits import MemoryRateLimiter, RateLimiter, RedisRateLimiter
     from services.notifier.settings import RetryPolicy
 
     sections = dict(settings.notifier.channels)
@@ -190,7 +192,19 @@ def _deliverer(settings: Settings, database: sa.Engine) -> Deliverer:
     channels = {name: build_channel(name, config) for name, config in sections.items()}
     channels.setdefault(WebhookChannel.name, WebhookChannel())  # needs no settings of its own
     policy = RetryPolicy(intervals_s=settings.notifier.retry_intervals_s)
-    return Deliverer(database, channels, policy, SnapshotStore(settings.snapshots))
+    limiter: RateLimiter
+    if settings.queue.url.startswith("memory://"):
+        limiter = MemoryRateLimiter()  # the embedded setup delivers in one process
+    else:
+        limiter = RedisRateLimiter(settings.queue.url, settings.queue.prefix)  # shared by every rq worker
+    return Deliverer(
+        database,
+        channels,
+        policy,
+        SnapshotStore(settings.snapshots),
+        rate_limits=settings.notifier.rate_limits,
+        limiter=limiter,
+    )
 
 
 async def run_notifier(ctx: ServiceContext) -> None:
@@ -263,28 +277,34 @@ async def run_device_health(ctx: ServiceContext) -> None:
         await _run_signalling(service.run(ctx.stop), service.ready, ctx.ready)
 
 
-async def run_api(ctx: ServiceContext) -> None:
+def build_api_app(settings: Settings, queue: WorkQueue | None) -> FastAPI:
+    """The admin API as settings describe it, announcing on `queue` (None: to no other service)."""
     from pydantic import SecretStr
 
-    from maskwatch.database.engine import migrate
     from services.api.app import create_app
 
-    settings = ctx.settings
-    await asyncio.to_thread(migrate, settings.database.url)
     # The key the notifier signs Web Push with, when its settings name one: browsers must subscribe with it.
     vapid_key = (settings.notifier.channels.get("webpush") or {}).get("vapid_private_key")
-    app = create_app(
+    return create_app(
         settings.api,
         database_url=settings.database.url,
         mqtt=settings.mqtt,
         secret_key=settings.secret_key,
         site_timezone=settings.site_timezone,
-        queue=ctx.queue,
+        queue=queue,
         queue_prefix=settings.queue.prefix,
         snapshots=settings.snapshots,
-        redis_url=None if settings.queue.url.startswith("memory://") else settings.queue.url,
+        notification_channels=frozenset({"webhook", "webpush", *settings.notifier.channels}),
         vapid_private_key=SecretStr(vapid_key) if isinstance(vapid_key, str) and vapid_key else None,
     )
+
+
+async def run_api(ctx: ServiceContext) -> None:
+    from maskwatch.database.engine import migrate
+
+    settings = ctx.settings
+    await asyncio.to_thread(migrate, settings.database.url)
+    app = build_api_app(settings, ctx.queue)
     await serve_asgi(app, settings.api.host, settings.api.port, ctx.stop, ctx.ready, what="admin API")
 
 

@@ -10,6 +10,7 @@ from maskwatch.contracts.camera_config import CameraConfig
 from maskwatch.contracts.camera_frame import CameraFrame, ReceivedCameraFrame
 from maskwatch.contracts.camera_status import CameraState, CameraStatus
 from maskwatch.contracts.common import SCHEMA_VERSION, ContractError, Message, decode
+from maskwatch.contracts.delivery_retry import DeliveryRetry
 from maskwatch.contracts.gate_analysis import AnalyzedFace, GateAnalysis
 from maskwatch.contracts.gate_check import GateCheck, ReceivedGateCheck, TemperatureReading
 from maskwatch.contracts.gate_command import GateCommand
@@ -30,6 +31,7 @@ __all__ = [
     "CameraStatus",
     "ContractError",
     "Decision",
+    "DeliveryRetry",
     "GateAnalysis",
     "GateCheck",
     "GateCommand",

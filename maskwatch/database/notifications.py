@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from maskwatch.database.schema import deliveries, notification_recipients, user_sites, users
+from maskwatch.notification_rules import QuietHours, RateLimit, Severity, severity_of
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 REGISTERED_BY = "registered_by"
@@ -33,6 +34,9 @@ def add_recipient(
     time_zone: str = "UTC",
     secrets: dict[str, str] | None = None,
     kinds: Sequence[str] = (),
+    min_severity: Severity = Severity.INFO,
+    quiet_hours: QuietHours | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> int:
     with engine.begin() as connection:
         recipient_id = connection.execute(
@@ -45,6 +49,9 @@ def add_recipient(
                 time_zone=time_zone,
                 secrets=secrets or {},
                 kinds=list(kinds),
+                min_severity=min_severity.label,
+                quiet_hours=quiet_hours.model_dump() if quiet_hours else None,
+                rate_limit=str(rate_limit) if rate_limit else None,
                 enabled=True,
                 created_at=datetime.now(UTC),
             )
@@ -54,19 +61,46 @@ def add_recipient(
 
 
 def recipients_for(connection: sa.Connection, site_id: str, kind: str) -> list[sa.Row[Any]]:
-    """The enabled recipients of a site who hear of `kind` alerts. A user's own phone or browser hears
-    only while that user may still see the site: removing a user, or a site from them, silences it."""
+    """The enabled recipients of a site who hear of `kind` alerts (their kinds, and at least their least
+    severity). A user's own phone or browser hears only while that user may still see the site: removing
+    a user, or a site from them, silences it."""
     rows = connection.execute(
         sa.select(notification_recipients).where(
             notification_recipients.c.site_id == site_id, notification_recipients.c.enabled.is_(True)
         )
     ).all()
-    hearing = [row for row in rows if not row.kinds or kind in row.kinds]
+    severity = severity_of(kind)
+    hearing = [row for row in rows if (not row.kinds or kind in row.kinds) and severity >= min_severity(row)]
     owners = {owner for row in hearing if (owner := registered_by(row)) is not None}
     if not owners:
         return hearing
     allowed = _users_seeing(connection, owners, site_id)
     return [row for row in hearing if (owner := registered_by(row)) is None or owner in allowed]
+
+
+def min_severity(row: sa.Row[Any]) -> Severity:
+    try:
+        return Severity.parse(str(row.min_severity or "info"))
+    except ValueError:  # written by a newer build: hear everything rather than miss an alert
+        return Severity.INFO
+
+
+def quiet_hours(row: sa.Row[Any]) -> QuietHours | None:
+    """The recipient's quiet hours, if set (and readable: a damaged value holds nothing back)."""
+    if not isinstance(row.quiet_hours, dict):
+        return None
+    try:
+        return QuietHours.model_validate(row.quiet_hours)
+    except ValueError:
+        return None
+
+
+def rate_limit(row: sa.Row[Any]) -> RateLimit | None:
+    """The recipient's own rate limit, if set."""
+    try:
+        return RateLimit.parse(row.rate_limit) if row.rate_limit else None
+    except ValueError:
+        return None
 
 
 def registered_by(row: sa.Row[Any]) -> int | None:
@@ -168,8 +202,8 @@ def claim(connection: sa.Connection, delivery_id: str) -> bool:
 TRANSITION_ORDER = ("opened", "acknowledged", "resolved")
 
 
-def earlier_pending(connection: sa.Connection, row: sa.Row[Any]) -> bool:
-    """Whether an earlier transition of the same alert to the same recipient is still to be sent: a
+def earlier_pending(connection: sa.Connection, row: sa.Row[Any]) -> sa.Row[Any] | None:
+    """An earlier transition of the same alert to the same recipient that is still to be sent, if any: a
     resolution must not overtake its opening."""
     earlier = (
         TRANSITION_ORDER[: TRANSITION_ORDER.index(row.transition)]
@@ -177,9 +211,9 @@ def earlier_pending(connection: sa.Connection, row: sa.Row[Any]) -> bool:
         else ()
     )
     if not earlier:
-        return False
-    found = connection.execute(
-        sa.select(deliveries.c.delivery_id).where(
+        return None
+    return connection.execute(
+        sa.select(deliveries).where(
             deliveries.c.alert_key == row.alert_key,
             deliveries.c.channel == row.channel,
             deliveries.c.recipient_id == row.recipient_id,
@@ -187,13 +221,64 @@ def earlier_pending(connection: sa.Connection, row: sa.Row[Any]) -> bool:
             deliveries.c.status == PENDING,
         )
     ).first()
-    return found is not None
 
 
-def record_sent(connection: sa.Connection, delivery_id: str, answer: dict[str, Any]) -> None:
+def hold(connection: sa.Connection, delivery_id: str, now: datetime, *, release_claim: bool) -> None:
+    """Keep a delivery back (quiet hours, a rate limit) for the next message out to its recipient, and
+    give back the claim when this attempt holds one."""
+    values: dict[str, Any] = {"held_since": sa.func.coalesce(deliveries.c.held_since, now)}
+    if release_claim:
+        values["claimed_until"] = None
     connection.execute(
         sa.update(deliveries)
-        .where(deliveries.c.delivery_id == delivery_id)
+        .where(deliveries.c.delivery_id == delivery_id, deliveries.c.status == PENDING)
+        .values(**values)
+    )
+
+
+def claim_held(
+    connection: sa.Connection, recipient_id: int, besides: str, now: datetime
+) -> list[sa.Row[Any]]:
+    """Claim every other held delivery of the recipient that no attempt holds: they go out with this one,
+    as a digest. Oldest first."""
+    claimed = connection.execute(
+        sa.update(deliveries)
+        .where(
+            deliveries.c.recipient_id == recipient_id,
+            deliveries.c.status == PENDING,
+            deliveries.c.held_since.is_not(None),
+            deliveries.c.delivery_id != besides,
+            sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now),
+        )
+        .values(claimed_until=now + timedelta(seconds=CLAIM_S))
+        .returning(deliveries.c.delivery_id)
+    )
+    ids = [str(i) for i in claimed.scalars()]
+    if not ids:
+        return []
+    return list(
+        connection.execute(
+            sa.select(deliveries).where(deliveries.c.delivery_id.in_(ids)).order_by(deliveries.c.created_at)
+        ).all()
+    )
+
+
+def release(connection: sa.Connection, delivery_ids: Sequence[str]) -> None:
+    """Give back claims taken for a digest that did not go out: the deliveries stay held."""
+    if delivery_ids:
+        connection.execute(
+            sa.update(deliveries)
+            .where(deliveries.c.delivery_id.in_(list(delivery_ids)), deliveries.c.status == PENDING)
+            .values(claimed_until=None)
+        )
+
+
+def record_sent(connection: sa.Connection, delivery_ids: str | Sequence[str], answer: dict[str, Any]) -> None:
+    """Sent: one delivery, or every delivery one digest carried (each answer names the digest)."""
+    ids = [delivery_ids] if isinstance(delivery_ids, str) else list(delivery_ids)
+    connection.execute(
+        sa.update(deliveries)
+        .where(deliveries.c.delivery_id.in_(ids))
         .values(status=SENT, sent_at=datetime.now(UTC), answer=answer, attempts=deliveries.c.attempts + 1)
     )
 

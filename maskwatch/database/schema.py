@@ -181,6 +181,12 @@ notification_recipients = sa.Table(
     sa.Column("kinds", sa.JSON, nullable=False),
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Migration 0008: the least severity heard (info, warning, critical), quiet hours as
+    # {"start": "HH:MM", "end": "HH:MM"} in the recipient's zone, a rate limit such as "5/10min"
+    # (null: the installation's default).
+    sa.Column("min_severity", sa.String(16), nullable=False, server_default="info"),
+    sa.Column("quiet_hours", sa.JSON, nullable=True),
+    sa.Column("rate_limit", sa.String(32), nullable=True),
     sa.UniqueConstraint("site_id", "channel", "address", name="uq_recipient_address"),
 )
 
@@ -209,7 +215,11 @@ deliveries = sa.Table(
     sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    # Held by quiet hours or a rate limit since then (migration 0008): the next message out to the
+    # recipient carries it in a digest.
+    sa.Column("held_since", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_deliveries_status", "status", "created_at"),
+    sa.Index("ix_deliveries_recipient_status", "recipient_id", "status"),
 )
 
 

@@ -82,7 +82,7 @@ def create_app(
     queue: WorkQueue | None = None,
     queue_prefix: str = "maskwatch",
     snapshots: SnapshotSettings | None = None,
-    redis_url: str | None = None,
+    notification_channels: frozenset[str] = frozenset({"webhook", "webpush"}),
     vapid_private_key: SecretStr | None = None,
 ) -> FastAPI:
     """The API over the database at `database_url` (or `engine`), sending gate commands over `mqtt`
@@ -92,9 +92,10 @@ def create_app(
     `queue_prefix`), so the notifier hears of them; without a queue only the database records them.
     The caller owns the queue and closes it. `snapshots` says where alert snapshots are stored.
 
-    A dead delivery retried through the API is handed to the notifier's rq workers on `redis_url`;
-    without it the notifier sends it when it next starts. `vapid_private_key` is the one the notifier's
-    settings name, so browsers subscribe with the key the notifier signs with; without it both use the
+    A dead delivery retried through the API is announced to the notifier on `queue`; without one the
+    notifier sends it when it next starts. `notification_channels` are those the notifier is set up
+    for (listed for admins choosing a recipient's channel). `vapid_private_key` is the notifier's
+    settings' key, so browsers subscribe with the key the notifier signs with; without it both use the
     key stored in the database.
     """
     if engine is None and database_url is None:
@@ -129,7 +130,7 @@ def create_app(
         queue=queue,
         queue_prefix=queue_prefix,
         snapshots=snapshots or SnapshotSettings(),
-        redis_url=redis_url,
+        notification_channels=notification_channels,
         vapid_private_key=vapid_private_key,
     )
     problems.install(app)

@@ -27,8 +27,8 @@ class AppState:
     queue_prefix: str = "maskwatch"
     snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
     """Where the monitoring service keeps alert snapshots, which the API serves."""
-    redis_url: str | None = None
-    """The Redis the notifier's rq workers take deliveries from; None: no workers (the embedded setup)."""
+    notification_channels: frozenset[str] = frozenset({"webhook", "webpush"})
+    """The channels the notifier has settings for (webhooks and Web Push need none)."""
     vapid_private_key: SecretStr | None = None
     """The VAPID key the notifier's settings name, if any; otherwise both use the one stored in the
     database (`server_keys`)."""

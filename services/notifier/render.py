@@ -46,6 +46,10 @@ TEXT: dict[Language, dict[str, str]] = {
         "body.resolved.device_offline.back_online": "Device {device} at {site} is back online after "
         "{offline_for}.",
         "kind.device_offline": "Device offline",
+        "title.digest": "{count} alert updates at {site}",
+        "body.digest": "Held back by your quiet hours or because many came at once; oldest first:",
+        "line.digest_item": "- {at}: {title}",
+        "line.alerts": "All alerts: {link}",
         "datetime": "{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d} {zone}",
         "duration.s": "{s} s",
         "duration.min": "{m} min",
@@ -78,6 +82,10 @@ TEXT: dict[Language, dict[str, str]] = {
         "body.resolved.device_offline.back_online": "{site}의 {device} 장치가 {offline_for} 만에 "
         "다시 연결되었습니다.",
         "kind.device_offline": "장치 연결 끊김",
+        "title.digest": "{site}: 알림 {count}건",
+        "body.digest": "방해 금지 시간이거나 알림이 한꺼번에 많아 모아서 보냅니다 (오래된 순):",
+        "line.digest_item": "- {at}: {title}",
+        "line.alerts": "전체 알림: {link}",
         "datetime": "{year}년 {month}월 {day}일 {hour:02d}:{minute:02d} {zone}",
         "duration.s": "{s}초",
         "duration.min": "{m}분",
@@ -94,6 +102,31 @@ def render(notification: Notification, language: str, time_zone: str) -> Rendere
     to UTC: a message in the wrong language or zone still beats no message about an unmasked person."""
     text = TEXT.get(cast(Language, language)) or TEXT[DEFAULT_LANGUAGE]
     zone = _zone(time_zone)
+    if notification.digest:
+        return _digest(text, notification, zone)
+    return _single(text, notification, zone)
+
+
+def _digest(text: Mapping[str, str], notification: Notification, zone: ZoneInfo) -> Rendered:
+    """One line per carried transition (its own title, at its own time), and the alerts list's link."""
+    items = notification.digest
+    fields = {"site": notification.site_name or notification.site_id, "count": str(len(items))}
+    lines = [text["body.digest"].format_map(fields)]
+    for item in items:
+        title = _single(text, item, zone).title
+        lines.append(text["line.digest_item"].format(at=_local_time(text, item.at, zone), title=title))
+    if notification.link:
+        lines.append(text["line.alerts"].format(link=alerts_list_link(notification.link)))
+    return Rendered(title=text["title.digest"].format_map(fields), body="\n".join(lines))
+
+
+def alerts_list_link(alert_link: str) -> str:
+    """`…/alerts/12` → `…/alerts`: a digest links to the list rather than to one of its alerts."""
+    head, found, _ = alert_link.rpartition("/alerts/")
+    return f"{head}/alerts" if found else alert_link
+
+
+def _single(text: Mapping[str, str], notification: Notification, zone: ZoneInfo) -> Rendered:
     n = notification
     fields: dict[str, str] = {
         "site": n.site_name or n.site_id,

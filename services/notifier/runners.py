@@ -20,7 +20,7 @@ from rq import Queue, SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
 from maskwatch.streams import delivery_job_queue
-from services.notifier.delivery import Deliverer, Outcome
+from services.notifier.delivery import Deliverer
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class InProcessRunner:
     async def _attempts(self, delivery_id: str) -> None:
         while not self._stop.is_set():
             attempt = await asyncio.to_thread(self._deliverer.deliver, delivery_id)
-            if attempt.outcome is not Outcome.RETRY:
+            if not attempt.again:
                 return
             try:
                 await asyncio.wait_for(self._stop.wait(), attempt.retry_in_s)
@@ -88,7 +88,7 @@ def deliver_job(delivery_id: str) -> str:
     if _deliverer is None:
         raise RuntimeError("no deliverer: start deliveries with `maskwatch run notifier-worker`")
     attempt = _deliverer.deliver(delivery_id)
-    if attempt.outcome is Outcome.RETRY:
+    if attempt.again:
         from rq import get_current_job
 
         job = get_current_job()

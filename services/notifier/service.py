@@ -6,8 +6,8 @@ of that kind, creates each delivery under its unique key in the same
 transaction, and hands every still-pending one to the runner. A redelivered
 transition creates nothing new; it only re-submits what is still pending, which
 the deliverer will not send twice. When it starts, it submits every delivery
-still pending: owed from before a restart, or revived by an admin
-(`maskwatch notify deliveries retry`).
+still pending (owed from before a restart); while it runs, a `DeliveryRetry`
+on its second stream submits the dead deliveries an admin just revived.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from maskwatch.consumer import ConsumerSettings, consume_messages
-from maskwatch.contracts import AlertTransition, Message
+from maskwatch.contracts import AlertTransition, DeliveryRetry, Message
 from maskwatch.database.notifications import PENDING, list_deliveries, plan_deliveries, recipients_for
 from maskwatch.database.schema import alerts, sites
 from maskwatch.queue import QueueSettings, WorkQueue
@@ -56,7 +56,10 @@ class NotifierService:
             self._runner.submit(delivery_id)  # owed from before a restart, or revived by an admin
         return await consume_messages(
             self._queue,
-            self._streams.alerts.read_by(Group.NOTIFIER),
+            (
+                self._streams.alerts.read_by(Group.NOTIFIER),
+                self._streams.delivery_retries.read_by(Group.NOTIFIER),
+            ),
             consumer=self.name,
             handle=self.handle_batch,
             settings=self._consumer,
@@ -67,8 +70,11 @@ class NotifierService:
 
     async def handle_batch(self, messages: Sequence[Message]) -> None:
         transitions = [m for m in messages if isinstance(m, AlertTransition)]
-        planned = await asyncio.to_thread(self._plan, transitions)
-        for delivery_id in dict.fromkeys(planned):  # a transition twice in one batch: one submission
+        planned = await asyncio.to_thread(self._plan, transitions) if transitions else []
+        revived = [i for m in messages if isinstance(m, DeliveryRetry) for i in m.delivery_ids]
+        if revived:
+            log.info("notifier: %d revived deliveries handed to the runner", len(revived))
+        for delivery_id in dict.fromkeys(planned + revived):  # twice in one batch: one submission
             self._runner.submit(delivery_id)
 
     def _pending(self) -> list[str]:

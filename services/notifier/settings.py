@@ -2,9 +2,46 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, Field
 
 from maskwatch.consumer import ConsumerSettings
+from maskwatch.notification_rules import RateLimit
+
+
+def _rate(value: object) -> object:
+    return RateLimit.parse(value) if isinstance(value, str) else value
+
+
+RateLimitSetting = Annotated[RateLimit, BeforeValidator(_rate)]
+"""A rate limit written as `5/10min` (or as `{"count": 5, "per_s": 600}`)."""
+
+PEOPLE = "6/10min"
+
+
+class RateLimits(BaseModel):
+    """How many messages may go out before the rest are held for a digest.
+
+    Channels that reach people's phones and inboxes default to six messages in
+    any ten minutes per recipient: enough for every alert of a normal day, while
+    a burst (a crowd walking in unmasked) becomes one digest instead of fifty
+    pushes. Webhooks feed machines, which want every event as it happens, so
+    they have no limit unless a recipient sets one. A recipient's own
+    `rate_limit` overrides its channel's default.
+    """
+
+    per_recipient: dict[str, RateLimitSetting] = Field(
+        default_factory=lambda: {
+            "email": RateLimit.parse(PEOPLE),
+            "sns": RateLimit.parse(PEOPLE),
+            "fcm": RateLimit.parse(PEOPLE),
+            "webpush": RateLimit.parse(PEOPLE),
+        }
+    )
+    """By channel name: the default for each recipient on that channel."""
+    per_channel: dict[str, RateLimitSetting] = Field(default_factory=dict)
+    """By channel name: for all recipients together (an SMS budget, a provider's quota)."""
 
 
 class NotifierSettings(ConsumerSettings):
@@ -14,6 +51,7 @@ class NotifierSettings(ConsumerSettings):
     """Waits between tries, growing and capped; after the last one the delivery is dead (for an admin)."""
     channels: dict[str, dict[str, object]] = Field(default_factory=dict)
     """Each channel's own settings by name (`webhook`, `email`, `sns`, `fcm`, `webpush`)."""
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
 
 
 class RetryPolicy(BaseModel):

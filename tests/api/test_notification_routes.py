@@ -1,10 +1,11 @@
 """Notifications through the API: a site's recipients (for its admins only, a webhook's secret shown once),
-the deliveries and the retry of a dead one (with and without the rq workers' Redis), the devices people
+the deliveries and the retry of a dead one (announced to the notifier on its stream), the devices people
 register for themselves, and the VAPID key browsers subscribe with (the same one the notifier signs with).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 from collections.abc import Callable
@@ -18,26 +19,26 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from redis import Redis
-from rq import Queue
-from rq.job import Job
 
+from maskwatch.contracts import DeliveryRetry, decode
 from maskwatch.database import server_keys
 from maskwatch.database.notifications import (
     DEAD,
     PENDING,
     add_recipient,
     plan_deliveries,
+    recipients_for,
     record_failure,
 )
 from maskwatch.database.schema import audit_log, deliveries, notification_recipients
 from maskwatch.notification_keys import VAPID_KEY_NAME, generate_vapid_keys, new_webhook_secret
-from maskwatch.streams import delivery_job_queue
+from maskwatch.queue import open_queue
+from maskwatch.streams import Group, Streams
 from services.api.app import create_app
 from services.api.config import ApiSettings
 from services.api.routes import notifications as routes
 from services.api.security import Role
-from tests.api.conftest import PEOPLE, SECRET, World
+from tests.api.conftest import PEOPLE, SECRET, World, build_world
 
 CALLERS = [None, "root", "admin_a", "operator_a", "viewer_a", "operator_b"]
 Request = tuple[str, str, dict[str, object] | None]
@@ -221,6 +222,26 @@ def test_the_root_links_to_notifications(world):
 # --- Recipients ---
 
 
+def test_admins_see_which_channels_are_set_up(world):
+    admin = world.client("admin_a")
+    root = admin.get("/api/v1/").json()["_links"]
+    listed = admin.get(root["notification_channels"]["href"])
+    assert listed.status_code == 200, listed.text
+    items = {i["name"]: i for i in listed.json()["_embedded"]["items"]}
+    assert list(items) == ["webhook", "email", "sns", "fcm", "webpush"]
+    # Webhooks and Web Push need no settings; the others only once the notifier has theirs.
+    assert {name for name, item in items.items() if item["configured"]} == {"webhook", "webpush"}
+    assert items["sns"]["address"].startswith("An SNS topic ARN")
+    one = admin.get(items["email"]["_links"]["self"]["href"])
+    assert (one.status_code, one.json()["name"]) == (200, "email")
+    world.app.state.maskwatch.notification_channels = frozenset({"webhook", "webpush", "email"})
+    assert admin.get("/api/v1/notification-channels/email").json()["configured"] is True
+    assert_problem(admin.get("/api/v1/notification-channels/pager"), 422)
+    assert_problem(world.client("operator_a").get("/api/v1/notification-channels"), 403)
+    assert "notification_channels" not in world.client("operator_a").get("/api/v1/").json()["_links"]
+    assert_problem(world.client(None).get("/api/v1/notification-channels"), 401)
+
+
 def test_a_webhooks_secret_is_shown_once_and_the_change_audited(world):
     admin = world.client("admin_a")
     url = "https://chat.example.org/hooks/T000/B000/XXXX"
@@ -314,6 +335,12 @@ def test_the_same_address_twice_on_a_channel_is_a_conflict(world):
             "keys": {"p256dh": "AAAA", "auth": "x"},
         },
         {"channel": "email", "address": "ops@example.org", "keys": push_keys()},
+        {"channel": "email", "address": "ops@example.org", "min_severity": "urgent"},
+        {"channel": "email", "address": "ops@example.org", "quiet_hours": {"start": "22:00"}},
+        {"channel": "email", "address": "ops@example.org", "quiet_hours": {"start": "25:00", "end": "07:00"}},
+        {"channel": "email", "address": "ops@example.org", "quiet_hours": {"start": "07:00", "end": "07:00"}},
+        {"channel": "email", "address": "ops@example.org", "rate_limit": "lots"},
+        {"channel": "email", "address": "ops@example.org", "rate_limit": "0/min"},
     ],
 )
 def test_invalid_recipients_are_refused_as_problems(world, body):
@@ -359,6 +386,72 @@ def test_an_admin_changes_a_recipient_with_if_match(world):
         "kinds": ["device_offline"],
         "address_changed": True,
     }
+
+
+def test_a_recipients_rules_are_set_shown_changed_and_cleared(world):
+    admin = world.client("admin_a")
+    created = admin.post(
+        "/api/v1/sites/a/recipients",
+        json={
+            "channel": "sns",
+            "address": "+821012345678",
+            "min_severity": "critical",
+            "quiet_hours": {"start": "22:00", "end": "07:00"},
+            "rate_limit": "3 / 60 min",
+        },
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["min_severity"], body["quiet_hours"], body["rate_limit"]) == (
+        "critical",
+        {"start": "22:00", "end": "07:00"},
+        "3/h",  # written the one way the notifier reads it
+    )
+    row = stored(world, body["recipient_id"])
+    assert (row.min_severity, row.quiet_hours, row.rate_limit) == (
+        "critical",
+        {"start": "22:00", "end": "07:00"},
+        "3/h",
+    )
+    href = created.headers["location"]
+    changed = admin.patch(href, json={"quiet_hours": None, "min_severity": "warning"})
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["quiet_hours"], changed.json()["min_severity"]) == (None, "warning")
+    assert changed.json()["rate_limit"] == "3/h"  # untouched when not sent
+    cleared = admin.patch(href, json={"rate_limit": None}).json()
+    assert cleared["rate_limit"] is None
+    assert_problem(admin.patch(href, json={"rate_limit": "often"}), 422)
+    changes = [e.details["changes"] for e in audit_entries(world, "recipient.update")]
+    assert changes == [{"min_severity": "warning", "quiet_hours": None}, {"rate_limit": None}]
+    with world.engine.connect() as conn:
+        assert [r.recipient_id for r in recipients_for(conn, "a", "unmasked")] == [body["recipient_id"]]
+
+
+def test_a_phone_keeps_quiet_hours_of_its_own(world):
+    operator = world.client("operator_a")
+    token = "dGVzdA:APA91bH" + "q" * 140
+    created = operator.post(
+        "/api/v1/me/fcm-tokens",
+        json={
+            "site_id": "a",
+            "token": token,
+            "time_zone": "Asia/Seoul",
+            "quiet_hours": {"start": "23:00", "end": "06:30"},
+            "min_severity": "critical",
+        },
+    )
+    assert created.status_code == 201, created.text
+    device = created.json()
+    assert (device["quiet_hours"], device["min_severity"], device["rate_limit"]) == (
+        {"start": "23:00", "end": "06:30"},
+        "critical",
+        None,
+    )
+    with world.engine.connect() as conn:
+        assert recipients_for(conn, "a", "unmasked") == []  # below what this phone asked for
+        assert [r.recipient_id for r in recipients_for(conn, "a", "device_offline")] == [
+            device["recipient_id"]
+        ]
 
 
 def test_removing_a_recipient_removes_its_deliveries(world):
@@ -443,45 +536,54 @@ def test_retrying_a_dead_delivery_without_redis_leaves_it_for_the_notifiers_star
     )
 
 
-def test_retrying_with_redis_puts_the_job_in_the_notifiers_rq_queue(world, redis_url):
-    delivery_id = dead_delivery(world, "a")
-    app = create_app(
-        ApiSettings(),
-        secret_key=SecretStr(SECRET),
-        engine=world.engine,
-        commander=world.commander,
-        redis_url=redis_url,
-        queue_prefix=f"test-{delivery_id[:8]}",
-    )
-    queue_name = delivery_job_queue(f"test-{delivery_id[:8]}")
-    connection = Redis.from_url(redis_url)
-    job_id = f"delivery-{delivery_id}"
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_a_retry_is_announced_to_the_running_notifier_on_its_stream(
+    new_postgres, password_hash, redis_url, unique_id, backend
+):
+    queue = open_queue("memory://" if backend == "memory" else redis_url)
+    prefix = "maskwatch" if backend == "memory" else f"test-{unique_id}"
+    world = build_world(new_postgres(), password_hash, queue=queue)
+    world.app.state.maskwatch.queue_prefix = prefix
     try:
-        with TestClient(app) as client:
-            client.headers["Authorization"] = f"Bearer {world.tokens['admin_a']}"
-            retried = client.post(f"/api/v1/deliveries/{delivery_id}/retry")
+        delivery_id = dead_delivery(world, "a")
+        retried = world.client("admin_a").post(f"/api/v1/deliveries/{delivery_id}/retry")
         assert retried.status_code == 202, retried.text
         assert retried.json()["queued"] is True
         assert retried.json()["status"] == PENDING
-        job = Job.fetch(job_id, connection=connection)
-        assert job.func_name == "services.notifier.runners.deliver_job"
-        assert list(job.args) == [delivery_id]
-        assert job.origin == queue_name
-        assert job.result_ttl == 3600
-        assert job_id in Queue(queue_name, connection=connection).job_ids
+
+        async def read():
+            # The API's Redis connections belong to its own event loop: read through a queue of this one.
+            reader = queue if backend == "memory" else open_queue(redis_url)
+            try:
+                stream = Streams(prefix).delivery_retries.read_by(Group.NOTIFIER)
+                await reader.ensure_group(stream)  # from the stream's start, as the notifier makes it
+                return await reader.read(stream, "test", 10, 50)
+            finally:
+                if reader is not queue:
+                    await reader.close()
+
+        (entry,) = asyncio.run(read())
+        message = decode(DeliveryRetry, entry.data)
+        assert (message.delivery_ids, message.via, message.by_user) == (
+            [delivery_id],
+            "api",
+            world.user_ids["admin_a"],
+        )
     finally:
-        Queue(queue_name, connection=connection).remove(job_id)
-        Job(job_id, connection=connection).delete()
-        connection.close()
+        world.engine.dispose()
 
 
-def test_an_unreachable_redis_is_reported_not_raised(world):
-    delivery_id = dead_delivery(world, "a")
-    world.app.state.maskwatch.redis_url = "redis://127.0.0.1:1/0"  # nothing listens there
-    retried = world.client("admin_a").post(f"/api/v1/deliveries/{delivery_id}/retry")
-    assert retried.status_code == 202
-    assert retried.json()["queued"] is False
-    assert retried.json()["status"] == PENDING
+def test_an_unreachable_queue_is_reported_not_raised(new_postgres, password_hash):
+    queue = open_queue("redis://127.0.0.1:1/0")  # nothing listens there
+    world = build_world(new_postgres(), password_hash, queue=queue)
+    try:
+        delivery_id = dead_delivery(world, "a")
+        retried = world.client("admin_a").post(f"/api/v1/deliveries/{delivery_id}/retry")
+        assert retried.status_code == 202
+        assert retried.json()["queued"] is False
+        assert retried.json()["status"] == PENDING
+    finally:
+        world.engine.dispose()
 
 
 def test_only_a_dead_delivery_is_retried(world):
@@ -674,13 +776,9 @@ def test_a_server_key_is_made_once(kind, tmp_path, new_postgres):
 # --- What the API repeats from the notifier, which it may not import ---
 
 
-def test_the_api_knows_the_notifiers_queue_job_and_address_shapes():
-    from services.notifier import runners
+def test_the_api_knows_the_notifiers_address_shapes():
     from services.notifier.channels import sns, webhook, webpush
 
-    module, _, name = routes.DELIVER_JOB.rpartition(".")
-    assert module == runners.__name__
-    assert getattr(runners, name) is runners.deliver_job
     assert routes.SNS_TOPIC_ARN.pattern == sns.TOPIC_ARN.pattern
     assert routes.SNS_ENDPOINT_ARN.pattern == sns.ENDPOINT_ARN.pattern
     assert routes.SNS_PHONE.pattern == sns.PHONE.pattern

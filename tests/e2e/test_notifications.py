@@ -117,3 +117,183 @@ async def test_an_alert_reaches_an_smtp_relay_once_with_its_resolution(stack_set
     assert len(subjects) == 2
     assert subjects[0].startswith("Person unmasked for 1 min")
     assert subjects[1].startswith("Resolved: person left")
+
+
+async def test_a_dead_delivery_retried_by_an_admin_through_the_api_is_delivered_once(
+    stack_settings, receiver, unique_id
+):
+    """Dead after its last try; the receiver is fixed; an admin signs in and retries it from the API,
+    and the running notifier delivers it (rq workers on Redis, its own loop on the embedded defaults)."""
+    import httpx
+
+    from maskwatch.database.notifications import DEAD, SENT
+    from maskwatch.database.schema import deliveries
+    from services.api.accounts import create_account
+    from services.api.security import Role
+    from stack.in_process import Stack
+
+    notifier = stack_settings.notifier.model_copy(update={"retry_intervals_s": [0.1, 0.1]})
+    settings = stack_settings.model_copy(update={"notifier": notifier})
+    stack = Stack(settings, ("stats", "notifier", "notifier-worker", "api"))
+    await stack.start(timeout=120)
+    engine = create_engine(settings.database.url)
+    try:
+        email, password = f"admin-{unique_id[:12]}@venue.test", "a long enough password"
+        with engine.begin() as c:
+            c.execute(sa.update(notification_recipients).values(enabled=False))
+            create_account(c, email, password, Role.ADMIN, all_sites=True, site_ids=[])
+        add_recipient(
+            engine,
+            site_id="default",
+            channel="webhook",
+            address=receiver.url,
+            secrets={"webhook_secret": receiver.secret},
+        )
+        receiver.failures_left = 1_000
+        now = datetime.now(UTC)
+        opened = AlertTransition(
+            alert_id=uuid4(),
+            transition=Transition.OPENED,
+            at=now,
+            kind=AlertKind.UNMASKED,
+            site_id="default",
+            device_id="hall-3",
+            unmasked_since=now - timedelta(seconds=80),
+        )
+        await append(stack.queue, Streams(settings.queue.prefix).alerts, opened)
+
+        def status() -> str | None:
+            with engine.connect() as c:
+                return c.execute(
+                    sa.select(deliveries.c.status).where(deliveries.c.alert_key == str(opened.alert_id))
+                ).scalar()
+
+        await wait_for(lambda: status() == DEAD)
+        assert status() == DEAD
+        assert receiver.attempts == 3
+        assert receiver.accepted() == []
+        with engine.connect() as c:
+            delivery_id = c.execute(
+                sa.select(deliveries.c.delivery_id).where(deliveries.c.alert_key == str(opened.alert_id))
+            ).scalar_one()
+
+        receiver.failures_left = 0  # the receiver is fixed
+        api = f"http://127.0.0.1:{settings.api.port}"
+        async with httpx.AsyncClient(base_url=api, timeout=10) as client:
+            signed_in = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+            assert signed_in.status_code == 200, signed_in.text
+            listed = (await client.get("/api/v1/deliveries?status=dead")).json()["_embedded"]["items"]
+            assert delivery_id in [d["delivery_id"] for d in listed]
+            retried = await client.post(f"/api/v1/deliveries/{delivery_id}/retry")
+            assert retried.status_code == 202, retried.text
+            assert retried.json()["queued"] is True
+        await wait_for(lambda: len(receiver.accepted()) >= 1)
+    finally:
+        await stack.close()
+    (got,) = receiver.accepted()
+    assert got["id"] == delivery_id  # the same webhook-id as every earlier try
+    assert got["body"]["data"]["alert_id"] == str(opened.alert_id)
+    assert status() == SENT
+    engine.dispose()
+
+
+async def test_a_receiver_failing_three_times_gets_exactly_one_accepted_delivery(
+    stack_settings, receiver, unique_id
+):
+    from stack.in_process import Stack
+
+    notifier = stack_settings.notifier.model_copy(update={"retry_intervals_s": [0.1, 0.2, 0.3, 0.4, 0.5]})
+    settings = stack_settings.model_copy(update={"notifier": notifier})
+    stack = Stack(settings, ("stats", "notifier", "notifier-worker"))
+    await stack.start(timeout=120)
+    try:
+        engine = create_engine(settings.database.url)
+        with engine.begin() as c:
+            c.execute(sa.update(notification_recipients).values(enabled=False))
+        add_recipient(
+            engine,
+            site_id="default",
+            channel="webhook",
+            address=receiver.url,
+            secrets={"webhook_secret": receiver.secret},
+        )
+        engine.dispose()
+        receiver.failures_left = 3
+        now = datetime.now(UTC)
+        opened = AlertTransition(
+            alert_id=uuid4(),
+            transition=Transition.OPENED,
+            at=now,
+            kind=AlertKind.UNMASKED,
+            site_id="default",
+            device_id="hall-4",
+            unmasked_since=now - timedelta(seconds=65),
+        )
+        await append(stack.queue, Streams(settings.queue.prefix).alerts, opened)
+        await wait_for(lambda: len(receiver.accepted()) >= 1)
+    finally:
+        await stack.close()
+    assert receiver.attempts == 4
+    (got,) = receiver.accepted()
+    assert got["body"]["data"]["alert_id"] == str(opened.alert_id)
+
+
+async def test_a_gate_gone_offline_is_delivered_and_so_is_its_return(stack_settings, receiver, unique_id):
+    """The gate drops off without a goodbye (its last will), is offline longer than allowed, and comes back:
+    the device-health service raises the alert and resolves it, and both reach the webhook."""
+    import sys
+
+    from stack.in_process import Stack
+
+    settings = stack_settings.model_copy(update={"device_offline_after_s": 0.5})
+    stack = Stack(settings, ("stats", "device-health", "notifier", "notifier-worker"))
+    await stack.start(timeout=120)
+    door = f"door-{unique_id[:8]}"  # client ids are global on the broker
+    script = (
+        "import asyncio, sys\n"
+        "from devices.gate_agent.client import GateClient\n"
+        "from maskwatch.mqtt import MqttSettings\n"
+        f"mqtt = MqttSettings.model_validate_json({settings.mqtt.model_dump_json()!r})\n"
+        "async def main():\n"
+        f"    async with GateClient(mqtt, {door!r}):\n"
+        "        print('online', flush=True)\n"
+        "        await asyncio.sleep(float(sys.argv[1]))\n"
+        "asyncio.run(main())\n"
+    )
+    try:
+        engine = create_engine(settings.database.url)
+        with engine.begin() as c:
+            c.execute(sa.update(notification_recipients).values(enabled=False))
+        add_recipient(
+            engine,
+            site_id="default",
+            channel="webhook",
+            address=receiver.url,
+            secrets={"webhook_secret": receiver.secret},
+            kinds=["device_offline"],
+        )
+        engine.dispose()
+        gate = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, "60", stdout=asyncio.subprocess.PIPE
+        )
+        assert gate.stdout is not None
+        assert (await asyncio.wait_for(gate.stdout.readline(), 30)).strip() == b"online"
+        gate.kill()  # no goodbye: the broker publishes its last will
+        await gate.wait()
+        await wait_for(lambda: len(receiver.accepted()) >= 1)
+        back = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, "3", stdout=asyncio.subprocess.PIPE
+        )
+        assert back.stdout is not None
+        assert (await asyncio.wait_for(back.stdout.readline(), 30)).strip() == b"online"
+        await wait_for(lambda: len(receiver.accepted()) >= 2)
+        await back.wait()
+    finally:
+        await stack.close()
+    got = [g["body"]["data"] for g in receiver.accepted()]
+    assert [(g["device_id"], g["kind"], g["transition"]) for g in got[:2]] == [
+        (door, "device_offline", "opened"),
+        (door, "device_offline", "resolved"),
+    ]
+    assert got[1]["why"] == "back_online"
+    assert got[0]["title"].startswith(f"{door} offline for")

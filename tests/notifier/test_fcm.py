@@ -141,7 +141,12 @@ def test_a_send_is_the_v1_message_with_a_bearer_token_minted_once_and_reused(
         "message": {
             "token": DEVICE,
             "notification": {"title": rendered.title, "body": rendered.body},
-            "data": {"alert_id": notification.alert_id, "transition": "opened", "link": notification.link},
+            "data": {
+                "alert_id": notification.alert_id,
+                "transition": "opened",
+                "link": notification.link,
+                "count": "1",
+            },
             "android": {"priority": "high"},
         }
     }

@@ -117,6 +117,7 @@ def test_the_browser_decrypts_the_payload_and_the_vapid_token_verifies(
         "device_id": "hall-1",
         "at": "2025-03-03T05:05:30+00:00",
         "link": notification.link,
+        "count": 1,
     }
     claims = verify_vapid(request.headers["authorization"], vapid_keys[1])
     assert claims["aud"] == receiver.url

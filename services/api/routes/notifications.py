@@ -14,8 +14,8 @@
 
 The API may not import the notifier, so the channels' address shapes are
 declared again here (tests/api/test_notification_routes.py fails when they
-drift apart), and a retry is enqueued for the notifier's rq worker by the job's
-dotted path.
+drift apart), and a retry reaches the running notifier as a `DeliveryRetry` on
+its stream.
 """
 
 from __future__ import annotations
@@ -23,20 +23,20 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlsplit
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+from anyio import from_thread
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator, model_validator
-from redis import Redis
-from rq import Queue
 
-from maskwatch.contracts import AlertKind
+from maskwatch.contracts import AlertKind, DeliveryRetry
 from maskwatch.database import server_keys
 from maskwatch.database.notifications import DEAD, REGISTERED_BY, registered_by, revive
+from maskwatch.database.notifications import quiet_hours as stored_quiet_hours
 from maskwatch.database.schema import alerts, deliveries, notification_recipients
 from maskwatch.notification_keys import (
     VAPID_KEY_NAME,
@@ -46,7 +46,8 @@ from maskwatch.notification_keys import (
     new_webhook_secret,
     vapid_public_key,
 )
-from maskwatch.streams import delivery_job_queue
+from maskwatch.notification_rules import SEVERITY_LABELS, QuietHours, RateLimit
+from maskwatch.streams import append
 from services.api import audit
 from services.api.deps import CurrentUser, SessionDep, StateDep, require_site
 from services.api.hal import Link, Page, Resource, link, page, require_match, respond
@@ -66,8 +67,6 @@ DeliveryStatus = Literal["pending", "sent", "dead"]
 RecipientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 DeliveryId = Annotated[UUID, Path(description="The delivery's id")]
 
-DELIVER_JOB = "services.notifier.runners.deliver_job"
-"""The notifier's delivery job, named by its path: rq imports it in the worker, the API never does."""
 """Kept in a device's `secrets`: the user who registered it through /me, the only one who may remove it
 there. The notifier reads only the keys its channel needs."""
 
@@ -78,6 +77,8 @@ SNS_PHONE = re.compile(r"^\+\d{2,20}$")
 EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
 FCM_TOKEN = r"^[A-Za-z0-9_:.\-]+$"
 MAX_KINDS = 16
+SeverityLabel = Literal["info", "warning", "critical"]
+assert SEVERITY_LABELS == ("info", "warning", "critical")  # the Literal above spells them for OpenAPI
 
 
 def _valid_zone(value: str) -> str:
@@ -132,6 +133,35 @@ def _registered_by(row: sa.Row[Any]) -> int | None:
     return registered_by(row)
 
 
+def _rate_limit(value: str | None) -> str | None:
+    """Checked and written the one way the notifier reads (`5/10min`)."""
+    return None if value is None else str(RateLimit.parse(value))
+
+
+class RulesIn(BaseModel):
+    """What a recipient (or a user's own device) hears, and when."""
+
+    min_severity: SeverityLabel = Field(
+        default="info",
+        description="The least severe alerts heard: `info` (all), `warning` (a person unmasked too long and "
+        "worse), `critical` (only a device gone offline)",
+    )
+    quiet_hours: QuietHours | None = Field(
+        default=None,
+        description="A daily span in the recipient's time zone when messages are held; they arrive as one "
+        "digest when it ends",
+    )
+    rate_limit: str | None = Field(
+        default=None,
+        max_length=32,
+        description="At most this many messages, e.g. `5/10min`, `1/h`; beyond it they are held for one "
+        "digest. Null: the channel's default",
+        examples=["5/10min"],
+    )
+
+    _rate = field_validator("rate_limit")(_rate_limit)
+
+
 # --- Bodies and resources ---
 
 
@@ -147,7 +177,7 @@ class PushKeys(BaseModel):
         return self
 
 
-class RecipientIn(BaseModel):
+class RecipientIn(RulesIn):
     channel: Channel
     address: str = Field(
         min_length=1,
@@ -179,6 +209,11 @@ class RecipientPatch(BaseModel):
     kinds: list[AlertKind] | None = Field(default=None, max_length=MAX_KINDS)
     address: str | None = Field(default=None, min_length=1, max_length=2000)
     keys: PushKeys | None = Field(default=None, description="New subscription keys (webpush only)")
+    min_severity: SeverityLabel | None = None
+    quiet_hours: QuietHours | None = Field(default=None, description="null: no quiet hours")
+    rate_limit: str | None = Field(default=None, max_length=32, description="null: the channel's default")
+
+    _rate = field_validator("rate_limit")(_rate_limit)
 
     @field_validator("time_zone")
     @classmethod
@@ -194,6 +229,9 @@ class RecipientOut(Resource):
     language: str
     time_zone: str
     kinds: list[str] = Field(description="The alert kinds they hear of; empty: all")
+    min_severity: str = Field(description="The least severe alerts they hear of")
+    quiet_hours: QuietHours | None = Field(description="When messages are held for a digest")
+    rate_limit: str | None = Field(description="Their own rate limit; null: the channel's default")
     enabled: bool = Field(
         description="false: switched off by an admin, or by the notifier when the channel said the "
         "address is gone"
@@ -229,12 +267,12 @@ class DeliveryOut(Resource):
 
 class RetriedOut(DeliveryOut):
     queued: bool = Field(
-        description="true: handed to the notifier's workers now; false: no shared queue (or it could not "
-        "be reached), so the notifier sends it when it next starts"
+        description="true: the running notifier was told to send it now; false: no shared queue (or it "
+        "could not be reached), so the notifier sends it when it next starts"
     )
 
 
-class PushSubscriptionIn(BaseModel):
+class PushSubscriptionIn(RulesIn):
     """What `PushSubscription.toJSON()` gives (other fields, such as `expirationTime`, are ignored), and
     which site's alerts it is for."""
 
@@ -254,7 +292,7 @@ class PushSubscriptionIn(BaseModel):
         return value
 
 
-class FcmTokenIn(BaseModel):
+class FcmTokenIn(RulesIn):
     site_id: str = Field(pattern=SLUG)
     token: str = Field(min_length=1, max_length=2000, pattern=FCM_TOKEN, description="The registration token")
     language: Language = "en"
@@ -272,6 +310,9 @@ class DeviceOut(Resource):
     language: str
     time_zone: str
     kinds: list[str]
+    min_severity: str
+    quiet_hours: QuietHours | None
+    rate_limit: str | None
     enabled: bool
     created_at: datetime
 
@@ -281,6 +322,61 @@ class VapidKeyOut(Resource):
         description="The server's VAPID public key, base64url: pass it to "
         "`pushManager.subscribe({userVisibleOnly: true, applicationServerKey})`"
     )
+
+
+# --- Channels ---
+
+CHANNEL_ADDRESSES: dict[str, str] = {
+    "webhook": "The receiver's http(s):// URL; requests are signed the Standard Webhooks way",
+    "email": "An e-mail address",
+    "sns": "An SNS topic ARN, a platform endpoint ARN, or an E.164 phone number",
+    "fcm": "An FCM registration token (phones register their own: POST /me/fcm-tokens)",
+    "webpush": "A Web Push subscription's https:// endpoint, with its keys (browsers register their own: "
+    "POST /me/push-subscriptions)",
+}
+
+
+class ChannelOut(Resource):
+    name: Channel
+    configured: bool = Field(
+        description="true: the notifier has what it needs to send on this channel; false: its settings "
+        "(notifier.channels.<name>) are missing, so deliveries on it would fail until they are added"
+    )
+    address: str = Field(description="What a recipient's address is on this channel")
+
+
+def channel_resource(state: AppState, name: str) -> ChannelOut:
+    href = f"{API}/notification-channels/{name}"
+    return ChannelOut(
+        links={"self": link(href), "collection": link(f"{API}/notification-channels")},
+        name=cast(Channel, name),
+        configured=name in state.notification_channels,
+        address=CHANNEL_ADDRESSES[name],
+    )
+
+
+def _any_admin(caller: Caller) -> None:
+    if caller.role != Role.ADMIN:
+        raise Problem(403, "forbidden", "only admins manage notifications")
+
+
+@router.get(
+    f"{API}/notification-channels",
+    response_model=Page[ChannelOut],
+    summary="The channels a recipient may be on, and whether this installation is set up for each (admins)",
+)
+def list_channels(request: Request, caller: CurrentUser, state: StateDep) -> Response:
+    _any_admin(caller)
+    items = [channel_resource(state, name) for name in CHANNEL_ADDRESSES]
+    return page(request, items, 0, len(items), len(items))
+
+
+@router.get(
+    f"{API}/notification-channels/{{name}}", response_model=ChannelOut, summary="One channel (admins)"
+)
+def get_channel(request: Request, name: Channel, caller: CurrentUser, state: StateDep) -> Response:
+    _any_admin(caller)
+    return respond(request, channel_resource(state, name))
 
 
 # --- Recipients of a site ---
@@ -324,6 +420,15 @@ def load_recipient(conn: sa.Connection, caller: Caller, recipient_id: int) -> sa
         raise Problem(404, "not-found", f"no recipient {recipient_id}")
     _administer(caller, row.site_id)
     return row
+
+
+def _rules(body: RulesIn) -> dict[str, Any]:
+    """The rules as stored (and audited)."""
+    return {
+        "min_severity": body.min_severity,
+        "quiet_hours": body.quiet_hours.model_dump() if body.quiet_hours else None,
+        "rate_limit": body.rate_limit,
+    }
 
 
 def _duplicate(site_id: str, channel: str) -> Problem:
@@ -384,6 +489,7 @@ def create_recipient(
                 time_zone=body.time_zone,
                 secrets=secrets,
                 kinds=_kinds(body.kinds),
+                **_rules(body),
                 enabled=True,
                 created_at=datetime.now(UTC),
             )
@@ -403,6 +509,7 @@ def create_recipient(
         language=body.language,
         time_zone=body.time_zone,
         kinds=_kinds(body.kinds),
+        **_rules(body),
     )
     conn.commit()
     created = recipient_resource(load_recipient(conn, caller, recipient_id))
@@ -425,7 +532,7 @@ def get_recipient(
 @router.patch(
     f"{API}/recipients/{{recipient_id}}",
     response_model=RecipientOut,
-    summary="Switch a recipient off or on, or change its language, time zone, kinds or address",
+    summary="Switch a recipient off or on, or change its language, time zone, kinds, rules or address",
 )
 def patch_recipient(
     request: Request, recipient_id: RecipientId, body: RecipientPatch, caller: CurrentUser, conn: SessionDep
@@ -436,6 +543,13 @@ def patch_recipient(
     changes: dict[str, Any] = dict(values)
     if body.kinds is not None:
         values["kinds"] = changes["kinds"] = _kinds(body.kinds)
+    if body.min_severity is not None:
+        values["min_severity"] = changes["min_severity"] = body.min_severity
+    if "quiet_hours" in body.model_fields_set:  # null switches them off
+        quiet = body.quiet_hours.model_dump() if body.quiet_hours else None
+        values["quiet_hours"] = changes["quiet_hours"] = quiet
+    if "rate_limit" in body.model_fields_set:
+        values["rate_limit"] = changes["rate_limit"] = body.rate_limit
     if body.keys is not None and row.channel != "webpush":
         raise Problem(422, "invalid-request", "only a webpush recipient has keys")
     if body.address is not None and body.address != row.address:
@@ -588,27 +702,19 @@ def get_delivery(
     return respond(request, DeliveryOut(**delivery_fields(load_delivery(conn, caller, delivery_id))))
 
 
-def enqueue_delivery(redis_url: str, prefix: str, delivery_id: str) -> None:
-    """Hand a delivery to the notifier's rq workers, as its own runner does (one job id per delivery)."""
-    connection = Redis.from_url(redis_url)
-    try:
-        Queue(delivery_job_queue(prefix), connection=connection).enqueue(
-            DELIVER_JOB, delivery_id, job_id=f"delivery-{delivery_id}", result_ttl=3600
-        )
-    finally:
-        connection.close()
-
-
-def _queue_retry(state: AppState, delivery_id: str) -> bool:
-    """Whether the delivery went to the workers now. The database already says it is pending, and the
-    notifier submits every pending delivery when it starts, so a queue that cannot be reached is logged
-    and reported, not raised."""
-    if state.redis_url is None:
+def _announce_retry(state: AppState, delivery_id: str, caller: Caller) -> bool:
+    """Whether the running notifier was told (on its `delivery_retries` stream) to send the delivery now.
+    The database already says it is pending, and the notifier submits every pending delivery when it
+    starts, so a queue that cannot be reached is logged and reported, not raised."""
+    if state.queue is None:
         return False
+    message = DeliveryRetry(
+        delivery_ids=[delivery_id], at=datetime.now(UTC), by_user=caller.user_id, via="api"
+    )
     try:
-        enqueue_delivery(state.redis_url, state.queue_prefix, delivery_id)
+        from_thread.run(append, state.queue, state.streams.delivery_retries, message)
     except Exception:
-        log.exception("delivery %s is pending again but the queue did not take it", delivery_id)
+        log.exception("delivery %s is pending again but the queue did not take the retry", delivery_id)
         return False
     return True
 
@@ -637,7 +743,7 @@ def retry_delivery(
         attempts_before=row.attempts,
     )
     conn.commit()
-    queued = _queue_retry(state, row.delivery_id)
+    queued = _announce_retry(state, row.delivery_id, caller)
     revived = load_delivery(conn, caller, delivery_id)
     return respond(request, RetriedOut(**delivery_fields(revived), queued=queued), status=202, etag=False)
 
@@ -660,6 +766,9 @@ def _recipient_fields(row: sa.Row[Any]) -> dict[str, Any]:
         "language": row.language,
         "time_zone": row.time_zone,
         "kinds": [str(k) for k in row.kinds] if isinstance(row.kinds, list) else [],
+        "min_severity": str(row.min_severity or "info"),
+        "quiet_hours": stored_quiet_hours(row),
+        "rate_limit": row.rate_limit,
         "enabled": bool(row.enabled),
         "created_at": _aware(row.created_at) or row.created_at,
     }
@@ -701,6 +810,7 @@ def register_device(
     language: str,
     time_zone: str,
     kinds: list[str],
+    rules: dict[str, Any],
 ) -> Response:
     """Store the device as a recipient of the site, or refresh it when it is there already.
 
@@ -714,6 +824,7 @@ def register_device(
         "language": language,
         "time_zone": time_zone,
         "kinds": kinds,
+        **rules,
         "secrets": secrets,
         "enabled": True,
     }
@@ -801,6 +912,7 @@ def register_push_subscription(
         language=body.language,
         time_zone=body.time_zone,
         kinds=_kinds(body.kinds),
+        rules=_rules(body),
     )
 
 
@@ -843,6 +955,7 @@ def register_fcm_token(request: Request, body: FcmTokenIn, caller: CurrentUser, 
         language=body.language,
         time_zone=body.time_zone,
         kinds=_kinds(body.kinds),
+        rules=_rules(body),
     )
 
 

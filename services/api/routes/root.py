@@ -49,6 +49,9 @@ def root(request: Request, caller: OptionalUser, state: StateDep) -> Response:
     }
     if caller.role == Role.ADMIN:
         links["deliveries"] = link(f"{API}/deliveries", title="Notifications delivered, owed or dead")
+        links["notification_channels"] = link(
+            f"{API}/notification-channels", title="Channels a recipient may be on, and which are set up"
+        )
     if caller.is_global_admin:
         links["users"] = link(f"{API}/users")
         links["audit"] = link(f"{API}/audit")

@@ -47,6 +47,9 @@ class Notification:
     link: str = ""
     """The alert in the dashboard."""
     snapshot_jpeg: bytes | None = None
+    digest: tuple[Notification, ...] = ()
+    """When this message is a digest: every transition it carries, oldest first (held by the
+    recipient's quiet hours or rate limit). The fields above are then the newest one's."""
 
 
 @dataclass(frozen=True)

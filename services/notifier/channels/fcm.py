@@ -152,7 +152,13 @@ class FcmChannel(Channel):
             "message": {
                 "token": recipient.address,
                 "notification": {"title": rendered.title, "body": rendered.body},
-                "data": {"alert_id": n.alert_id, "transition": n.transition, "link": n.link},
+                "data": {
+                    "alert_id": n.alert_id,
+                    "transition": n.transition,
+                    "link": n.link,
+                    # A digest: how many transitions this message carries (FCM data values are strings).
+                    "count": str(len(n.digest) or 1),
+                },
                 "android": {"priority": "high"},
             }
         }

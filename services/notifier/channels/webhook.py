@@ -102,24 +102,41 @@ def verify(
 
 
 def payload(notification: Notification, rendered: Rendered) -> dict[str, Any]:
+    """`alert.opened` (…`acknowledged`, `resolved`) with one alert's fields; `alert.digest` when the
+    message carries several held transitions, each in `data.items` with the same fields."""
     n = notification
+    if n.digest:
+        return {
+            "type": "alert.digest",
+            "timestamp": n.at.isoformat(),
+            "data": {
+                "site_id": n.site_id,
+                "site_name": n.site_name,
+                "count": len(n.digest),
+                "title": rendered.title,
+                "body": rendered.body,
+                "items": [_fields(item) for item in n.digest],
+            },
+        }
     return {
         "type": f"alert.{n.transition}",
         "timestamp": n.at.isoformat(),
-        "data": {
-            "alert_id": n.alert_id,
-            "transition": n.transition,
-            "kind": n.kind,
-            "site_id": n.site_id,
-            "site_name": n.site_name,
-            "device_id": n.device_id,
-            "at": n.at.isoformat(),
-            "unmasked_since": n.unmasked_since.isoformat() if n.unmasked_since else None,
-            "why": n.why,
-            "link": n.link,
-            "title": rendered.title,
-            "body": rendered.body,
-        },
+        "data": _fields(n) | {"title": rendered.title, "body": rendered.body},
+    }
+
+
+def _fields(n: Notification) -> dict[str, Any]:
+    return {
+        "alert_id": n.alert_id,
+        "transition": n.transition,
+        "kind": n.kind,
+        "site_id": n.site_id,
+        "site_name": n.site_name,
+        "device_id": n.device_id,
+        "at": n.at.isoformat(),
+        "unmasked_since": n.unmasked_since.isoformat() if n.unmasked_since else None,
+        "why": n.why,
+        "link": n.link,
     }
 
 

@@ -143,6 +143,7 @@ class WebPushChannel(Channel):
                 "device_id": n.device_id,
                 "at": n.at.isoformat(),
                 "link": n.link,
+                "count": len(n.digest) or 1,
             },
             ensure_ascii=False,
             separators=(",", ":"),
