@@ -52,7 +52,13 @@ async def run_ingest(ctx: ServiceContext) -> None:
 
     settings = ctx.settings
     prefix = settings.queue.prefix
-    bridge = IngestBridge(settings.mqtt, ctx.queue, streams=Streams(prefix), identifier=f"{prefix}-ingest")
+    bridge = IngestBridge(
+        settings.mqtt,
+        ctx.queue,
+        streams=Streams(prefix),
+        identifier=f"{prefix}-ingest",
+        max_image_pixels=settings.ingest.max_image_pixels,
+    )
     if settings.ingest.http_port is None:
         await _run_signalling(bridge.run(ctx.stop), bridge.ready, ctx.ready)
         return

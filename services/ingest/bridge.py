@@ -24,6 +24,7 @@ from maskwatch.contracts import (
     decode,
 )
 from maskwatch.contracts.common import utc_now
+from maskwatch.image_header import image_problem
 from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
 from maskwatch.queue import WorkQueue
 from maskwatch.rejections import publish_rejection
@@ -41,12 +42,14 @@ class IngestBridge:
         *,
         streams: Streams,
         identifier: str,
+        max_image_pixels: int = 16_000_000,
     ) -> None:
         self._mqtt = mqtt
         self._queue = queue
         self._streams = streams
         self._topics = Topics(mqtt.topic_root)
         self._identifier = identifier
+        self._max_image_pixels = max_image_pixels
         self.ready = asyncio.Event()
         """Set once subscribed; tests and the launcher wait on it before devices publish."""
 
@@ -106,6 +109,12 @@ class IngestBridge:
                 check_id=check.check_id,
             )
             return
+        problem = image_problem(check.image_jpeg, self._max_image_pixels)
+        if problem is not None:  # refused from its header alone: nothing decodes it
+            await self._reject(
+                client, gate_id, topic, RejectionCode.BAD_IMAGE, problem, check_id=check.check_id
+            )
+            return
         queued = ReceivedGateCheck(check=check, received_at=received_at)
         await append(self._queue, self._streams.checks, queued)
         metrics.CHECKS_RECEIVED.labels("accepted").inc()
@@ -124,6 +133,8 @@ class IngestBridge:
             else:
                 if frame.camera_id != camera_id:
                     problem = f"payload camera_id {frame.camera_id!r} differs from the topic's {camera_id!r}"
+                else:
+                    problem = image_problem(frame.image_jpeg, self._max_image_pixels)
         if problem is not None:
             log.warning("camera %s: frame refused: %s", camera_id, problem)
             metrics.CAMERA_FRAMES.labels(camera_id, "rejected").inc()

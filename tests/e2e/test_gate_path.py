@@ -17,6 +17,7 @@ from maskwatch.database.engine import create_engine
 from maskwatch.database.schema import checks, rejections
 from services.gate_controller.policy import RuleSet
 from stack.demo.sample_faces import sample_jpeg
+from tests.contracts.test_image_header import claiming, png
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -96,6 +97,14 @@ MALFORMED = {
         RejectionCode.BAD_IMAGE,
     ),
     "payload_20mb": (b"{" + b" " * (20 * 1024 * 1024) + b"}", RejectionCode.PAYLOAD_TOO_LARGE),
+    "jpeg_bomb": (
+        raw_check(image_jpeg=base64.b64encode(claiming(sample_jpeg("mask"), 20_000, 20_000)).decode()),
+        RejectionCode.BAD_IMAGE,
+    ),
+    "png_bomb": (
+        raw_check(image_jpeg=base64.b64encode(png(50_000, 50_000)).decode()),
+        RejectionCode.BAD_IMAGE,
+    ),
 }
 
 
@@ -118,3 +127,25 @@ async def test_malformed_checks_are_rejected_recorded_and_the_stack_keeps_runnin
     assert len(logged) >= len(MALFORMED)
     assert all("gate-x" in line for line in logged)
     assert all(not t.done() for t in stack._tasks), "a service stopped"
+
+
+async def test_a_burst_of_image_bombs_is_refused_from_headers_and_the_next_check_answered(stack):
+    """Each bomb is a few hundred bytes claiming 400 million pixels: refused at ingest before the queue,
+    so the worker never decodes one and a real person's check behind them is answered as usual."""
+    bomb = base64.b64encode(claiming(sample_jpeg("mask"), 20_000, 20_000)).decode()
+    async with GateClient(stack.settings.mqtt, "gate-bombed") as gate:
+        ids = [uuid4() for _ in range(25)]
+        answers = await asyncio.gather(
+            *(
+                gate.send_raw(
+                    raw_check(gate_id="gate-bombed", check_id=str(i), image_jpeg=bomb), i, timeout=30
+                )
+                for i in ids
+            )
+        )
+        after = await gate.check(sample_jpeg("mask"), TemperatureReading(corrected_c=36.6), timeout=20)
+    assert all(isinstance(a, Rejection) for a in answers)
+    assert {a.code for a in answers if isinstance(a, Rejection)} == {RejectionCode.BAD_IMAGE}
+    assert all("20000x20000" in a.detail for a in answers if isinstance(a, Rejection))
+    assert isinstance(after, Verdict)
+    assert after.decision is Decision.OPEN

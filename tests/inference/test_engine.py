@@ -41,6 +41,12 @@ def _jpeg_claiming(width: int, height: int) -> bytes:
     return bytes(data)
 
 
+def _bmp_claiming(width: int, height: int) -> bytes:
+    """A BMP header claiming a size Pillow calls a decompression bomb (measured by Pillow, not by us)."""
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 14 + len(info) + 16, 0, 0, 14 + len(info)) + info + bytes(16)
+
+
 def test_blank_frames_give_no_faces_and_keep_order(engine: MaskEngine):
     sizes = [(100, 50), (640, 480), (33, 77), (320, 240)]
     results = engine.analyze_batch([encode(grey(w, h)) for w, h in sizes])
@@ -79,8 +85,19 @@ def test_a_real_face_is_found_where_it_was_pasted_and_labelled_no_mask(engine: M
         (b"GIF89a not really", "not_an_image"),
         (_png_header(10_000, 10_000), "too_large"),
         (_jpeg_claiming(10_000, 10_000), "too_large"),
+        (_jpeg_claiming(20_000, 20_000), "too_large"),
+        (_bmp_claiming(30_000, 30_000), "too_large"),
     ],
-    ids=["empty", "zeros", "random", "fake-gif", "png-10000x10000", "jpeg-10000x10000"],
+    ids=[
+        "empty",
+        "zeros",
+        "random",
+        "fake-gif",
+        "png-10000x10000",
+        "jpeg-10000x10000",
+        "jpeg-20000x20000",
+        "bmp-30000x30000",
+    ],
 )
 def test_bad_bytes_give_a_frame_error(engine: MaskEngine, data: bytes, code: str):
     (result,) = engine.analyze_batch([data])

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from maskwatch.image_header import PNG_SIGNATURE, ImageHeader, UnreadableHeader, read_header, size_problem
 from services.inference.model.interface import BgrImage, FrameError
 
 
@@ -19,14 +20,22 @@ class Decoded:
 
 
 def read_header_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height from the header only (Pillow reads pixels lazily); None if Pillow cannot read it."""
+    """Width and height of an image in another format than JPEG or PNG, from Pillow's header reading (it
+    reads pixels lazily); None if Pillow cannot read it. Pillow refuses a header it thinks is a bomb:
+    that is reported as a size, so the caller refuses it as too large rather than decoding blind."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
                 return int(img.width), int(img.height)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+    except Image.DecompressionBombError:
+        return BOMB
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return None
+
+
+BOMB = (2**31 - 1, 2**31 - 1)
+"""The size reported for a header Pillow refused as a decompression bomb: larger than any limit."""
 
 
 def is_truncated_jpeg(data: bytes) -> bool:
@@ -39,24 +48,33 @@ def is_truncated_jpeg(data: bytes) -> bool:
 
 
 def decode_frame(data: bytes, max_pixels: int) -> Decoded | FrameError:
-    """Decode JPEG/PNG/... bytes to BGR with OpenCV, after checking the header's pixel count."""
+    """Decode image bytes to BGR with OpenCV, only once their header's size is known and allowed.
+
+    JPEG and PNG (what gates and cameras send) are measured by our own header reader; other formats a
+    picture folder may hold (BMP, WebP…) by Pillow's. Bytes whose size no header gives are refused,
+    never handed to a decoder to find out.
+    """
     if not data:
         return FrameError("empty", "the frame has no bytes")
-    size = read_header_size(data)
-    if size is not None:
-        width, height = size
-        if width <= 0 or height <= 0:
-            return FrameError("not_an_image", "the image header gives no size")
-        if width * height > max_pixels:
-            return FrameError("too_large", f"{width}x{height} is more than {max_pixels} pixels")
+    try:
+        header = read_header(data)
+    except UnreadableHeader as exc:
+        if data.startswith((b"\xff\xd8", PNG_SIGNATURE)):
+            return FrameError("not_an_image", str(exc))
+        size = read_header_size(data)
+        if size is None:
+            return FrameError("not_an_image", "the bytes are not an image format we can read")
+        header = ImageHeader("png", *size)  # measured, not decoded: the format only names the check
+    problem = size_problem(header, max_pixels)
+    if problem is not None:
+        code = "too_large" if header.pixels > max_pixels else "not_an_image"
+        return FrameError(code, problem)
     if is_truncated_jpeg(data):
         return FrameError("not_an_image", "the JPEG is truncated (no end-of-image marker)")
     buffer = np.frombuffer(data, dtype=np.uint8)
     image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
-        if size is None:
-            return FrameError("not_an_image", "the bytes are not an image format we can read")
         return FrameError("not_an_image", "the image is corrupt or truncated")
-    if size is None and image.shape[0] * image.shape[1] > max_pixels:
+    if image.shape[0] * image.shape[1] > max_pixels:  # a header that lied about its size
         return FrameError("too_large", f"{image.shape[1]}x{image.shape[0]} is more than {max_pixels} pixels")
     return Decoded(np.ascontiguousarray(image))
