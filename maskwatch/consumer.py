@@ -23,7 +23,8 @@ from pydantic import BaseModel, Field
 
 from maskwatch import metrics
 from maskwatch.contracts import ContractError, Message, decode
-from maskwatch.queue import Entry, QueueUnavailable, WorkQueue
+from maskwatch.outages import is_outage
+from maskwatch.queue import Entry, GroupMissing, QueueUnavailable, WorkQueue
 from maskwatch.streams import ENTRY_CONTRACTS, EntryKind, StreamGroup
 
 log = logging.getLogger(__name__)
@@ -121,71 +122,161 @@ async def consume(
 
     Exceptions of a `fatal` type (a lost broker connection) end the loop so the
     caller can reconnect; the batch stays pending and is picked up first on return.
+    Redis, the database or the network away is waited out, never counted against
+    the entries; consumer groups Redis lost (restarted without its data) are
+    created again.
     """
     stop = stop or asyncio.Event()
     ordered = (sources,) if isinstance(sources, StreamGroup) else tuple(sources)
     by_stream = {source.stream: source for source in ordered}
     handled = 0
     failures = 0
-    for source in ordered:
-        await queue.ensure_group(source)
+    groups_ready = False
     depth_checked = 0.0
     resume = True  # entries this consumer held when it last stopped come first
     while not stop.is_set():
         try:
+            if not groups_ready:  # at the start, and again after Redis lost them
+                for source in ordered:
+                    await queue.ensure_group(source)
+                groups_ready = True
             entries = await _held(queue, ordered, consumer, settings.batch_size) if resume else []
             resume = bool(entries)
             if not entries:
                 entries = await _read_in_order(queue, ordered, consumer, settings)
             failures = 0
+            if not entries:
+                if burst:
+                    break
+                continue
+            fresh = await _dead_letter_exhausted(queue, entries, by_stream, consumer, max_deliveries)
+        except GroupMissing as exc:
+            log.warning("%s: %s; creating the consumer groups again", consumer, exc)
+            groups_ready, resume = False, True
+            continue
         except (QueueUnavailable, OSError) as exc:
             failures += 1
             delay = min(BACKOFF_CAP_S, BACKOFF_START_S * 2 ** (failures - 1))
             log.warning("%s: queue unreachable (%s), retrying in %.1fs", consumer, exc, delay)
             await _sleep_unless_stopped(stop, delay)
             continue
-        if not entries:
-            if burst:
-                break
-            continue
-        fresh = []
-        for entry in entries:
-            if entry.deliveries > max_deliveries:
-                source = by_stream[entry.stream]
-                log.error(
-                    "%s: entry %s failed %d deliveries, dead-lettered", consumer, entry.id, max_deliveries
-                )
-                await queue.dead_letter(source, source.dead_letters, entry, "too many deliveries")
-                metrics.DEAD_LETTERS.labels(source.stream).inc()
-            else:
-                fresh.append(entry)
         if not fresh:
             continue
-        try:
-            await handle(fresh)
-        except fatal:
-            raise
-        except Exception:
-            # Left pending: redelivered after the claim timeout, dead-lettered after max_deliveries.
-            log.exception("%s: batch of %d failed, left for redelivery", consumer, len(fresh))
-            if burst:
-                raise
-            await _sleep_unless_stopped(stop, BACKOFF_START_S)
+        if not await _handle_until_done(handle, fresh, consumer, stop, fatal=fatal, burst=burst):
             continue
-        for source in ordered:
-            ids = [e.id for e in fresh if e.stream == source.stream]
-            if ids:
-                await queue.ack(source, ids)
-                metrics.BATCH_SIZE.labels(source.group).observe(len(ids))
+        if not await _ack_until_done(queue, ordered, fresh, consumer, stop):
+            groups_ready, resume = False, True
+            continue
         handled += len(fresh)
         now = time.monotonic()
         if now - depth_checked > 1.0:  # at most once a second: two round trips per stream on Redis
             depth_checked = now
-            for source in ordered:
-                depth = await queue.depth(source)
-                metrics.QUEUE_DEPTH.labels(source.stream).set(depth.length)
-                metrics.QUEUE_PENDING.labels(source.stream).set(depth.pending)
+            await _record_depth(queue, ordered)
     return handled
+
+
+async def _dead_letter_exhausted(
+    queue: WorkQueue,
+    entries: Sequence[Entry],
+    by_stream: dict[str, StreamGroup],
+    consumer: str,
+    max_deliveries: int,
+) -> list[Entry]:
+    """Move entries delivered too often to their dead letters; returns the others."""
+    fresh = []
+    for entry in entries:
+        if entry.deliveries > max_deliveries:
+            source = by_stream[entry.stream]
+            log.error("%s: entry %s failed %d deliveries, dead-lettered", consumer, entry.id, max_deliveries)
+            await queue.dead_letter(source, source.dead_letters, entry, "too many deliveries")
+            metrics.DEAD_LETTERS.labels(source.stream).inc()
+        else:
+            fresh.append(entry)
+    return fresh
+
+
+async def _handle_until_done(
+    handle: BatchHandler,
+    batch: Sequence[Entry],
+    consumer: str,
+    stop: asyncio.Event,
+    *,
+    fatal: tuple[type[BaseException], ...],
+    burst: bool,
+) -> bool:
+    """Handle the batch; True once it is done. An outage (Redis, the database, the network away) is
+    waited out and the same batch tried again, with capped backoff, without counting a delivery: the
+    entries are not at fault. Any other failure leaves the batch pending (False): it is delivered
+    again after the claim timeout, and dead-lettered after `max_deliveries`."""
+    outages = 0
+    while True:
+        try:
+            await handle(batch)
+            return True
+        except fatal:
+            raise
+        except Exception as exc:
+            if not is_outage(exc):
+                log.exception("%s: batch of %d failed, left for redelivery", consumer, len(batch))
+                if burst:
+                    raise
+                await _sleep_unless_stopped(stop, BACKOFF_START_S)
+                return False
+            outages += 1
+            delay = min(BACKOFF_CAP_S, BACKOFF_START_S * 2 ** (outages - 1))
+            log.warning(
+                "%s: batch of %d waits for the infrastructure (%s: %s); trying it again in %.1fs",
+                consumer,
+                len(batch),
+                type(exc).__name__,
+                str(exc).splitlines()[0] if str(exc) else "",
+                delay,
+            )
+            metrics.OUTAGE_RETRIES.labels(consumer).inc()
+            await _sleep_unless_stopped(stop, delay)
+            if stop.is_set():
+                return False  # still pending: handled first when the service starts again
+
+
+async def _ack_until_done(
+    queue: WorkQueue,
+    sources: tuple[StreamGroup, ...],
+    batch: Sequence[Entry],
+    consumer: str,
+    stop: asyncio.Event,
+) -> bool:
+    """Acknowledge a handled batch, waiting out an unreachable queue (acknowledging late redelivers
+    nothing; giving up would redeliver work already done). False when the groups are gone (Redis
+    restarted without its data: there is nothing left to acknowledge)."""
+    failures = 0
+    while True:
+        try:
+            for source in sources:
+                ids = [e.id for e in batch if e.stream == source.stream]
+                if ids:
+                    await queue.ack(source, ids)
+                    metrics.BATCH_SIZE.labels(source.group).observe(len(ids))
+            return True
+        except GroupMissing as exc:
+            log.warning("%s: %s while acknowledging; creating the consumer groups again", consumer, exc)
+            return False
+        except (QueueUnavailable, OSError) as exc:
+            failures += 1
+            delay = min(BACKOFF_CAP_S, BACKOFF_START_S * 2 ** (failures - 1))
+            log.warning("%s: acknowledging waits for the queue (%s), retrying in %.1fs", consumer, exc, delay)
+            await _sleep_unless_stopped(stop, delay)
+            if stop.is_set():
+                return True  # handled; redelivered at the next start, which the handlers tolerate
+
+
+async def _record_depth(queue: WorkQueue, sources: tuple[StreamGroup, ...]) -> None:
+    try:
+        for source in sources:
+            depth = await queue.depth(source)
+            metrics.QUEUE_DEPTH.labels(source.stream).set(depth.length)
+            metrics.QUEUE_PENDING.labels(source.stream).set(depth.pending)
+    except (QueueUnavailable, OSError, GroupMissing):
+        pass  # a gauge can wait for the next batch
 
 
 PRIORITY_POLL_MS = 50

@@ -56,6 +56,12 @@ NOTIFICATIONS_HELD = Counter(
     ["channel", "why"],
 )
 
+OUTAGE_RETRIES = Counter(
+    "maskwatch_outage_retries_total",
+    "Batches tried again because Redis, the database or the network was away, by consumer",
+    ["consumer"],
+)
+
 STATS_ROWS_WRITTEN = Counter(
     "maskwatch_stats_rows_written_total", "Rows written by the stats writer", ["table"]
 )

@@ -15,6 +15,11 @@ async def publish_rejection(
 ) -> None:
     """Tell the gate at once and record the rejection for the stats."""
     await append(queue, streams.outcomes, rejection)
+    await answer_rejection(client, topics, rejection)
+
+
+async def answer_rejection(client: aiomqtt.Client, topics: Topics, rejection: Rejection) -> None:
+    """Tell the gate on its `rejected` topic (recording it is the caller's)."""
     try:
         topic = topics.gate_rejected.format(gate_id=rejection.gate_id)
     except ValueError:

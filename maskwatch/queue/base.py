@@ -13,6 +13,10 @@ class QueueUnavailable(ConnectionError):
     """The queue's server cannot be reached; callers back off and retry."""
 
 
+class GroupMissing(RuntimeError):
+    """The consumer group is gone (Redis restarted without its data); the consumer creates it again."""
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     id: str

@@ -9,7 +9,8 @@ the oldest entry any group still holds or has not been given.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -17,8 +18,22 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from maskwatch.queue.base import DeadLetter, Entry, QueueDepth, QueueUnavailable
+from maskwatch.queue.base import DeadLetter, Entry, GroupMissing, QueueDepth, QueueUnavailable
 from maskwatch.streams import StreamGroup
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Redis's failures as the queue's own: unreachable (back off and retry), or a group it no longer has
+    (Redis restarted without its data: create the group again). Everything else is a bug, raised as is."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise QueueUnavailable(str(exc)) from exc
+    except ResponseError as exc:
+        if str(exc).startswith("NOGROUP"):
+            raise GroupMissing(str(exc)) from exc
+        raise
 
 
 class RedisStreamQueue:
@@ -28,25 +43,25 @@ class RedisStreamQueue:
         self._last_claim: dict[str, float] = {}
 
     async def add(self, stream: str, kind: str, data: bytes, *, max_length: int | None = None) -> str:
-        entry_id = await self._redis.xadd(
-            stream, {"kind": kind, "data": data}, maxlen=max_length, approximate=False
-        )
+        with _translated():
+            entry_id = await self._redis.xadd(
+                stream, {"kind": kind, "data": data}, maxlen=max_length, approximate=False
+            )
         return _text(entry_id)
 
     async def ensure_group(self, spec: StreamGroup) -> None:
         """Create this group and every other declared on the stream, so none misses an entry."""
         for group in dict.fromkeys((spec.group, *spec.groups)):
             try:
-                await self._redis.xgroup_create(spec.stream, group, id="0", mkstream=True)
+                with _translated():
+                    await self._redis.xgroup_create(spec.stream, group, id="0", mkstream=True)
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
 
     async def read(self, spec: StreamGroup, consumer: str, count: int, block_ms: int) -> list[Entry]:
-        try:
+        with _translated():
             return await self._read(spec, consumer, count, block_ms)
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise QueueUnavailable(str(exc)) from exc
 
     async def _read(self, spec: StreamGroup, consumer: str, count: int, block_ms: int) -> list[Entry]:
         reclaimed = await self._reclaim(spec, consumer, count)
@@ -61,10 +76,11 @@ class RedisStreamQueue:
         return entries
 
     async def held_by(self, spec: StreamGroup, consumer: str, count: int) -> list[Entry]:
-        try:
-            response = await self._redis.xreadgroup(spec.group, consumer, {spec.stream: "0"}, count=count)
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise QueueUnavailable(str(exc)) from exc
+        with _translated():
+            return await self._held_by(spec, consumer, count)
+
+    async def _held_by(self, spec: StreamGroup, consumer: str, count: int) -> list[Entry]:
+        response = await self._redis.xreadgroup(spec.group, consumer, {spec.stream: "0"}, count=count)
         entries: list[Entry] = []
         for _stream, items in _stream_items(response):
             for entry_id, fields in items:
@@ -94,8 +110,11 @@ class RedisStreamQueue:
         return entries
 
     async def ack(self, spec: StreamGroup, ids: Sequence[str]) -> None:
-        if not ids:
-            return
+        if ids:
+            with _translated():
+                await self._ack(spec, ids)
+
+    async def _ack(self, spec: StreamGroup, ids: Sequence[str]) -> None:
         if spec.shared:
             await self._redis.xack(spec.stream, spec.group, *ids)
             await self._trim_behind_every_group(spec)
@@ -121,6 +140,10 @@ class RedisStreamQueue:
             await self._redis.xtrim(spec.stream, minid=f"{ms}-{seq}", approximate=False)
 
     async def dead_letter(self, spec: StreamGroup, dead_stream: str, entry: Entry, error: str) -> None:
+        with _translated():
+            await self._dead_letter(spec, dead_stream, entry, error)
+
+    async def _dead_letter(self, spec: StreamGroup, dead_stream: str, entry: Entry, error: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xadd(
                 dead_stream,
@@ -134,11 +157,9 @@ class RedisStreamQueue:
             await self._trim_behind_every_group(spec)
 
     async def dead_letters(self, dead_stream: str, count: int) -> list[DeadLetter]:
-        try:
+        with _translated():
             reply: Any = await self._redis.xrange(dead_stream, count=count)
             items: list[tuple[Any, dict[Any, Any]]] = [(i, f or {}) for i, f in reply or []]
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise QueueUnavailable(str(exc)) from exc
         return [
             DeadLetter(
                 id=_text(entry_id),
@@ -153,17 +174,16 @@ class RedisStreamQueue:
     async def remove(self, stream: str, ids: Sequence[str]) -> int:
         if not ids:
             return 0
-        try:
+        with _translated():
             return int(await self._redis.xdel(stream, *ids))
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise QueueUnavailable(str(exc)) from exc
 
     async def depth(self, spec: StreamGroup) -> QueueDepth:
-        length = await self._redis.xlen(spec.stream)
-        try:
-            pending = await self._redis.xpending(spec.stream, spec.group)
-        except ResponseError:  # no group yet
-            return QueueDepth(length=length, pending=0)
+        with _translated():
+            length = await self._redis.xlen(spec.stream)
+            try:
+                pending = await self._redis.xpending(spec.stream, spec.group)
+            except ResponseError:  # no group yet
+                return QueueDepth(length=length, pending=0)
         return QueueDepth(length=length, pending=int(pending["pending"]))
 
     async def close(self) -> None:

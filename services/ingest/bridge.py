@@ -3,6 +3,11 @@
 Gate checks are records: subscribed at QoS 1 on a persistent session, answered
 with a rejection when invalid. Camera frames are samples: QoS 0, and an invalid
 one is logged and counted (a camera has nobody to read a rejection).
+
+A check is acknowledged to the broker only once it is in the stream (or its
+rejection recorded): while Redis is away the bridge waits, retrying with a
+capped backoff, and the broker holds what follows; if the process dies
+meanwhile, the broker delivers the unacknowledged check again.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from maskwatch.contracts import (
     CameraFrame,
     ContractError,
     GateCheck,
+    Message,
     ReceivedCameraFrame,
     ReceivedGateCheck,
     Rejection,
@@ -26,12 +32,15 @@ from maskwatch.contracts import (
 from maskwatch.contracts.common import utc_now
 from maskwatch.image_header import image_problem
 from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
-from maskwatch.queue import WorkQueue
-from maskwatch.rejections import publish_rejection
-from maskwatch.streams import Streams, append
+from maskwatch.queue import QueueUnavailable, WorkQueue
+from maskwatch.rejections import answer_rejection
+from maskwatch.streams import Stream, Streams, append
 from maskwatch.topics import Topics
 
 log = logging.getLogger(__name__)
+
+HAND_OFF_START_S = 0.1
+HAND_OFF_CAP_S = 5.0
 
 
 class IngestBridge:
@@ -60,7 +69,7 @@ class IngestBridge:
         # A persistent session: the broker keeps QoS 1 checks for us while we restart.
         persistent = self._mqtt.persistent_sessions
         async with mqtt_client(
-            self._mqtt, identifier=self._identifier, clean_session=not persistent
+            self._mqtt, identifier=self._identifier, clean_session=not persistent, manual_acks=True
         ) as client:
             await client.subscribe(self._topics.gate_check.filter(), qos=1)
             await client.subscribe(self._topics.camera_frame.filter(), qos=0)
@@ -71,7 +80,13 @@ class IngestBridge:
                 self._topics.camera_frame.filter(),
             )
             async for message in client.messages:
-                await self.accept(client, str(message.topic), _payload_bytes(message.payload))
+                try:
+                    await self.accept(client, str(message.topic), _payload_bytes(message.payload))
+                except (aiomqtt.MqttError, asyncio.CancelledError):
+                    raise  # not acknowledged: the broker delivers it again after we reconnect
+                except Exception:  # a bug on one message must not stop the others
+                    log.exception("ingest: message on %s could not be handled; dropped", message.topic)
+                client.ack(message)
 
     async def accept(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
         """Queue a valid check or frame, reject an invalid one; never raises for bad input."""
@@ -116,7 +131,7 @@ class IngestBridge:
             )
             return
         queued = ReceivedGateCheck(check=check, received_at=received_at)
-        await append(self._queue, self._streams.checks, queued)
+        await self._hand_off(self._streams.checks, queued, f"gate {gate_id}")
         metrics.CHECKS_RECEIVED.labels("accepted").inc()
         log.info("gate %s: check %s queued (%d bytes)", gate_id, check.check_id, len(check.image_jpeg))
 
@@ -139,10 +154,27 @@ class IngestBridge:
             log.warning("camera %s: frame refused: %s", camera_id, problem)
             metrics.CAMERA_FRAMES.labels(camera_id, "rejected").inc()
             return
-        await append(
-            self._queue, self._streams.frames, ReceivedCameraFrame(frame=frame, received_at=utc_now())
+        await self._hand_off(
+            self._streams.frames,
+            ReceivedCameraFrame(frame=frame, received_at=utc_now()),
+            f"camera {camera_id}",
         )
         log.debug("camera %s: frame %s queued", camera_id, frame.frame_id)
+
+    async def _hand_off(self, stream: Stream, message: Message, who: str) -> None:
+        """Into the stream, however long the queue is away: the message is ours now, and giving up
+        would lose it (the broker holds the messages behind it meanwhile)."""
+        failures = 0
+        while True:
+            try:
+                await append(self._queue, stream, message)
+                return
+            except (QueueUnavailable, OSError) as exc:
+                failures += 1
+                delay = min(HAND_OFF_CAP_S, HAND_OFF_START_S * 2 ** (failures - 1))
+                if failures == 1 or delay == HAND_OFF_CAP_S:
+                    log.warning("%s: the queue is away (%s); holding the message, retrying", who, exc)
+                await asyncio.sleep(delay)
 
     async def _reject(
         self,
@@ -166,7 +198,8 @@ class IngestBridge:
         )
         log.warning("gate %s: rejected message on %s: %s: %s", gate_id, topic, code.value, detail)
         metrics.CHECKS_RECEIVED.labels("rejected").inc()
-        await publish_rejection(client, self._topics, self._queue, self._streams, rejection)
+        await self._hand_off(self._streams.outcomes, rejection, f"gate {gate_id}")
+        await answer_rejection(client, self._topics, rejection)
 
 
 def _payload_bytes(payload: object) -> bytes:
