@@ -1,11 +1,18 @@
 """Services in this process: the embedded setup (`maskwatch up` on defaults), one container's
-service (`maskwatch run NAME`), and the harness the end-to-end tests use."""
+service (`maskwatch run NAME`), and the harness the end-to-end tests use.
+
+A service that stops with an error it could not heal (its consumer loop waits out
+outages; what escapes is a bug or a dependency gone for good) is never left dead
+behind a running process: `wait()` returns with its name, so a one-service
+process exits non-zero and its supervisor (compose, systemd, `maskwatch up`)
+starts it again; the all-in-one embedded setup restarts it here instead, with
+capped backoff.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from maskwatch.embedded_broker import EmbeddedBroker
@@ -18,6 +25,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RESTART_START_S = 1.0
+RESTART_CAP_S = 60.0
+
 
 class Stack:
     """Every service in this process: the embedded setup, and the harness the end-to-end tests use."""
@@ -28,10 +38,17 @@ class Stack:
         services: tuple[str, ...] = SERVICE_NAMES,
         *,
         engine: Engine | None = None,
+        restart: bool = False,
     ) -> None:
-        """`engine` replaces the configured model, for tests that script what the camera saw."""
+        """`engine` replaces the configured model, for tests that script what the camera saw.
+        `restart`: a failed service is started again here (the embedded setup), rather than ending
+        `wait()` for a supervisor outside to restart the process."""
         self.settings = settings
         self._engine = engine
+        self._restart = restart
+        self.failed: list[str] = []
+        """Services that stopped with an error and were not restarted here."""
+        self._failure = asyncio.Event()
         self.services = services
         self.queue = open_queue(settings.queue.url, claim_idle_ms=settings.queue.claim_idle_ms)
         self.stop = asyncio.Event()
@@ -50,16 +67,7 @@ class Stack:
         for name in self.services:
             ready = asyncio.Event()
             readies.append(ready)
-            self._tasks.append(
-                asyncio.create_task(
-                    self._guard(
-                        name,
-                        service(name).run(
-                            ServiceContext(self.settings, self.queue, self.stop, ready, engine=self._engine)
-                        ),
-                    )
-                )
-            )
+            self._tasks.append(asyncio.create_task(self._guard(name, ready)))
         all_ready: asyncio.Future[Any] = asyncio.gather(*(r.wait() for r in readies))
         watched: list[asyncio.Future[Any]] = [all_ready, *self._tasks]
         await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -74,17 +82,41 @@ class Stack:
             raise TimeoutError(f"services not ready within {timeout}s")
         log.info("stack ready: %s", ", ".join(self.services))
 
-    async def _guard(self, name: str, main: Awaitable[None]) -> None:
-        try:
-            await main
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("%s stopped with an error", name)
-            raise
+    async def _guard(self, name: str, ready: asyncio.Event) -> None:
+        failures = 0
+        while True:
+            context = ServiceContext(self.settings, self.queue, self.stop, ready, engine=self._engine)
+            try:
+                await service(name).run(context)
+                if self.stop.is_set():
+                    return
+                raise RuntimeError(f"{name} ended on its own")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s stopped with an error", name)
+                if not self._restart or self.stop.is_set():
+                    self.failed.append(name)
+                    self._failure.set()
+                    raise
+            failures += 1
+            delay = min(RESTART_CAP_S, RESTART_START_S * 2 ** (failures - 1))
+            log.error("%s restarting in %.1fs (failure %d)", name, delay, failures)
+            try:
+                await asyncio.wait_for(self.stop.wait(), timeout=delay)
+                return
+            except TimeoutError:
+                pass
 
-    async def wait(self) -> None:
-        await self.stop.wait()
+    async def wait(self) -> list[str]:
+        """Until stopped, or until a service fails for good; returns the failed services (none when
+        stopped)."""
+        stopped = asyncio.create_task(self.stop.wait())
+        failed = asyncio.create_task(self._failure.wait())
+        await asyncio.wait({stopped, failed}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        failed.cancel()
+        return list(self.failed)
 
     async def close(self) -> None:
         self.stop.set()

@@ -15,14 +15,11 @@ import signal
 import sys
 
 from maskwatch.embedded_broker import EmbeddedBroker
-from stack.in_process import Stack
+from stack.in_process import RESTART_CAP_S, RESTART_START_S, Stack
 from stack.service_table import SERVICE_NAMES
 from stack.settings import Settings
 
 log = logging.getLogger(__name__)
-
-RESTART_START_S = 1.0
-RESTART_CAP_S = 60.0
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -33,7 +30,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 async def up(settings: Settings) -> None:
     if settings.queue.url.startswith("memory://"):
-        stack = Stack(settings)
+        stack = Stack(settings, restart=True)  # one process: a failed service is restarted here
         _stop_on_signals(stack.stop)
         await stack.start()
         log.info("all services running in this process; Ctrl-C stops them")
@@ -100,5 +97,7 @@ async def run_one(name: str, settings: Settings) -> None:
     stack = Stack(settings, services=(name,))
     _stop_on_signals(stack.stop)
     await stack.start(timeout=120)
-    await stack.wait()
+    failed = await stack.wait()
     await stack.close()
+    if failed:  # exit non-zero: compose, systemd or `maskwatch up` starts the service again
+        raise SystemExit(f"{name} stopped with an error it could not recover from; see the log above")

@@ -67,8 +67,9 @@ def decode_frame(data: bytes, max_pixels: int) -> Decoded | FrameError:
         header = ImageHeader("png", *size)  # measured, not decoded: the format only names the check
     problem = size_problem(header, max_pixels)
     if problem is not None:
-        code = "too_large" if header.pixels > max_pixels else "not_an_image"
-        return FrameError(code, problem)
+        if header.pixels > max_pixels:
+            return FrameError("too_large", problem)
+        return FrameError("not_an_image", problem)
     if is_truncated_jpeg(data):
         return FrameError("not_an_image", "the JPEG is truncated (no end-of-image marker)")
     buffer = np.frombuffer(data, dtype=np.uint8)

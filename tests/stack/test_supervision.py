@@ -1,0 +1,77 @@
+"""A service that fails is never left dead behind a running process: a one-service process ends (for its
+supervisor to restart), and the all-in-one embedded setup restarts it in place."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from stack import in_process
+from stack.in_process import Stack
+from stack.service_table import ServiceContext, ServiceSpec
+from stack.settings import DatabaseSettings, QueueSettings, Settings
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class Flaky:
+    """A service that becomes ready, then fails its first `failures` runs."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.runs = 0
+
+    async def run(self, ctx: ServiceContext) -> None:
+        self.runs += 1
+        ctx.ready.set()
+        if self.runs <= self.failures:
+            await asyncio.sleep(0.01)
+            raise ConnectionRefusedError("the database went away for good")
+        await ctx.stop.wait()
+
+
+@pytest.fixture
+def flaky(monkeypatch) -> Flaky:
+    service = Flaky(failures=2)
+    spec = ServiceSpec("flaky", service.run, "fails, then works", False)
+    monkeypatch.setattr(in_process, "service", lambda name: spec)
+    monkeypatch.setattr(in_process, "RESTART_START_S", 0.01)
+    return service
+
+
+def settings(tmp_path) -> Settings:
+    base = Settings(
+        queue=QueueSettings(url="memory://"), database=DatabaseSettings(url=f"sqlite:///{tmp_path}/db.sqlite")
+    )
+    return base.model_copy(update={"mqtt": base.mqtt.model_copy(update={"embedded": False})})
+
+
+async def test_a_failed_service_ends_the_wait_so_its_process_exits(flaky, tmp_path):
+    stack = Stack(
+        settings(tmp_path).model_copy(
+            update={"mqtt": settings(tmp_path).mqtt.model_copy(update={"embedded": False})}
+        ),
+        services=("flaky",),
+    )
+    await stack.start(timeout=10)
+    failed = await asyncio.wait_for(stack.wait(), 10)
+    await stack.close()
+    assert failed == ["flaky"]
+    assert flaky.runs == 1
+
+
+async def test_the_embedded_setup_restarts_a_failed_service_in_place(flaky, tmp_path):
+    stack = Stack(settings(tmp_path), services=("flaky",), restart=True)
+    await stack.start(timeout=10)
+    for _ in range(200):
+        if flaky.runs >= 3:
+            break
+        await asyncio.sleep(0.01)
+    waiting = asyncio.create_task(stack.wait())
+    await asyncio.sleep(0.1)
+    assert not waiting.done()  # restarted, running: nothing for a supervisor to do
+    stack.stop.set()
+    assert await asyncio.wait_for(waiting, 5) == []
+    await stack.close()
+    assert flaky.runs == 3
