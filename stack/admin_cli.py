@@ -9,8 +9,31 @@ import typer
 from services.api.security import Role
 
 
+def plausible_email(email: str) -> str:
+    """Refuse, before the password is asked for, what the API would refuse as a new user's e-mail.
+
+    The rule is the API's own (UserIn), so an account made here can be made there and the other way.
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    from services.api.routes.users import UserIn
+
+    try:
+        TypeAdapter(Annotated[str, UserIn.model_fields["email"]]).validate_python(email)
+    except ValidationError as exc:
+        typer.echo(
+            f"{email!r} is not an e-mail address: give the address the user signs in with, "
+            "such as admin@example.org",
+            err=True,
+        )
+        raise typer.Exit(2) from exc
+    return email
+
+
 def user_add_command(
-    email: Annotated[str, typer.Argument(help="The user's email, used to sign in.")],
+    email: Annotated[
+        str, typer.Argument(help="The user's email, used to sign in.", callback=plausible_email)
+    ],
     role: Annotated[Role, typer.Option(help="admin, operator or viewer.")] = Role.ADMIN,
     site: Annotated[
         list[str] | None, typer.Option(help="A site the user may see (repeat); none means every site.")
@@ -24,12 +47,12 @@ def user_add_command(
     from maskwatch.database.engine import create_engine, migrate
     from services.api import audit
     from services.api.accounts import create_account, unknown_sites
-    from stack.settings import load_settings
+    from stack.cli import load_settings_or_exit
 
     if len(password) < 12:
         typer.echo("the password needs at least 12 characters", err=True)
         raise typer.Exit(2)
-    settings = load_settings()
+    settings = load_settings_or_exit()
     migrate(settings.database.url)
     engine = create_engine(settings.database.url)
     sites = site or []
@@ -62,10 +85,12 @@ def api_command(
 
     from maskwatch.database.engine import migrate
     from maskwatch.queue import open_queue
+    from stack.cli import load_settings_or_exit, require_free_ports
+    from stack.preflight import api_listener
     from stack.service_table import build_api_app
-    from stack.settings import load_settings
 
-    settings = load_settings()
+    settings = load_settings_or_exit()
+    require_free_ports([api_listener(host or settings.api.host, port or settings.api.port)])
     migrate(settings.database.url)
     # An in-process queue here would reach no other service: without a shared one, alerts
     # acknowledged or resolved by hand are only recorded in the database.
@@ -75,4 +100,6 @@ def api_command(
         else open_queue(settings.queue.url, claim_idle_ms=settings.queue.claim_idle_ms)
     )
     app = build_api_app(settings, queue)
-    uvicorn.run(app, host=host or settings.api.host, port=port or settings.api.port, proxy_headers=True)
+    # The API believes X-Forwarded-* only from MASKWATCH_API__TRUSTED_PROXIES (services/api/proxies.py);
+    # uvicorn's own handling would trust 127.0.0.1 and hide the peer address from it.
+    uvicorn.run(app, host=host or settings.api.host, port=port or settings.api.port, proxy_headers=False)

@@ -10,13 +10,24 @@ log = logging.getLogger(__name__)
 
 
 async def serve_asgi(
-    app: Any, host: str, port: int, stop: asyncio.Event, started: asyncio.Event, *, what: str
+    app: Any,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    started: asyncio.Event,
+    *,
+    what: str,
+    proxy_headers: bool = True,
 ) -> None:
-    """Serve an ASGI app with uvicorn in this event loop until `stop`; `started` once it listens."""
+    """Serve an ASGI app with uvicorn in this event loop until `stop`; `started` once it listens.
+
+    `proxy_headers=False` for an app that reads `X-Forwarded-*` itself, from the proxies it trusts (the
+    admin API): uvicorn's own handling would already have replaced the peer address it needs.
+    """
     import uvicorn
 
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=True)
+        uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=proxy_headers)
     )
 
     async def stop_server() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -128,22 +129,37 @@ def simulate_camera_command(
     ] = None,
     fps: Annotated[float, typer.Option(min=0.1, max=10, help="Frames per second.")] = 2.0,
 ) -> None:
-    """Publish frames as a camera agent would, in real time; prints how many were sent and dropped."""
+    """Publish frames as a camera agent would, in real time; prints how many were sent and dropped.
+
+    Exit status: 0 sent, 2 a bad camera id, a folder without images or a file that is not one, or a
+    video that cannot be read, 4 the broker cannot be reached.
+    """
     from maskwatch.video import VideoError
-    from stack.cli import load_settings_or_exit
-    from stack.demo.simulate import folder_frames, simulate_camera, video_frames
+    from stack.cli import broker_errors_exit, load_settings_or_exit, require_device_id
+    from stack.demo.simulate import simulate_camera, video_frames
 
     if (video is None) == (images is None):
         typer.echo("give exactly one of --video FILE or --images DIR", err=True)
         raise typer.Exit(2)
+    require_device_id(camera_id, "camera")
+    frames = video_frames(str(video), fps) if video is not None else _folder_frames_or_exit(images, fps)
     settings = load_settings_or_exit()
-    frames = video_frames(str(video), fps) if video is not None else folder_frames(images or Path(), fps)
     try:
-        sent, dropped = asyncio.run(simulate_camera(settings.mqtt, camera_id, frames, fps=fps))
+        with broker_errors_exit(settings.mqtt):
+            sent, dropped = asyncio.run(simulate_camera(settings.mqtt, camera_id, frames, fps=fps))
     except VideoError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    except OSError as exc:
-        typer.echo(f"cannot reach the broker at {settings.mqtt.host}:{settings.mqtt.port}: {exc}", err=True)
-        raise typer.Exit(4) from exc
     typer.echo(f"camera {camera_id}: {sent} frames sent, {dropped} dropped")
+
+
+def _folder_frames_or_exit(folder: Path | None, fps: float) -> Iterator[tuple[float, bytes]]:
+    """The folder's frames, every image checked before the broker is contacted; else exit 2 naming why."""
+    from maskwatch.image_files import NotAnImageError
+    from stack.demo.simulate import folder_frames, folder_images
+
+    try:
+        return folder_frames(folder_images(folder or Path()), fps)
+    except NotAnImageError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc

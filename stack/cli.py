@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from maskwatch.mqtt import MqttSettings
+    from stack.preflight import Listener
     from stack.settings import Settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+_T = TypeVar("_T")
+
+EXIT_STATUSES = (
+    "Exit status, the same for every command: 0 done, 1 it ran and failed, 2 bad input or configuration, "
+    "3 the server rejected a check, 4 the MQTT broker cannot be reached or did not answer, 5 a port it "
+    "listens on is already taken. A failure is one line on stderr: what is wrong and what to do."
+)
+"""Scripts and supervisors tell the failures apart by these; README.md lists them with examples."""
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, epilog=EXIT_STATUSES)
 simulate_app = typer.Typer(no_args_is_help=True, help="Act as a device, for commissioning and diagnostics.")
 app.add_typer(simulate_app, name="simulate")
 device_app = typer.Typer(no_args_is_help=True, help="Gates and cameras: provisioning.")
@@ -28,24 +42,131 @@ def load_settings_or_exit() -> Settings:
 
     try:
         return load_settings()
-    except (ValidationError, ValueError, FileNotFoundError) as exc:
+    except ValidationError as exc:
+        typer.echo(f"configuration error: {describe_invalid(exc)}", err=True)
+        raise typer.Exit(2) from exc
+    except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from exc
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """Pydantic's report on one line: each field, what is wrong with it and the value given.
+
+    Its own report spans lines and links to its documentation, which buries the one thing to fix.
+    """
+    from maskwatch.contracts.common import DEVICE_ID_PATTERN, DEVICE_ID_RULE
+
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        if (
+            error["type"] == "string_pattern_mismatch"
+            and error.get("ctx", {}).get("pattern") == DEVICE_ID_PATTERN
+        ):
+            problem = f"{error['input']!r} is not a valid id: use {DEVICE_ID_RULE}"
+        elif error["type"] == "missing":
+            problem = "required"
+        else:
+            problem = error["msg"].removeprefix("Value error, ") + _given(where, error["input"])
+        problems.append(f"{where}: {problem}" if where else problem)
+    return "; ".join(problems)
+
+
+def _given(where: str, value: object) -> str:
+    """The value given, when it helps: a short scalar, and never a secret's (nor a whole section)."""
+    secret = any(word in where.lower() for word in ("password", "secret", "token", "key"))
+    if secret or not isinstance(value, str | int | float) or len(str(value)) > 80:
+        return ""
+    return f" (given {value!r})"
 
 
 def require_device_id(value: str, what: str) -> None:
     """Exit 2 with a clear message unless `value` can be a gate or camera id (it appears in topics)."""
     from pydantic import TypeAdapter, ValidationError
 
-    from maskwatch.contracts.common import DeviceId
+    from maskwatch.contracts.common import DEVICE_ID_RULE, DeviceId
 
     try:
         TypeAdapter(DeviceId).validate_python(value)
     except ValidationError as exc:
-        typer.echo(
-            f"invalid {what} id {value!r}: use letters, digits, '.', '_' or '-' (at most 64)", err=True
-        )
+        typer.echo(f"invalid {what} id {value!r}: use {DEVICE_ID_RULE}", err=True)
         raise typer.Exit(2) from exc
+
+
+def read_photo_or_exit(path: Path) -> bytes:
+    """The photo as a camera would deliver it (JPEG), or exit 2 naming a file that is not an image."""
+    from maskwatch.image_files import NotAnImageError
+    from stack.demo.simulate import jpeg_bytes
+
+    try:
+        return jpeg_bytes(path)
+    except NotAnImageError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
+def require_free_ports(candidates: Iterable[Listener]) -> None:
+    """Exit 5 naming the port, its setting and its likely holder when one this command needs is taken."""
+    from stack.preflight import first_taken
+
+    taken = first_taken(candidates)
+    if taken is not None:
+        typer.echo(taken.taken_message(), err=True)
+        raise typer.Exit(5)
+
+
+def require_broker(mqtt: MqttSettings, hint: str) -> None:
+    """Exit 4 when nothing answers at the broker's address, rather than retrying it for a minute."""
+    from stack.preflight import broker_unreachable
+
+    reason = broker_unreachable(mqtt)
+    if reason is not None:
+        typer.echo(f"cannot reach the MQTT broker at {mqtt.host}:{mqtt.port} ({reason}): {hint}", err=True)
+        raise typer.Exit(4)
+
+
+EXTERNAL_BROKER_HINT = (
+    "start it (Mosquitto), or leave MASKWATCH_MQTT__EMBEDDED unset so that `maskwatch up` runs its own"
+)
+CLIENT_BROKER_HINT = (
+    "start one with `maskwatch up`, or point MASKWATCH_MQTT__HOST and MASKWATCH_MQTT__PORT at yours"
+)
+
+
+@contextlib.contextmanager
+def broker_errors_exit(mqtt: MqttSettings) -> Iterator[None]:
+    """Turn a broker that refuses or never answers, while the body talks to it, into exit 4 and one line."""
+    import aiomqtt
+
+    try:
+        yield
+    except aiomqtt.MqttCodeError as exc:  # the broker answered, and said no (credentials, ACL)
+        typer.echo(
+            f"the MQTT broker at {mqtt.host}:{mqtt.port} refused this client ({exc}): "
+            "check MASKWATCH_MQTT__USERNAME and MASKWATCH_MQTT__PASSWORD",
+            err=True,
+        )
+        raise typer.Exit(4) from exc
+    except aiomqtt.MqttError as exc:
+        typer.echo(
+            f"cannot reach the MQTT broker at {mqtt.host}:{mqtt.port} ({exc}): {CLIENT_BROKER_HINT}", err=True
+        )
+        raise typer.Exit(4) from exc
+
+
+@contextlib.contextmanager
+def port_errors_exit() -> Iterator[None]:
+    """Exit 5 for a port taken between the check and the bind: the check cannot hold the port for us."""
+    from stack.preflight import is_port_in_use
+
+    try:
+        yield
+    except Exception as exc:
+        if not is_port_in_use(exc):
+            raise
+        typer.echo(f"a port this command listens on is already in use ({exc}): stop what holds it", err=True)
+        raise typer.Exit(5) from exc
 
 
 def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -67,9 +188,16 @@ def up() -> None:
     """Run every service: the native twin of `docker compose up`."""
     from maskwatch.logs import configure_logging
     from stack.launcher import up as run_up
+    from stack.preflight import listeners
+    from stack.service_table import SERVICE_NAMES
 
+    settings = load_settings_or_exit()
+    require_free_ports(listeners(settings, SERVICE_NAMES, embedded_broker=True))
+    if not settings.mqtt.embedded:
+        require_broker(settings.mqtt, EXTERNAL_BROKER_HINT)
     configure_logging("up")
-    asyncio.run(run_up(load_settings_or_exit()))
+    with port_errors_exit():
+        asyncio.run(run_up(settings))
 
 
 @app.command()
@@ -79,13 +207,23 @@ def run(
     """Run one service against the configured broker, Redis and database (what its container runs)."""
     from maskwatch.logs import configure_logging
     from stack.launcher import run_one
+    from stack.preflight import broker_unreachable, listeners
     from stack.service_table import SERVICE_NAMES
 
     if service not in SERVICE_NAMES:
         typer.echo(f"unknown service {service!r}; choose one of {', '.join(SERVICE_NAMES)}", err=True)
         raise typer.Exit(2)
+    settings = load_settings_or_exit()
+    require_free_ports(listeners(settings, [service], embedded_broker=False))
     configure_logging(service)
-    asyncio.run(run_one(service, load_settings_or_exit()))
+    try:
+        with port_errors_exit():
+            asyncio.run(run_one(service, settings))
+    except TimeoutError as exc:  # a service waits for its broker, and may never see it
+        if broker_unreachable(settings.mqtt) is None:
+            typer.echo(f"{service} did not start: {exc}; see the log above", err=True)
+            raise typer.Exit(1) from exc
+        require_broker(settings.mqtt, "start it, or run every service with `maskwatch up`")
 
 
 @app.command()
@@ -105,9 +243,17 @@ def demo(
     """Start the whole stack on embedded defaults and let three simulated gates check people."""
     from maskwatch.logs import configure_logging
     from stack.demo.run import run_demo
+    from stack.preflight import listeners
 
+    settings = load_settings_or_exit()
+    # The demo serves neither the HTTP check door nor the API: only its broker may find its port taken.
+    require_free_ports(listeners(settings, (), embedded_broker=True))
+    if not settings.mqtt.embedded:
+        require_broker(settings.mqtt, EXTERNAL_BROKER_HINT)
     configure_logging("demo", level="WARNING")
-    raise typer.Exit(asyncio.run(run_demo(load_settings_or_exit(), rounds=rounds)))
+    with port_errors_exit():
+        code = asyncio.run(run_demo(settings, rounds=rounds))
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -116,22 +262,17 @@ def agent(
     checks: Annotated[int | None, typer.Option(help="Stop after this many checks (commissioning).")] = None,
 ) -> None:
     """Run the gate agent: the program on each entrance's Raspberry Pi."""
-    from pydantic import ValidationError
-
     from devices.gate_agent.agent import GateAgent
     from devices.gate_agent.settings import load_agent_settings
     from devices.hardware.config import build_hardware
     from maskwatch.logs import configure_logging
 
-    try:
-        settings = load_agent_settings(config)
-    except (ValidationError, ValueError) as exc:
-        typer.echo(f"configuration error in {config}: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    settings = device_settings_or_exit(config, load_agent_settings)
     configure_logging(f"gate {settings.gate_id}")
+    hardware = device_hardware_or_exit(config, lambda: build_hardware(settings.hardware))
 
     async def main(stop: asyncio.Event) -> None:
-        with build_hardware(settings.hardware) as hardware:
+        with hardware:
             await GateAgent(settings, hardware).run(stop, max_checks=checks)
 
     run_until_signalled(main)
@@ -145,28 +286,52 @@ def camera_agent(
     frames: Annotated[int | None, typer.Option(help="Stop after this many frames (commissioning).")] = None,
 ) -> None:
     """Run the indoor camera agent: capture and publish frames at the configured rate."""
-    from pydantic import ValidationError
-
     from devices.camera_agent.agent import CameraAgent
     from devices.camera_agent.settings import load_camera_agent_settings
     from devices.hardware.config import build_camera
     from maskwatch.logs import configure_logging
 
-    try:
-        settings = load_camera_agent_settings(config)
-    except (ValidationError, ValueError) as exc:
-        typer.echo(f"configuration error in {config}: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    settings = device_settings_or_exit(config, load_camera_agent_settings)
     configure_logging(f"camera {settings.camera_id}")
+    camera = device_hardware_or_exit(config, lambda: build_camera(settings.camera))
 
     async def main(stop: asyncio.Event) -> None:
-        camera = build_camera(settings.camera)
         try:
             await CameraAgent(settings, camera).run(stop, max_frames=frames)
         finally:
             camera.release()
 
     run_until_signalled(main)
+
+
+def device_settings_or_exit(config: Path, load: Callable[[Path], _T]) -> _T:
+    """A device's settings from its YAML file, or exit 2 with what is wrong in it on one line."""
+    from pydantic import ValidationError
+
+    try:
+        return load(config)
+    except ValidationError as exc:
+        typer.echo(f"configuration error in {config}: {describe_invalid(exc)}", err=True)
+        raise typer.Exit(2) from exc
+    except ValueError as exc:
+        typer.echo(f"configuration error in {config}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def device_hardware_or_exit(config: Path, build: Callable[[], _T]) -> _T:
+    """The configured hardware, or exit 2 when it cannot be set up (no pictures at a file camera's path).
+
+    Built before the agent starts, so that a wrong setting is told as one; once running, the agent
+    itself handles a device that fails (the gate stays closed).
+    """
+    from devices.hardware.camera import CameraError
+    from devices.hardware.thermometer import ThermometerError
+
+    try:
+        return build()
+    except (CameraError, ThermometerError) as exc:
+        typer.echo(f"hardware error ({config}): {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @device_app.command("add")
@@ -244,12 +409,16 @@ def simulate_gate(
 ) -> None:
     """Send one check as a gate would and print the verdict as JSON.
 
-    Exit status: 0 a verdict arrived, 3 the server rejected the check, 4 no answer in time.
+    Exit status: 0 a verdict arrived, 2 a bad gate id or a file that is not an image, 3 the server
+    rejected the check, 4 the broker cannot be reached or no answer came in time.
     """
     from stack.demo.simulate import simulate_check
 
+    require_device_id(gate_id, "gate")
+    photo = read_photo_or_exit(image)
     settings = load_settings_or_exit()
-    code, answer = asyncio.run(simulate_check(settings.mqtt, gate_id, image, temperature, timeout))
+    with broker_errors_exit(settings.mqtt):
+        code, answer = asyncio.run(simulate_check(settings.mqtt, gate_id, photo, temperature, timeout))
     if answer is not None:
         typer.echo(json.dumps(answer, indent=2))
     if code == 4:

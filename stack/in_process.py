@@ -12,6 +12,7 @@ capped backoff.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,8 @@ class Stack:
         watched: list[asyncio.Future[Any]] = [all_ready, *self._tasks]
         await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         all_ready.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await all_ready
         ended = [t for t in self._tasks if t.done()]
         if ended:
             await self.close()

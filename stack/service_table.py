@@ -302,6 +302,8 @@ def build_api_app(settings: Settings, queue: WorkQueue | None) -> FastAPI:
         snapshots=settings.snapshots,
         notification_channels=frozenset({"webhook", "webpush", *settings.notifier.channels}),
         vapid_private_key=SecretStr(vapid_key) if isinstance(vapid_key, str) and vapid_key else None,
+        # With Redis, every API replica shares the sign-in limits.
+        redis_url=None if settings.queue.url.startswith("memory://") else settings.queue.url,
     )
 
 
@@ -311,7 +313,9 @@ async def run_api(ctx: ServiceContext) -> None:
     settings = ctx.settings
     await asyncio.to_thread(migrate, settings.database.url)
     app = build_api_app(settings, ctx.queue)
-    await serve_asgi(app, settings.api.host, settings.api.port, ctx.stop, ctx.ready, what="admin API")
+    await serve_asgi(
+        app, settings.api.host, settings.api.port, ctx.stop, ctx.ready, what="admin API", proxy_headers=False
+    )
 
 
 SERVICES: tuple[ServiceSpec, ...] = (

@@ -7,7 +7,8 @@ the composition root hands every service only its sections.
 The defaults are the embedded stand-ins (an in-process MQTT broker, an
 in-process queue, SQLite), so a newcomer runs everything with no services
 installed; an operator points each part at the real service. In production the
-settings refuse to start with a missing or placeholder secret.
+settings refuse to start with a missing or placeholder secret, and the API's
+cookies are `Secure`.
 """
 
 from __future__ import annotations
@@ -113,7 +114,9 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> Self:
+    def _refuse_unsafe_production(self) -> Self:
+        """Production refuses placeholder secrets and the embedded broker, and sends cookies over HTTPS
+        only: `api.cookie_secure` follows from it, and an explicit false is refused rather than obeyed."""
         if self.environment != "production":
             return self
         problems = []
@@ -123,8 +126,14 @@ class Settings(BaseSettings):
             problems.append("production needs a real MQTT broker (MASKWATCH_MQTT__EMBEDDED=false)")
         elif self.mqtt.password is None or self.mqtt.password.get_secret_value() in PLACEHOLDER_SECRETS:
             problems.append("MASKWATCH_MQTT__PASSWORD is missing or a placeholder")
+        if "cookie_secure" in self.api.model_fields_set and not self.api.cookie_secure:
+            problems.append(
+                "production sends session cookies over HTTPS only: remove MASKWATCH_API__COOKIE_SECURE=false"
+            )
         if problems:
             raise ValueError("refusing to start: " + "; ".join(problems))
+        if not self.api.cookie_secure:
+            self.api = self.api.model_copy(update={"cookie_secure": True})
         return self
 
     def http_device_auth(self) -> HttpDeviceAuth:

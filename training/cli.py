@@ -20,6 +20,7 @@ from services.inference.model.config import (
     with_stock_weights,
 )
 from training.dataset import (
+    IMAGE_SUFFIXES,
     Scene,
     list_images,
     load_crop_folder,
@@ -154,12 +155,17 @@ def detect_command(
     half: HalfOption = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
 ) -> None:
-    """Print one JSON line per image with every face found: box (pixels), label and score (0..1)."""
+    """Print one JSON line per image with every face found: box (pixels), label and score (0..1).
+
+    A file found in a folder that cannot be read gets a line with its error; a path that does not
+    exist, a named file that is not an image or a folder without images stops the command (exit 2).
+    """
     from services.inference.model.crops import read_bgr
     from services.inference.model.interface import FrameError
 
-    engine = _engine(_model_config(model, detector, runtime, device, half=half))
-    files = list_images(paths)
+    config = _model_config(model, detector, runtime, device, half=half)
+    files = _images_or_exit(paths)
+    engine = _engine(config)
     for start in range(0, len(files), batch_size):
         chunk = files[start : start + batch_size]
         if crops:
@@ -190,6 +196,39 @@ def detect_command(
                     ],
                 }
             print(json.dumps(line), flush=True)
+
+
+def _images_or_exit(paths: list[Path]) -> list[Path]:
+    """The image files to read, or exit 2 on the first path that cannot give any.
+
+    Checked before the model loads, so a mistyped path costs no wait and cannot pass for an image
+    with no faces in it.
+    """
+    files: list[Path] = []
+    for path in paths:
+        found = list_images([path])
+        problem = _path_problem(path, found)
+        if problem is not None:
+            typer.echo(problem, err=True)
+            raise typer.Exit(2)
+        files += found
+    return files
+
+
+def _path_problem(path: Path, found: list[Path]) -> str | None:
+    from maskwatch.image_files import NotAnImageError, check_image_file
+
+    if not path.exists():
+        return f"{path} does not exist: give image files, or folders holding them"
+    if path.is_dir():
+        if found:
+            return None
+        return f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}, searched in its subfolders too)"
+    try:
+        check_image_file(path)
+    except NotAnImageError as exc:
+        return str(exc)
+    return None
 
 
 def _face(box: list[int], label: str, score: float) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from PIL import Image, ImageDraw
 from pydantic import BaseModel, ConfigDict, Field
 
+from maskwatch.image_files import NotAnImageError, check_image_file
+
 __all__ = [
     "Camera",
     "CameraError",
@@ -291,6 +293,11 @@ class FileCamera:
         self._files = self._resolve(config.path)
         if not self._files:
             raise CameraError(f"no image files found at {config.path!r}")
+        if Path(config.path).expanduser().is_file():  # one picture named: check it before the first capture
+            try:
+                check_image_file(self._files[0])
+            except NotAnImageError as exc:
+                raise CameraError(str(exc)) from exc
         self._iter = itertools.cycle(self._files) if config.loop else iter(self._files)
         self._lock = threading.Lock()
 

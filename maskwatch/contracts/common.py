@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 SCHEMA_VERSION: Literal[1] = 1
 
-DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+DEVICE_ID_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64"
+"""DEVICE_ID_PATTERN in words, for the message that refuses an id (a command line, a device's settings)."""
+DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 """Gate and camera ids appear inside MQTT topics, so wildcards and slashes are refused."""
 
 

@@ -16,8 +16,9 @@ from maskwatch.contracts.jpeg import MAX_IMAGE_BYTES, JpegImage
 
 __all__ = ["MAX_IMAGE_BYTES", "GateCheck", "OfflineDecision", "ReceivedGateCheck", "TemperatureReading"]
 
-FiniteCelsius = Annotated[float, Field(allow_inf_nan=False, ge=-60.0, le=200.0)]
-"""Anything the sensor could physically report; plausibility is the policy's call, not the contract's."""
+FiniteCelsius = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-60.0, le=200.0)]
+"""Anything the sensor could physically report; plausibility is the policy's call, not the contract's.
+Strict: a measurement is a JSON number; "36.6" as a string is a device bug, refused rather than guessed."""
 
 
 class TemperatureReading(Message):

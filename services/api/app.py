@@ -19,10 +19,14 @@ from maskwatch.mqtt import MqttSettings
 from maskwatch.queue import WorkQueue
 from maskwatch.snapshots import SnapshotSettings
 from services.api import problems
+from services.api.body_limit import BodyLimit
 from services.api.commander import GateCommander, MqttGateCommander
-from services.api.config import ApiSettings
+from services.api.config import ApiSettings, canonical_origin
+from services.api.deps import SESSION_COOKIE
 from services.api.hal import HalJSONResponse
-from services.api.ratelimit import SlidingWindow
+from services.api.origin_check import OriginCheck
+from services.api.proxies import TrustedProxies
+from services.api.ratelimit import MemoryWindows, RedisWindows, SignInLimiter, Windows
 from services.api.routes import (
     alerts,
     audit,
@@ -84,6 +88,7 @@ def create_app(
     snapshots: SnapshotSettings | None = None,
     notification_channels: frozenset[str] = frozenset({"webhook", "webpush"}),
     vapid_private_key: SecretStr | None = None,
+    redis_url: str | None = None,
 ) -> FastAPI:
     """The API over the database at `database_url` (or `engine`), sending gate commands over `mqtt`
     (or through `commander`: tests pass their own instead of a broker).
@@ -97,6 +102,9 @@ def create_app(
     for (listed for admins choosing a recipient's channel). `vapid_private_key` is the notifier's
     settings' key, so browsers subscribe with the key the notifier signs with; without it both use the
     key stored in the database.
+
+    With `redis_url` the sign-in limiter counts failures in Redis (under `queue_prefix`), so every API
+    replica shares its limits; without it each process counts for itself.
     """
     if engine is None and database_url is None:
         raise ValueError("create_app needs a database_url or an engine")
@@ -104,11 +112,19 @@ def create_app(
         raise ValueError("create_app needs MQTT settings or a commander")
     own_engine = engine is None
     db = engine or create_engine(database_url or "")
+    windows: Windows = RedisWindows(redis_url, queue_prefix) if redis_url else MemoryWindows()
+    login_limiter = SignInLimiter(
+        windows,
+        per_address=api.login_address_attempts,
+        per_account=api.login_attempts,
+        window_s=api.login_window_s,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         _sync_default_site(db, site_timezone)
         yield
+        login_limiter.close()
         if own_engine:
             db.dispose()
 
@@ -126,7 +142,7 @@ def create_app(
         secret=secret_key,
         engine=db,
         commander=commander or MqttGateCommander(mqtt or MqttSettings()),
-        login_limiter=SlidingWindow(api.login_attempts, api.login_window_s),
+        login_limiter=login_limiter,
         queue=queue,
         queue_prefix=queue_prefix,
         snapshots=snapshots or SnapshotSettings(),
@@ -152,6 +168,14 @@ def create_app(
     )
     for module in routers:
         app.include_router(module.router)
+
+    # Added innermost first: a request meets the body cap, then the proxy headers, then the origin check.
+    redirect_origin = canonical_origin(api.oidc.redirect_uri, path_allowed=True) if api.oidc else None
+    allowed_origins = [*api.allowed_origins, *([redirect_origin] if redirect_origin else [])]
+    app.add_middleware(OriginCheck, session_cookie=SESSION_COOKIE, allowed_origins=allowed_origins)
+    if api.trusted_proxies:
+        app.add_middleware(TrustedProxies, proxies=api.trusted_proxies)
+    app.add_middleware(BodyLimit, max_bytes=api.max_body_bytes)
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -12,7 +12,7 @@ from maskwatch.snapshots import SnapshotSettings, SnapshotStore
 from maskwatch.streams import Streams
 from services.api.commander import GateCommander
 from services.api.config import ApiSettings
-from services.api.ratelimit import SlidingWindow
+from services.api.ratelimit import SignInLimiter
 
 
 @dataclass
@@ -21,7 +21,8 @@ class AppState:
     secret: SecretStr
     engine: sa.Engine
     commander: GateCommander
-    login_limiter: SlidingWindow
+    login_limiter: SignInLimiter
+    """Failed sign-ins per client address and per account (services/api/ratelimit.py)."""
     queue: WorkQueue | None = None
     """Where alert transitions made by hand are announced (the notifier reads them); None: nowhere."""
     queue_prefix: str = "maskwatch"

@@ -15,11 +15,20 @@ from devices.camera_agent.client import CameraClient
 from devices.gate_agent.client import GateClient
 from maskwatch.contracts import Rejection, TemperatureReading
 from maskwatch.contracts.common import utc_now
+from maskwatch.image_files import NotAnImageError, check_image_file
 from maskwatch.mqtt import MqttSettings
+
+FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+"""The files of a folder that `maskwatch simulate camera --images` plays, in name order."""
 
 
 def jpeg_bytes(path: Path) -> bytes:
-    """The file itself when it is a JPEG, else re-encoded, as a camera would deliver it."""
+    """The file itself when it is a JPEG, else re-encoded, as a camera would deliver it.
+
+    Raises NotAnImageError, naming the file, for anything Pillow cannot decode: sent as it is, a
+    text file would only come back from the server as a rejected check.
+    """
+    check_image_file(path)
     data = path.read_bytes()
     if data[:3] == b"\xff\xd8\xff":
         return data
@@ -29,12 +38,12 @@ def jpeg_bytes(path: Path) -> bytes:
 
 
 async def simulate_check(
-    mqtt: MqttSettings, gate_id: str, image: Path, temperature: float | None, timeout: float
+    mqtt: MqttSettings, gate_id: str, jpeg: bytes, temperature: float | None, timeout: float
 ) -> tuple[int, dict[str, Any] | None]:
     reading = TemperatureReading(corrected_c=temperature) if temperature is not None else None
     try:
         async with GateClient(mqtt, gate_id) as gate:
-            answer = await gate.check(jpeg_bytes(image), reading, timeout=timeout)
+            answer = await gate.check(jpeg, reading, timeout=timeout)
     except TimeoutError:
         return 4, None
     body = answer.model_dump(mode="json")
@@ -74,8 +83,22 @@ def video_frames(path: str, fps: float) -> Iterator[tuple[float, bytes]]:
         yield frame.t, cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
 
-def folder_frames(folder: Path, fps: float) -> Iterator[tuple[float, bytes]]:
-    """The folder's images in name order, one every 1/fps seconds."""
-    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp"})
+def folder_images(folder: Path) -> list[Path]:
+    """The folder's images in name order, each checked before the first is sent.
+
+    Raises NotAnImageError for a folder with none, or naming the first file that is not an image.
+    """
+    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in FRAME_SUFFIXES)
+    if not images:
+        raise NotAnImageError(
+            f"{folder} holds no images ({', '.join(FRAME_SUFFIXES)}): give a folder of photos"
+        )
+    for path in images:
+        check_image_file(path)
+    return images
+
+
+def folder_frames(images: list[Path], fps: float) -> Iterator[tuple[float, bytes]]:
+    """The images, one every 1/fps seconds."""
     for index, path in enumerate(images):
         yield index / fps, jpeg_bytes(path)

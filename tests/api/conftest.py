@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -73,9 +74,13 @@ class World:
     alerts: dict[str, int] = field(default_factory=dict)
 
     def client(self, who: str | None = None) -> TestClient:
+        """`who`'s API token as a bearer; without `who`, a browser on the API's own page (it sends
+        `Origin` with every change, as browsers do, and signs in for a session cookie)."""
         client = TestClient(self.app, raise_server_exceptions=True)  # type: ignore[arg-type]
         if who is not None:
             client.headers["Authorization"] = f"Bearer {self.tokens[who]}"
+        else:
+            client.headers["Origin"] = "http://testserver"
         return client
 
     def write(self, *verdicts: Verdict) -> None:
@@ -124,7 +129,9 @@ def build_world(
     *,
     queue: WorkQueue | None = None,
     snapshots: SnapshotSettings | None = None,
+    **options: Any,
 ) -> World:
+    """`options` go to `create_app` as they are (`redis_url`, `queue_prefix`…)."""
     engine = create_engine(url)
     commander = RecordingGateCommander()
     app = create_app(
@@ -134,6 +141,7 @@ def build_world(
         commander=commander,
         queue=queue,
         snapshots=snapshots,
+        **options,
     )
     world = World(engine, app, commander)
     now = datetime.now(UTC)

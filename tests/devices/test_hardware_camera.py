@@ -68,6 +68,11 @@ def test_file_camera_with_no_images_fails_at_start(tmp_path):
         FileCamera(FileCameraConfig(path=str(tmp_path)))
 
 
+def test_file_camera_named_file_that_is_not_an_image_fails_at_start(images):
+    with pytest.raises(CameraError, match=r"notes\.txt is not an image: give a JPEG or PNG photo"):
+        FileCamera(FileCameraConfig(path=str(images / "notes.txt")))
+
+
 def test_file_camera_corrupt_image(tmp_path):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
     with pytest.raises(CameraError, match="not a readable image"):

@@ -88,6 +88,7 @@ MALFORMED = {
     "not_json": (b"\x89PNG this is not json", RejectionCode.NOT_JSON),
     "wrong_schema": (json.dumps({"hello": "world"}).encode(), RejectionCode.SCHEMA),
     "nan_temperature": (raw_check(temperature={"corrected_c": "NaN"}), RejectionCode.SCHEMA),
+    "temperature_as_text": (raw_check(temperature={"corrected_c": "36.6"}), RejectionCode.SCHEMA),
     "corrupt_jpeg": (
         raw_check(image_jpeg=base64.b64encode(sample_jpeg("mask")[:600]).decode()),
         RejectionCode.BAD_IMAGE,

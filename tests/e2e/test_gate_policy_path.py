@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
+import numpy as np
 import pytest
 
 from devices.gate_agent.client import GateClient
@@ -19,13 +21,24 @@ from stack.service_table import GATE_PATH
 
 pytestmark = pytest.mark.timeout(120)
 
-SCENES: dict[bytes, tuple[MaskLabel, ...]] = {
-    b"photo:mask": ("mask",),
-    b"photo:no_mask": ("no_mask",),
-    b"photo:incorrect": ("incorrect",),
-    b"photo:nobody": (),
-    b"photo:two": ("mask", "mask"),
+SCRIPT: dict[str, tuple[MaskLabel, ...]] = {
+    "mask": ("mask",),
+    "no_mask": ("no_mask",),
+    "incorrect": ("incorrect",),
+    "nobody": (),
+    "two": ("mask", "mask"),
 }
+
+
+def photo(width: int) -> bytes:
+    """A real (blank) JPEG, told apart by its width: ingest refuses what is not an image."""
+    ok, encoded = cv2.imencode(".jpg", np.zeros((8, width, 3), np.uint8))
+    assert ok
+    return encoded.tobytes()
+
+
+PHOTOS = {name: photo(16 + 8 * i) for i, name in enumerate(SCRIPT)}
+SCENES: dict[bytes, tuple[MaskLabel, ...]] = {PHOTOS[name]: labels for name, labels in SCRIPT.items()}
 
 
 class ScriptedEngine:
@@ -54,27 +67,27 @@ async def scripted_stack(stack_settings, backend):
 
 
 CASES = [
-    (b"photo:mask", 36.6, Decision.OPEN, [], "Welcome"),
-    (b"photo:no_mask", 36.6, Decision.DENY, [Reason.NO_MASK], "Please wear a mask"),
-    (b"photo:incorrect", 36.6, Decision.DENY, [Reason.INCORRECT_MASK], "Please cover your nose and mouth"),
-    (b"photo:mask", 38.2, Decision.DENY, [Reason.FEVER], "Elevated temperature"),
+    (PHOTOS["mask"], 36.6, Decision.OPEN, [], "Welcome"),
+    (PHOTOS["no_mask"], 36.6, Decision.DENY, [Reason.NO_MASK], "Please wear a mask"),
+    (PHOTOS["incorrect"], 36.6, Decision.DENY, [Reason.INCORRECT_MASK], "Please cover your nose and mouth"),
+    (PHOTOS["mask"], 38.2, Decision.DENY, [Reason.FEVER], "Elevated temperature"),
     (
-        b"photo:mask",
+        PHOTOS["mask"],
         45.0,
         Decision.DENY,
         [Reason.REMEASURE_TEMPERATURE],
         "Please measure your temperature again",
     ),
     (
-        b"photo:mask",
+        PHOTOS["mask"],
         28.0,
         Decision.DENY,
         [Reason.REMEASURE_TEMPERATURE],
         "Please measure your temperature again",
     ),
-    (b"photo:mask", None, Decision.DENY, [Reason.NO_TEMPERATURE], "Please measure your temperature"),
-    (b"photo:nobody", 36.6, Decision.DENY, [Reason.NO_FACE], "Please step in front of the camera"),
-    (b"photo:two", 36.6, Decision.DENY, [Reason.MULTIPLE_FACES], "One person at a time"),
+    (PHOTOS["mask"], None, Decision.DENY, [Reason.NO_TEMPERATURE], "Please measure your temperature"),
+    (PHOTOS["nobody"], 36.6, Decision.DENY, [Reason.NO_FACE], "Please step in front of the camera"),
+    (PHOTOS["two"], 36.6, Decision.DENY, [Reason.MULTIPLE_FACES], "One person at a time"),
 ]
 
 
@@ -119,8 +132,8 @@ async def test_site_rules_apply_to_the_gates_registered_there(stack_settings, ba
             GateClient(settings.mqtt, "lobby") as lobby,
         ):
             reading = TemperatureReading(corrected_c=36.6)
-            soft = await cinema.check(b"photo:no_mask", reading, timeout=15)
-            hard = await lobby.check(b"photo:no_mask", reading, timeout=15)
+            soft = await cinema.check(PHOTOS["no_mask"], reading, timeout=15)
+            hard = await lobby.check(PHOTOS["no_mask"], reading, timeout=15)
     finally:
         await stack.close()
     assert isinstance(soft, Verdict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -30,37 +31,39 @@ class Credentials(BaseModel):
 @router.post(
     "/login",
     response_model=UserOut,
-    responses={429: PROBLEM_RESPONSES[400] | {"description": "Too many failed sign-ins"}},
+    responses={
+        429: PROBLEM_RESPONSES[400]
+        | {"description": "Too many failed sign-ins from this address, or for this account"}
+    },
     summary="Sign in; sets an HttpOnly, SameSite=Lax session cookie",
 )
 def login(request: Request, body: Credentials, conn: SessionDep, state: StateDep) -> Response:
     client = request.client.host if request.client else "unknown"
-    key = (client, normalize_email(body.email))
-    wait = state.login_limiter.retry_after(key)
-    if wait > 0:
+    email = normalize_email(body.email)
+    attempt = state.login_limiter.admit(client)
+    if attempt.retry_after_s > 0:
         SIGNIN_FAILURES.inc()
-        raise Problem(
-            429,
-            "too-many-sign-ins",
-            "too many failed sign-ins; wait and try again",
-            headers={"Retry-After": str(int(wait) + 1)},
+        raise _too_many(
+            "too many failed sign-ins from this address; wait and try again", attempt.retry_after_s
         )
     account = load_account(conn, email=body.email)
     ok = verify_password(account.password_hash if account else None, body.password)
     if account is None or not ok or account.disabled:
-        state.login_limiter.hit(key)
+        account_wait = state.login_limiter.failed(attempt, email)
         SIGNIN_FAILURES.inc()
         audit.record(
             conn,
             None,
             "auth.login_failed",
-            key[1],
+            email,
             user_id=account.user_id if account else None,
             client=client,
         )
         conn.commit()
+        if account_wait > 0:
+            raise _too_many("too many failed sign-ins for this account; wait and try again", account_wait)
         raise Problem(401, "unauthenticated", "wrong email or password")
-    state.login_limiter.clear(key)
+    state.login_limiter.succeeded(attempt, email)
     ttl = timedelta(hours=state.api.session_hours)
     _, token = issue_token(conn, state.secret_key, account.user_id, kind="session", name=client, ttl=ttl)
     audit.record(conn, None, "auth.login", account.email, user_id=account.user_id, client=client)
@@ -68,6 +71,10 @@ def login(request: Request, body: Credentials, conn: SessionDep, state: StateDep
     response = respond(request, user_resource(account, self_href=f"{API}/auth/me"), etag=False)
     set_session_cookie(response, token, ttl, secure=state.api.cookie_secure)
     return response
+
+
+def _too_many(detail: str, wait_s: float) -> Problem:
+    return Problem(429, "too-many-sign-ins", detail, headers={"Retry-After": str(math.ceil(wait_s))})
 
 
 def set_session_cookie(response: Response, token: str, ttl: timedelta, *, secure: bool) -> None:
