@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from maskwatch.embedded_broker import EmbeddedBroker
 from maskwatch.queue import open_queue
+from stack.health import HealthServer
 from stack.service_table import SERVICE_NAMES, ServiceContext, service
 from stack.settings import Settings
 
@@ -55,16 +56,21 @@ class Stack:
         self.stop = asyncio.Event()
         self._broker: EmbeddedBroker | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._readies: list[asyncio.Event] = []
+        self._health: HealthServer | None = None
+
+    def ready(self) -> bool:
+        """Every service connected and working (a service clears its event while it reconnects)."""
+        return bool(self._readies) and all(r.is_set() for r in self._readies)
 
     async def start(self, timeout: float = 60.0) -> None:
         if self.settings.metrics_port is not None:
-            from maskwatch.metrics import start_metrics_server
-
-            start_metrics_server(self.settings.metrics_port)
+            self._health = HealthServer(live=lambda: not self.failed, ready=self.ready)
+            await self._health.start(self.settings.metrics_host, self.settings.metrics_port)
         if self.settings.mqtt.embedded:
             self._broker = EmbeddedBroker(self.settings.mqtt.host, self.settings.mqtt.port)
             await self._broker.start()
-        readies = []
+        readies = self._readies
         for name in self.services:
             ready = asyncio.Event()
             readies.append(ready)
@@ -131,3 +137,5 @@ class Stack:
         await self.queue.close()
         if self._broker is not None:
             await self._broker.stop()
+        if self._health is not None:
+            await self._health.close()

@@ -74,7 +74,10 @@ class Settings(BaseSettings):
 
     environment: Literal["local", "production"] = "local"
     metrics_port: int | None = None
-    """Serve Prometheus /metrics for this process on this port (the API always serves its own)."""
+    """Each service process's /metrics, /healthz and /readyz on this port (containers: 9100; the API
+    serves its own /metrics too); None: none."""
+    metrics_host: str = "127.0.0.1"
+    """Where that port listens: 0.0.0.0 in a container, so Prometheus can scrape it."""
     site_timezone: str = "UTC"
     secret_key: SecretStr = SecretStr("changethis")
     mqtt: MqttSettings = MqttSettings()

@@ -88,3 +88,15 @@ def test_the_gpu_overlay_builds_an_image_that_can_run_it_and_configures_both_sta
 def test_the_image_holds_every_serving_package_and_no_training_code():
     copied = set(re.findall(r"^COPY (\w+) \./\1$", (ROOT / "Dockerfile").read_text(), re.MULTILINE))
     assert copied == {"maskwatch", "services", "devices", "stack"}
+
+
+def test_every_service_container_is_checked_for_readiness_on_its_metrics_port():
+    data = _load("compose.yaml")
+    for name, service in data["services"].items():
+        if service.get("command", [None])[0] != "run":
+            continue
+        environment = {**data["x-maskwatch"]["environment"], **service.get("environment", {})}
+        check = " ".join(service["healthcheck"]["test"])
+        assert f"127.0.0.1:{environment['MASKWATCH_METRICS_PORT']}/readyz" in check, name
+        assert environment["MASKWATCH_METRICS_HOST"] == "0.0.0.0", name
+    assert data["services"]["migrate"]["healthcheck"] == {"disable": True}

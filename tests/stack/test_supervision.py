@@ -75,3 +75,37 @@ async def test_the_embedded_setup_restarts_a_failed_service_in_place(flaky, tmp_
     assert await asyncio.wait_for(waiting, 5) == []
     await stack.close()
     assert flaky.runs == 3
+
+
+async def test_health_says_live_and_ready_and_then_that_a_service_failed(monkeypatch, tmp_path):
+    import httpx
+
+    from tests.e2e.conftest import free_port
+
+    release = asyncio.Event()
+
+    async def fails_when_released(ctx: ServiceContext) -> None:
+        ctx.ready.set()
+        await release.wait()
+        raise ConnectionRefusedError("gone for good")
+
+    spec = ServiceSpec("flaky", fails_when_released, "fails on cue", False)
+    monkeypatch.setattr(in_process, "service", lambda name: spec)
+    port = free_port()
+    stack = Stack(settings(tmp_path).model_copy(update={"metrics_port": port}), services=("flaky",))
+    await stack.start(timeout=10)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as http:
+            assert (await http.get("/healthz")).status_code == 200
+            assert (await http.get("/readyz")).status_code == 200
+            metrics = await http.get("/metrics")
+            assert "maskwatch_" in metrics.text
+            release.set()
+            await asyncio.wait_for(stack.wait(), 5)
+            assert (await http.get("/healthz")).status_code == 503
+            assert (await http.get("/readyz")).status_code == 503
+            assert (await http.get("/nowhere")).status_code == 404
+            assert (await http.post("/healthz")).status_code == 405
+    finally:
+        await stack.close()
