@@ -92,7 +92,7 @@ def camera_add_command(
         return
     passwd = passwd_file or settings.provisioning.mosquitto_passwd_file
     password = new_password()
-    write_password(passwd, camera_id, password)
+    write_password(passwd, camera_id, password, settings.provisioning.ownership())
     topics = Topics(settings.mqtt.topic_root)
     p = settings.provisioning
     typer.echo(f"Broker: {p.public_broker_host}:{p.public_broker_port}  username: {camera_id}")

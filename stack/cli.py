@@ -367,6 +367,7 @@ def device_add(
         broker_host=p.public_broker_host,
         broker_port=p.public_broker_port,
         topic_root=settings.mqtt.topic_root,
+        ownership=p.ownership(),
     )
     typer.echo(
         f"Gate {gate_id} registered under site {site}; "
@@ -388,9 +389,10 @@ def device_rotate(
     from maskwatch.broker_accounts import rotate_password
 
     require_device_id(device_id, "device")
-    passwd = passwd_file or load_settings_or_exit().provisioning.mosquitto_passwd_file
+    provisioning = load_settings_or_exit().provisioning
+    passwd = passwd_file or provisioning.mosquitto_passwd_file
     try:
-        password = rotate_password(passwd, device_id)
+        password = rotate_password(passwd, device_id, provisioning.ownership())
     except KeyError as exc:
         typer.echo(str(exc.args[0]), err=True)
         raise typer.Exit(2) from exc

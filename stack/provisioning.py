@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from maskwatch.broker_accounts import new_password, write_password
+from maskwatch.broker_accounts import FileOwnership, new_password, write_password
 from maskwatch.topics import Topics
 
 
@@ -58,8 +58,14 @@ class Provisioned:
 
 
 def provision_gate(
-    gate_id: str, *, passwd_file: Path, broker_host: str, broker_port: int, topic_root: str
+    gate_id: str,
+    *,
+    passwd_file: Path,
+    broker_host: str,
+    broker_port: int,
+    topic_root: str,
+    ownership: FileOwnership | None = None,
 ) -> Provisioned:
     password = new_password()
-    write_password(passwd_file, gate_id, password)
+    write_password(passwd_file, gate_id, password, ownership)
     return Provisioned(gate_id, broker_host, broker_port, gate_id, password, Topics(topic_root))

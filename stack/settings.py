@@ -25,6 +25,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from maskwatch.broker_accounts import FileOwnership
 from maskwatch.consumer import ConsumerSettings
 from maskwatch.database.engine import DatabaseSettings
 from maskwatch.mqtt import MqttSettings
@@ -58,6 +59,19 @@ PLACEHOLDER_SECRETS = {"", "changethis", "changeme", "secret", "password", "mask
 class ProvisioningSettings(BaseModel):
     mosquitto_passwd_file: Path = Path("deploy/mosquitto/passwd")
     """The broker's password file (mounted into the Mosquitto container by compose.yaml)."""
+    passwd_file_mode: str = Field(default="0640", pattern=r"^0?[0-7]{3}$")
+    """Octal mode of a new password file (an existing one keeps its own owner, group and mode)."""
+    passwd_file_owner: str | None = None
+    """The user a new password file belongs to; None: whoever runs the command."""
+    passwd_file_group: str | None = None
+    """The group a new password file belongs to, e.g. `mosquitto` when the broker runs as that user on
+    this host; None: the group of whoever runs the command."""
+
+    def ownership(self) -> FileOwnership:
+        return FileOwnership(
+            mode=int(self.passwd_file_mode, 8), owner=self.passwd_file_owner, group=self.passwd_file_group
+        )
+
     public_broker_host: str = "127.0.0.1"
     """The broker address as the gates reach it (the server's LAN name or address)."""
     public_broker_port: int = 1883

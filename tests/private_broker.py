@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -17,9 +18,12 @@ def free_port() -> int:
 
 
 class PrivateBroker:
-    def __init__(self, folder: Path, *, extra_config: str = "", persistence: bool = False) -> None:
+    def __init__(
+        self, folder: Path, *, extra_config: str = "", persistence: bool = False, user: str | None = None
+    ) -> None:
         """`persistence` keeps sessions and queued messages across `stop()`/`start()`, as the deployed
-        broker does (deploy/mosquitto/mosquitto.conf)."""
+        broker does (deploy/mosquitto/mosquitto.conf). `user`: started as root, run as this user, as a
+        packaged Mosquitto does (its files must then be readable by that user)."""
         self.folder = folder
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
@@ -29,7 +33,7 @@ class PrivateBroker:
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\n{stored}"
             # As root, mosquitto would drop to its own user and could not read files the test wrote.
-            + ("user root\n" if os.geteuid() == 0 else "")
+            + (f"user {user or 'root'}\n" if os.geteuid() == 0 else "")
             + (extra_config or "allow_anonymous true\n")
         )
         self.process: subprocess.Popen[bytes] | None = None
@@ -49,6 +53,11 @@ class PrivateBroker:
                     raise RuntimeError(f"mosquitto exited: {self.process.stderr.read().decode()}") from exc  # type: ignore[union-attr]
                 time.sleep(0.05)
         raise RuntimeError("mosquitto did not start")
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto reads its password and ACL files again."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

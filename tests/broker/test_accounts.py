@@ -30,7 +30,7 @@ def test_reprovisioning_replaces_the_entry(tmp_path):
     write_password(passwd, "gate-1", "c")
     users = [line.split(":")[0] for line in passwd.read_text().splitlines()]
     assert sorted(users) == ["gate-1", "gate-2"]
-    assert oct(passwd.stat().st_mode & 0o777) == "0o600"
+    assert oct(passwd.stat().st_mode & 0o777) == "0o640"  # owner writes, the broker's group reads
 
 
 @pytest.mark.timeout(60)
