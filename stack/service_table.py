@@ -295,7 +295,7 @@ def build_api_app(settings: Settings, queue: WorkQueue | None) -> FastAPI:
         settings.api,
         database_url=settings.database.url,
         mqtt=settings.mqtt,
-        secret_key=settings.secret_key,
+        secret_key=settings.signing_key(),
         site_timezone=settings.site_timezone,
         queue=queue,
         queue_prefix=settings.queue.prefix,

@@ -13,6 +13,7 @@ cookies are `Secure`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal, Self
@@ -37,6 +38,7 @@ from services.inference.model.config import ModelConfig
 from services.inference.settings import WorkerSettings
 from services.ingest.settings import HttpDeviceAuth, IngestSettings
 from services.notifier.settings import NotifierSettings
+from stack.secret_key import local_secret_key
 
 __all__ = [
     "ApiSettings",
@@ -93,7 +95,10 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     """Where that port listens: 0.0.0.0 in a container, so Prometheus can scrape it."""
     site_timezone: str = "UTC"
-    secret_key: SecretStr = SecretStr("changethis")
+    secret_key: SecretStr | None = None
+    """Signs sessions and API tokens. Production names its own; elsewhere, left unset, one is made on
+    the first run and kept in `secret_key_file` (stack/secret_key.py)."""
+    secret_key_file: Path = Path("var/secret_key")
     mqtt: MqttSettings = MqttSettings()
     queue: QueueSettings = QueueSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -134,11 +139,17 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> Self:
         """Production refuses placeholder secrets and the embedded broker, and sends cookies over HTTPS
         only: `api.cookie_secure` follows from it, and an explicit false is refused rather than obeyed."""
+        if self.secret_key is not None and self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "MASKWATCH_SECRET_KEY is a placeholder anyone can guess: set a long random one, or unset it "
+                "outside production to have one made and kept in var/secret_key"
+            )
         if self.environment != "production":
+            self._refuse_open_doors()
             return self
         problems = []
-        if self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
-            problems.append("MASKWATCH_SECRET_KEY is missing or a placeholder")
+        if self.secret_key is None:
+            problems.append("MASKWATCH_SECRET_KEY is missing")
         if self.mqtt.embedded:
             problems.append("production needs a real MQTT broker (MASKWATCH_MQTT__EMBEDDED=false)")
         elif self.mqtt.password is None or self.mqtt.password.get_secret_value() in PLACEHOLDER_SECRETS:
@@ -153,12 +164,42 @@ class Settings(BaseSettings):
             self.api = self.api.model_copy(update={"cookie_secure": True})
         return self
 
+    def _refuse_open_doors(self) -> None:
+        """Outside production the embedded broker takes anonymous clients and the HTTP door may too:
+        fine on loopback, where only this host reaches them; listening beyond it, anyone on the network
+        could open a gate. Refuse that rather than start."""
+        if self.mqtt.embedded and not _loopback(self.mqtt.host):
+            raise ValueError(
+                f"the embedded MQTT broker takes anonymous clients and must listen on loopback, not "
+                f"{self.mqtt.host!r}: use a real broker with accounts (MASKWATCH_MQTT__EMBEDDED=false)"
+            )
+        http_open = self.ingest.http_port is not None and not _loopback(self.ingest.http_host)
+        if http_open and not self.http_device_auth().required:
+            raise ValueError(
+                f"the HTTP check door on {self.ingest.http_host!r} would take anonymous checks: provision "
+                "a gate first (maskwatch device add), which makes it ask for credentials, or keep it on "
+                "127.0.0.1"
+            )
+
+    def signing_key(self) -> SecretStr:
+        """The secret key, or (outside production, when none is set) the one kept in `secret_key_file`."""
+        return self.secret_key or local_secret_key(self.secret_key_file)
+
     def http_device_auth(self) -> HttpDeviceAuth:
         """Devices sign in to the HTTP door in production, and anywhere once a gate has been provisioned."""
         passwd_file = self.provisioning.mosquitto_passwd_file
         return HttpDeviceAuth(
             passwd_file=passwd_file, required=self.environment == "production" or passwd_file.exists()
         )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name that resolves elsewhere, or every address ("")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,6 +1,6 @@
 import pytest
 
-from stack.settings import load_settings
+from stack.settings import Settings, load_settings
 
 
 def test_defaults_are_the_embedded_stand_ins(monkeypatch):
@@ -65,3 +65,48 @@ def test_production_with_real_secrets_starts(monkeypatch):
     monkeypatch.setenv("MASKWATCH_MQTT__EMBEDDED", "false")
     monkeypatch.setenv("MASKWATCH_MQTT__PASSWORD", "a-real-password")
     assert load_settings().environment == "production"
+
+
+def test_without_a_secret_key_one_is_made_once_and_kept_private(tmp_path):
+    key_file = tmp_path / "var" / "secret_key"
+    settings = Settings(secret_key_file=key_file)
+    first = settings.signing_key().get_secret_value()
+    assert len(first) >= 48
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert Settings(secret_key_file=key_file).signing_key().get_secret_value() == first  # the next run
+    assert Settings(secret_key="a-key-the-operator-chose-0123456789").signing_key().get_secret_value() == (
+        "a-key-the-operator-chose-0123456789"
+    )
+    key_file.chmod(0o644)
+    with pytest.raises(PermissionError, match="readable by others"):
+        Settings(secret_key_file=key_file).signing_key()
+
+
+def test_a_placeholder_secret_key_is_refused_everywhere(monkeypatch):
+    monkeypatch.setenv("MASKWATCH_SECRET_KEY", "changethis")
+    with pytest.raises(ValueError, match="placeholder anyone can guess"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"MASKWATCH_MQTT__HOST": "0.0.0.0"}, "must listen on loopback"),
+        ({"MASKWATCH_MQTT__HOST": "192.168.1.20"}, "must listen on loopback"),
+        ({"MASKWATCH_INGEST__HTTP_HOST": "0.0.0.0"}, "would take anonymous checks"),
+    ],
+)
+def test_open_doors_beyond_loopback_are_refused(monkeypatch, tmp_path, env, problem):
+    monkeypatch.setenv("MASKWATCH_PROVISIONING__MOSQUITTO_PASSWD_FILE", str(tmp_path / "passwd"))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValueError, match=problem):
+        load_settings()
+
+
+def test_the_http_door_may_listen_beyond_loopback_once_it_asks_for_credentials(monkeypatch, tmp_path):
+    passwd = tmp_path / "passwd"
+    passwd.write_text("gate-1:$7$101$c2FsdA==$aGFzaA==\n")
+    monkeypatch.setenv("MASKWATCH_PROVISIONING__MOSQUITTO_PASSWD_FILE", str(passwd))
+    monkeypatch.setenv("MASKWATCH_INGEST__HTTP_HOST", "0.0.0.0")
+    assert load_settings().http_device_auth().required
