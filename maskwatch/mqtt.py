@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, Self
 
 import aiomqtt
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, model_validator
 
 from maskwatch.topics import DEFAULT_ROOT
 
@@ -33,6 +35,32 @@ class MqttSettings(BaseModel):
     """Services keep a broker-side session so checks published while they restart wait for them."""
     max_payload_bytes: int = 6 * 1024 * 1024
     """Larger messages are rejected before parsing; a 4 MiB JPEG in base64 JSON fits."""
+    tls: bool = False
+    """Connect over TLS (Mosquitto's TLS listener, usually port 8883), verifying the broker's
+    certificate against `ca_file` (or the system's certificate authorities) and its host name."""
+    ca_file: Path | None = None
+    """The certificate authority that signed the broker's certificate (a private CA's PEM)."""
+    cert_file: Path | None = None
+    """This client's own certificate (PEM), when the broker asks for one (`require_certificate`)."""
+    key_file: Path | None = None
+    """The key of `cert_file`."""
+
+    @model_validator(mode="after")
+    def _tls_files_make_sense(self) -> Self:
+        if not self.tls and (self.ca_file or self.cert_file or self.key_file):
+            raise ValueError("ca_file, cert_file and key_file are for TLS: set tls: true too")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("a client certificate needs both cert_file and key_file")
+        return self
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """Verifying the broker always: a TLS connection to whoever answers is no protection."""
+        if not self.tls:
+            return None
+        context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+        if self.cert_file is not None and self.key_file is not None:
+            context.load_cert_chain(str(self.cert_file), str(self.key_file))
+        return context
 
 
 class _LowLatencyClient(aiomqtt.Client):
@@ -81,6 +109,7 @@ def mqtt_client(
         keepalive=30,
         max_queued_incoming_messages=10_000,
         timeout=10,
+        tls_context=settings.tls_context(),
     )
     if manual_acks:
         client.manual_acks()

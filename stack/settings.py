@@ -168,6 +168,11 @@ class Settings(BaseSettings):
         """Outside production the embedded broker takes anonymous clients and the HTTP door may too:
         fine on loopback, where only this host reaches them; listening beyond it, anyone on the network
         could open a gate. Refuse that rather than start."""
+        if self.mqtt.embedded and self.mqtt.tls:
+            raise ValueError(
+                "the embedded MQTT broker does not speak TLS: use Mosquitto's TLS listener "
+                "(MASKWATCH_MQTT__EMBEDDED=false, docs/reliability.md)"
+            )
         if self.mqtt.embedded and not _loopback(self.mqtt.host):
             raise ValueError(
                 f"the embedded MQTT broker takes anonymous clients and must listen on loopback, not "

@@ -100,3 +100,15 @@ def test_every_service_container_is_checked_for_readiness_on_its_metrics_port():
         assert f"127.0.0.1:{environment['MASKWATCH_METRICS_PORT']}/readyz" in check, name
         assert environment["MASKWATCH_METRICS_HOST"] == "0.0.0.0", name
     assert data["services"]["migrate"]["healthcheck"] == {"disable": True}
+
+
+def test_people_reach_the_api_through_the_tls_proxy_only():
+    services = _load("compose.yaml")["services"]
+    assert services["api"]["ports"] == ["127.0.0.1:8000:8000"]
+    proxy = services["proxy"]
+    assert "443:443" in proxy["ports"]
+    assert "./deploy/caddy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    caddyfile = (ROOT / "deploy/caddy/Caddyfile").read_text()
+    assert "reverse_proxy api:8000" in caddyfile
+    assert "include_dir /mosquitto/config/conf.d" in (ROOT / "deploy/mosquitto/mosquitto.conf").read_text()
+    assert "8883:8883" in services["mosquitto"]["ports"]
