@@ -34,10 +34,12 @@ def settings_for(real: bool, workdir: str, mqtt_port: int = 1883) -> Settings:
             ),
             queue=QueueSettings(url="redis://127.0.0.1:6379/0", prefix=f"bench-{run}"),
             database=DatabaseSettings(url="postgresql://postgres@127.0.0.1:5432/test"),
+            allow_unregistered_gates=True,  # simulated gates with made-up ids
         )
     return Settings(
         mqtt=MqttSettings(port=18839, topic_root=f"bench/{run}"),
         database=DatabaseSettings(url=f"sqlite:///{workdir}/bench.db"),
+        allow_unregistered_gates=True,
     )
 
 

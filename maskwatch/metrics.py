@@ -56,6 +56,12 @@ NOTIFICATIONS_HELD = Counter(
     ["channel", "why"],
 )
 
+CHECKS_TOO_LATE = Counter(
+    "maskwatch_checks_too_late_total",
+    "Gate checks past their deadline when a worker took them: answered try again, not analysed",
+    ["gate"],
+)
+
 OUTAGE_RETRIES = Counter(
     "maskwatch_outage_retries_total",
     "Batches tried again because Redis, the database or the network was away, by consumer",

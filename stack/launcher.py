@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 
 from maskwatch.embedded_broker import EmbeddedBroker
@@ -45,26 +46,43 @@ async def up(settings: Settings) -> None:
         await broker.start()
     try:
         await asyncio.gather(
-            *(_supervise(name, stop, _child_env(settings, i)) for i, name in enumerate(SERVICE_NAMES))
+            *(
+                _supervise(label, name, stop, _child_env(settings, i, extra))
+                for i, (label, name, extra) in enumerate(_processes(settings))
+            )
         )
     finally:
         if broker is not None:
             await broker.stop()
 
 
-def _child_env(settings: Settings, index: int) -> dict[str, str]:
+def _processes(settings: Settings) -> list[tuple[str, str, dict[str, str]]]:
+    """(label, service, extra environment) for each child: one per service, and `inference_workers`
+    inference workers, each under its own consumer name so none takes another's pending checks."""
+    children: list[tuple[str, str, dict[str, str]]] = []
+    for name in SERVICE_NAMES:
+        if name == "inference" and settings.inference_workers > 1:
+            host = socket.gethostname()
+            for n in range(1, settings.inference_workers + 1):
+                children.append((f"inference-{n}", name, {"MASKWATCH_WORKER__INSTANCE": f"{host}-{n}"}))
+        else:
+            children.append((name, name, {}))
+    return children
+
+
+def _child_env(settings: Settings, index: int, extra: dict[str, str]) -> dict[str, str]:
     """Each child gets its own metrics port (base + index), since they share one host."""
-    env = dict(os.environ)
+    env = dict(os.environ) | extra
     if settings.metrics_port is not None:
         env["MASKWATCH_METRICS_PORT"] = str(settings.metrics_port + index)
     return env
 
 
-async def _supervise(name: str, stop: asyncio.Event, env: dict[str, str]) -> None:
+async def _supervise(label: str, name: str, stop: asyncio.Event, env: dict[str, str]) -> None:
     failures = 0
     while not stop.is_set():
         process = await asyncio.create_subprocess_exec(sys.executable, "-m", "stack", "run", name, env=env)
-        log.info("%s started (pid %d)", name, process.pid)
+        log.info("%s started (pid %d)", label, process.pid)
         waiter = asyncio.create_task(process.wait())
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -79,7 +97,7 @@ async def _supervise(name: str, stop: asyncio.Event, env: dict[str, str]) -> Non
         stopper.cancel()
         failures += 1
         delay = min(RESTART_CAP_S, RESTART_START_S * 2 ** (failures - 1))
-        log.error("%s exited with %s; restarting in %.0fs", name, process.returncode, delay)
+        log.error("%s exited with %s; restarting in %.0fs", label, process.returncode, delay)
         try:
             await asyncio.wait_for(stop.wait(), timeout=delay)
         except TimeoutError:

@@ -112,10 +112,24 @@ async def run_inference(ctx: ServiceContext) -> None:
                 frame_engine = await loop.run_in_executor(frames, build_engine, settings.inference_model)
         ctx.ready.set()
         await InferenceWorker(
-            engine, ctx.queue, settings.queue, worker, frame_engine=frame_engine, frame_executor=frames
+            engine,
+            ctx.queue,
+            settings.queue,
+            worker,
+            frame_engine=frame_engine,
+            frame_executor=frames,
+            name=f"{settings.queue.prefix}-inference-{worker.instance or _host_and_pid()}",
         ).run(ctx.stop)
     finally:
         frames.shutdown(wait=False)
+
+
+def _host_and_pid() -> str:
+    """Unique among the workers sharing the checks: each takes its own pending entries back."""
+    import os
+    import socket
+
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 async def run_gate_controller(ctx: ServiceContext) -> None:
@@ -132,6 +146,7 @@ async def run_gate_controller(ctx: ServiceContext) -> None:
             policy=settings.policy,
             name=f"{settings.queue.prefix}-gate-controller",
             directory=GateDirectory(database),
+            allow_unregistered=settings.allow_unregistered_gates,
         )
         await _run_signalling(controller.run(ctx.stop), controller.ready, ctx.ready)
 

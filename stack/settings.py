@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     stats: ConsumerSettings = ConsumerSettings(batch_size=256)
     monitoring: ConsumerSettings = ConsumerSettings(batch_size=32)
     notifier: NotifierSettings = NotifierSettings(batch_size=64)
+    inference_workers: int = Field(default=1, ge=1, le=64)
+    """Inference worker processes `maskwatch up` starts on Redis, sharing the checks (about one per
+    core on the CPU; compose: `docker compose up --scale inference=N`). The embedded setup runs one."""
+    allow_unregistered_gates: bool = True
+    """Answer gates that were never registered (`maskwatch device add`): for a demo or a test bench,
+    never in production, where an unknown gate id is rejected (`unknown_gate`)."""
     device_offline_after_s: float = Field(default=120.0, gt=0, le=86400)
     """A gate or camera offline this long raises an alert (a reboot or a Wi-Fi blip does not)."""
     snapshots: SnapshotSettings = SnapshotSettings()
@@ -154,6 +160,10 @@ class Settings(BaseSettings):
             problems.append("production needs a real MQTT broker (MASKWATCH_MQTT__EMBEDDED=false)")
         elif self.mqtt.password is None or self.mqtt.password.get_secret_value() in PLACEHOLDER_SECRETS:
             problems.append("MASKWATCH_MQTT__PASSWORD is missing or a placeholder")
+        if self.allow_unregistered_gates:
+            problems.append(
+                "production answers registered gates only: remove MASKWATCH_ALLOW_UNREGISTERED_GATES"
+            )
         if "cookie_secure" in self.api.model_fields_set and not self.api.cookie_secure:
             problems.append(
                 "production sends session cookies over HTTPS only: remove MASKWATCH_API__COOKIE_SECURE=false"

@@ -32,6 +32,8 @@ class GateAnalysis(Message):
     offline: OfflineDecision | None = None
     faces: list[AnalyzedFace] = Field(default_factory=list)
     image_error: str | None = None
+    late_by_s: float | None = Field(default=None, ge=0)
+    """The check waited this long for a worker, past its deadline: not analysed, answered "try again"."""
     """Set when the image could not be analysed; the controller then denies with `bad_image`."""
     decode_ms: float = 0.0
     detect_ms: float = 0.0

@@ -20,6 +20,10 @@ class RejectionCode(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     BAD_IMAGE = "bad_image"
     GATE_MISMATCH = "gate_mismatch"
+    TOO_LATE = "too_late"
+    """The server was too busy to answer in time: the gate says "try again" rather than deciding late."""
+    UNKNOWN_GATE = "unknown_gate"
+    """The gate is not registered (`maskwatch device add`): an unknown device is never let decide."""
 
 
 class Rejection(Message):

@@ -81,8 +81,12 @@ class GateController:
         policy: PolicyConfig,
         name: str = "gate-controller-1",
         directory: GateDirectory | None = None,
+        allow_unregistered: bool = False,
     ) -> None:
+        """With a `directory`, a gate it does not know is rejected (`unknown_gate`) unless
+        `allow_unregistered` (the demo's, never production's)."""
         self._directory = directory
+        self._allow_unregistered = allow_unregistered
         self._queue = queue
         self._mqtt = mqtt
         self._queue_settings = queue_settings
@@ -121,11 +125,18 @@ class GateController:
             raise ConnectionError("not connected to the broker")
         if self._directory is not None:
             await self._directory.refresh_if_stale()
+        decided: list[Verdict] = []
         for analysis in messages:
             if not isinstance(analysis, GateAnalysis):
                 continue
+            if analysis.late_by_s is not None:
+                await self._reject_late(client, analysis)
+                continue
             if analysis.image_error is not None:
                 await self._reject_image(client, analysis)
+                continue
+            if not await self._registered(analysis.gate_id):
+                await self._reject_unknown_gate(client, analysis)
                 continue
             site_id = self._directory.site_of(analysis.gate_id) if self._directory else None
             verdict = verdict_for(analysis, self._policy, site_id)
@@ -137,6 +148,47 @@ class GateController:
             await append(self._queue, self._streams.outcomes, verdict)
             metrics.VERDICT_LATENCY.labels(verdict.decision.value).observe(verdict.timings.total_ms / 1000)
             self._log_verdict(verdict)
+            decided.append(verdict)
+        if decided:
+            opened = sum(v.decision is Decision.OPEN for v in decided)
+            log.info(
+                "%s: %d verdict(s), %d open, %d deny, slowest %.0f ms (gates %s)",
+                self.name,
+                len(decided),
+                opened,
+                len(decided) - opened,
+                max(v.timings.total_ms for v in decided),
+                ", ".join(sorted({v.gate_id for v in decided})),
+            )
+
+    async def _reject_late(self, client: aiomqtt.Client, analysis: GateAnalysis) -> None:
+        rejection = Rejection(
+            gate_id=analysis.gate_id,
+            check_id=analysis.check_id,
+            received_at=analysis.received_at,
+            code=RejectionCode.TOO_LATE,
+            detail=f"the server was busy: the check waited {analysis.late_by_s:.1f} s; please try again",
+            topic=self._topics.gate_check.format(gate_id=analysis.gate_id),
+        )
+        await publish_rejection(client, self._topics, self._queue, self._streams, rejection)
+
+    async def _registered(self, gate_id: str) -> bool:
+        if self._directory is None or self._allow_unregistered:
+            return True
+        return await self._directory.knows(gate_id)
+
+    async def _reject_unknown_gate(self, client: aiomqtt.Client, analysis: GateAnalysis) -> None:
+        rejection = Rejection(
+            gate_id=analysis.gate_id,
+            check_id=analysis.check_id,
+            received_at=analysis.received_at,
+            code=RejectionCode.UNKNOWN_GATE,
+            detail=f"gate {analysis.gate_id!r} is not registered: "
+            f"maskwatch device add {analysis.gate_id} --site SITE",
+            topic=self._topics.gate_check.format(gate_id=analysis.gate_id),
+        )
+        log.warning("gate %s: check %s rejected: not registered", analysis.gate_id, analysis.check_id)
+        await publish_rejection(client, self._topics, self._queue, self._streams, rejection)
 
     async def _reject_image(self, client: aiomqtt.Client, analysis: GateAnalysis) -> None:
         rejection = image_rejection(analysis, self._topics)
@@ -144,7 +196,9 @@ class GateController:
         await publish_rejection(client, self._topics, self._queue, self._streams, rejection)
 
     def _log_verdict(self, verdict: Verdict) -> None:
-        log.info(
+        """Per check at DEBUG; the batch's summary is at INFO (a log line per check costs more than the
+        check's own bookkeeping at a busy entrance)."""
+        log.debug(
             "gate %s: check %s → %s %s (%.0f ms)",
             verdict.gate_id,
             verdict.check_id,

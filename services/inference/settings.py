@@ -15,6 +15,14 @@ class WorkerSettings(ConsumerSettings):
     a gate check preempts them; off, frames share the checks' engine at normal priority."""
     frame_nice: int = Field(default=19, ge=0, le=19)
     """The nice value of the frames' thread (19: the lowest priority)."""
+    check_deadline_s: float = Field(default=2.0, gt=0, le=600)
+    """A gate check that waited longer than this for a worker is answered at once with "try again"
+    (a `too_late` rejection), never analysed: a verdict after the person walked away is worth nothing,
+    and under overload answering the oldest first would make every check late. Offline records (the
+    gate already decided) are always analysed."""
+    instance: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    """This worker's name among several sharing the checks (`maskwatch up` numbers them); None: the
+    host name and process id. Two workers under one name would take each other's pending checks."""
     frame_max_age_s: float = Field(default=3.0, gt=0, le=600)
     """A camera frame that waited longer than this is dropped and counted, not analysed: a newer one is
     already behind it. Gate checks are never dropped."""

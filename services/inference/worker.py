@@ -111,20 +111,56 @@ class InferenceWorker:
         self._observe(results)
 
     async def handle_checks(self, messages: Sequence[Message]) -> None:
-        checks = [m for m in messages if isinstance(m, ReceivedGateCheck)]
+        received = [m for m in messages if isinstance(m, ReceivedGateCheck)]
+        if not received:
+            return
+        started = time.perf_counter()
+        checks, late = self._within_deadline(received)
+        for check, waited_s in late:
+            metrics.CHECKS_TOO_LATE.labels(check.check.gate_id).inc()
+            log.warning(
+                "gate %s: check %s waited %.1f s, past the %.1f s deadline: answered try again",
+                check.check.gate_id,
+                check.check.check_id,
+                waited_s,
+                self._settings.check_deadline_s,
+            )
+            await append(self._queue, self._streams.analyses, _late_analysis(check, waited_s))
         if not checks:
             return
         results = await asyncio.to_thread(self._engine.analyze_batch, [c.check.image_jpeg for c in checks])
         self._observe(results)
-        for received, result in zip(checks, results, strict=True):
-            analysis = _analysis(received, result)
+        for check, result in zip(checks, results, strict=True):
+            analysis = _analysis(check, result)
             await append(self._queue, self._streams.analyses, analysis)
-            log.info(
+            log.debug(
                 "gate %s: check %s analysed: %s",
-                received.check.gate_id,
-                received.check.check_id,
+                check.check.gate_id,
+                check.check.check_id,
                 analysis.image_error or f"{len(analysis.faces)} face(s)",
             )
+        log.info(
+            "%s: %d check(s) analysed in %.0f ms (gates %s)",
+            self.name,
+            len(checks),
+            (time.perf_counter() - started) * 1000,
+            ", ".join(sorted({c.check.gate_id for c in checks})),
+        )
+
+    def _within_deadline(
+        self, received: Sequence[ReceivedGateCheck]
+    ) -> tuple[list[ReceivedGateCheck], list[tuple[ReceivedGateCheck, float]]]:
+        """The checks still worth analysing, and the ones past their deadline with how long they waited."""
+        now = utc_now()
+        fresh: list[ReceivedGateCheck] = []
+        late: list[tuple[ReceivedGateCheck, float]] = []
+        for check in received:
+            waited_s = (now - check.received_at).total_seconds()
+            if check.check.offline is None and waited_s > self._settings.check_deadline_s:
+                late.append((check, waited_s))
+            else:
+                fresh.append(check)
+        return fresh, late
 
     def _observe(self, results: Sequence[FrameResult | FrameError]) -> None:
         now = time.monotonic()
@@ -183,6 +219,19 @@ def _faces(result: FrameResult) -> list[AnalyzedFace]:
         )
         for f in result.faces
     ]
+
+
+def _late_analysis(received: ReceivedGateCheck, waited_s: float) -> GateAnalysis:
+    check = received.check
+    return GateAnalysis(
+        gate_id=check.gate_id,
+        check_id=check.check_id,
+        captured_at=check.captured_at,
+        received_at=received.received_at,
+        analyzed_at=utc_now(),
+        temperature=check.temperature,
+        late_by_s=round(waited_s, 3),
+    )
 
 
 def _analysis(received: ReceivedGateCheck, result: FrameResult | FrameError) -> GateAnalysis:

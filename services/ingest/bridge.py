@@ -133,7 +133,7 @@ class IngestBridge:
         queued = ReceivedGateCheck(check=check, received_at=received_at)
         await self._hand_off(self._streams.checks, queued, f"gate {gate_id}")
         metrics.CHECKS_RECEIVED.labels("accepted").inc()
-        log.info("gate %s: check %s queued (%d bytes)", gate_id, check.check_id, len(check.image_jpeg))
+        log.debug("gate %s: check %s queued (%d bytes)", gate_id, check.check_id, len(check.image_jpeg))
 
     async def accept_frame(self, camera_id: str, payload: bytes) -> None:
         """Queue a valid camera frame; log and count an invalid one."""

@@ -62,6 +62,7 @@ async def run_demo(settings: Settings, *, rounds: int) -> int:
         f"database {settings.database.url}"
     )
     await stack.start()
+    _register_gates(settings, [*sorted({v.gate_id for v in VISITS}), AGENT_GATE])
     missing = 0
     agreed = 0
     total = 0
@@ -99,6 +100,22 @@ async def run_demo(settings: Settings, *, rounds: int) -> int:
     return 1 if missing else 0
 
 
+AGENT_GATE = "turnstile-4"
+
+
+def _register_gates(settings: Settings, gate_ids: Sequence[str]) -> None:
+    """The demo's gates, registered as `maskwatch device add` would: the server answers no other."""
+    from maskwatch.database.engine import create_engine
+    from maskwatch.database.gates import register_gate
+
+    database = create_engine(settings.database.url)
+    try:
+        for gate_id in gate_ids:
+            register_gate(database, gate_id, site_id="default", name=f"Demo {gate_id}")
+    finally:
+        database.dispose()
+
+
 async def _run_agent(settings: Settings) -> None:
     """The Raspberry Pi program itself, on simulated hardware: camera, thermometer, gate, LEDs."""
     from devices.gate_agent.agent import GateAgent
@@ -112,7 +129,7 @@ async def _run_agent(settings: Settings) -> None:
         for index, kind in enumerate(people):
             sample_image(kind).save(photos / f"{index}-{kind}.jpg")
         config = AgentSettings(
-            gate_id="turnstile-4",
+            gate_id=AGENT_GATE,
             mqtt=settings.mqtt.model_copy(update={"embedded": False}),
             hardware=HardwareConfig.model_validate(
                 {
@@ -125,7 +142,7 @@ async def _run_agent(settings: Settings) -> None:
             open_s=0.5,
             result_display_s=0.2,
         )
-        print("\nThe gate agent on simulated hardware (turnstile-4): three people walk up")
+        print(f"\nThe gate agent on simulated hardware ({AGENT_GATE}): three people walk up")
         with build_hardware(config.hardware) as hardware:
             agent = GateAgent(config, hardware)
             await agent.run(asyncio.Event(), max_checks=3)

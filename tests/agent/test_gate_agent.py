@@ -22,6 +22,7 @@ async def test_agent_opens_only_for_a_pass(photos, tmp_path, unique_id):
         database=DatabaseSettings(url=f"sqlite:///{tmp_path}/s.db"),
         worker=WorkerSettings(block_ms=50),
         ingest=IngestSettings(http_port=None),
+        allow_unregistered_gates=True,
     )
     stack = Stack(settings, GATE_PATH)
     await stack.start(timeout=120)

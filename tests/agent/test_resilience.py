@@ -43,6 +43,7 @@ def server_settings(broker: PrivateBroker, tmp_path, unique_id) -> Settings:
         database=DatabaseSettings(url=f"sqlite:///{tmp_path}/stats.db"),
         worker=WorkerSettings(block_ms=50),
         ingest=IngestSettings(http_port=None),
+        allow_unregistered_gates=True,
     )
 
 

@@ -104,6 +104,7 @@ async def test_a_gate_and_the_gate_path_talk_over_tls(tls_broker, tmp_path, uniq
         queue=QueueSettings(url="memory://", prefix=f"test-{unique_id}"),
         database=DatabaseSettings(url=f"sqlite:///{tmp_path}/db.sqlite"),
         ingest=IngestSettings(http_port=None),
+        allow_unregistered_gates=True,
     )
     stack = Stack(settings, GATE_PATH)
     await stack.start(timeout=90)

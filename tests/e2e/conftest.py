@@ -45,6 +45,7 @@ def stack_settings(backend, unique_id, tmp_path, request) -> Settings:
             ingest=IngestSettings(http_port=free_port()),
             api=ApiSettings(port=free_port()),
             snapshots=SnapshotSettings(directory=tmp_path / "snapshots"),
+            allow_unregistered_gates=True,  # a test bench: gates with made-up ids
         )
     return Settings(
         mqtt=MqttSettings(host="127.0.0.1", port=free_port(), embedded=True, topic_root=f"test/{unique_id}"),
@@ -54,6 +55,7 @@ def stack_settings(backend, unique_id, tmp_path, request) -> Settings:
         ingest=IngestSettings(http_port=free_port()),
         api=ApiSettings(port=free_port()),
         snapshots=SnapshotSettings(directory=tmp_path / "snapshots"),
+        allow_unregistered_gates=True,
     )
 
 

@@ -32,6 +32,7 @@ def real_env(unique_id: str, postgres_url: str, redis_url: str, **extra: str) ->
             "MASKWATCH_DATABASE__URL": postgres_url,
             "MASKWATCH_INGEST__HTTP_PORT": "null",
             "MASKWATCH_API__PORT": str(free_port()),
+            "MASKWATCH_ALLOW_UNREGISTERED_GATES": "true",  # a test bench: gates with made-up ids
         }
     )
     env.update(extra)

@@ -150,3 +150,71 @@ async def test_a_burst_of_image_bombs_is_refused_from_headers_and_the_next_check
     assert all("20000x20000" in a.detail for a in answers if isinstance(a, Rejection))
     assert isinstance(after, Verdict)
     assert after.decision is Decision.OPEN
+
+
+async def test_an_unregistered_gate_is_rejected_until_it_is_registered(stack_settings, unique_id):
+    """The default: only registered gates are answered; one registered a moment ago is, at once."""
+    from maskwatch.database.gates import register_gate
+    from stack.in_process import Stack
+    from stack.service_table import GATE_PATH
+
+    settings = stack_settings.model_copy(update={"allow_unregistered_gates": False})
+    stack = Stack(settings, GATE_PATH)
+    await stack.start(timeout=60)
+    gate_id = f"door-{unique_id[:8]}"
+    try:
+        async with GateClient(settings.mqtt, gate_id) as gate:
+            stranger = await gate.check(sample_jpeg("mask"), TemperatureReading(corrected_c=36.6), timeout=20)
+            assert isinstance(stranger, Rejection)
+            assert stranger.code is RejectionCode.UNKNOWN_GATE
+            assert f"maskwatch device add {gate_id}" in stranger.detail
+            database = create_engine(settings.database.url)
+            register_gate(database, gate_id, site_id="default")
+            database.dispose()
+            answer = None
+            for _ in range(10):  # the controller looks the gate up again within a few seconds
+                answer = await gate.check(
+                    sample_jpeg("mask"), TemperatureReading(corrected_c=36.6), timeout=20
+                )
+                if isinstance(answer, Verdict):
+                    break
+                await asyncio.sleep(0.5)
+    finally:
+        await stack.close()
+    assert isinstance(answer, Verdict)
+    assert answer.decision is Decision.OPEN
+
+
+def test_production_never_answers_unregistered_gates(monkeypatch):
+    from stack.settings import load_settings
+
+    for key, value in {
+        "MASKWATCH_ENVIRONMENT": "production",
+        "MASKWATCH_SECRET_KEY": "s3cr3t-long-random-0123456789",
+        "MASKWATCH_MQTT__EMBEDDED": "false",
+        "MASKWATCH_MQTT__PASSWORD": "broker-password-0123456789",
+        "MASKWATCH_ALLOW_UNREGISTERED_GATES": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValueError, match="registered gates only"):
+        load_settings()
+
+
+async def test_a_check_past_its_deadline_is_answered_try_again(stack_settings):
+    """With a deadline no check can meet, the gate is told at once to try again, and it is recorded."""
+    from stack.in_process import Stack
+    from stack.service_table import GATE_PATH
+
+    worker = stack_settings.worker.model_copy(update={"check_deadline_s": 0.000001})
+    settings = stack_settings.model_copy(update={"worker": worker})
+    stack = Stack(settings, GATE_PATH)
+    await stack.start(timeout=60)
+    try:
+        async with GateClient(settings.mqtt, "gate-busy") as gate:
+            answer = await gate.check(sample_jpeg("mask"), TemperatureReading(corrected_c=36.6), timeout=20)
+    finally:
+        await stack.close()
+    assert isinstance(answer, Rejection)
+    assert answer.code is RejectionCode.TOO_LATE
+    assert "try again" in answer.detail
+    assert await wait_for_rows(settings, rejections, rejections.c.check_id == answer.check_id, 1) == 1

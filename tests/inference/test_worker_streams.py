@@ -84,3 +84,78 @@ async def test_checks_and_frames_go_to_their_own_engines_and_stale_frames_are_dr
     assert all(isinstance(decode(GateAnalysis, e.data), GateAnalysis) for e in analyses)
     assert len(camera) == 2
     assert decode(CameraAnalysis, camera[0].data).camera_id == "hall-1"
+
+
+def late_check(waited_s: float, *, offline: bool = False) -> ReceivedGateCheck:
+    from maskwatch.contracts.gate_check import OfflineDecision
+
+    now = datetime.now(UTC)
+    check = GateCheck(
+        gate_id="door-2",
+        check_id=uuid4(),
+        captured_at=now - timedelta(seconds=waited_s),
+        image_jpeg=sample_jpeg("mask"),
+        offline=OfflineDecision(decision="deny", decided_at=now) if offline else None,
+    )
+    return ReceivedGateCheck(check=check, received_at=now - timedelta(seconds=waited_s))
+
+
+async def test_a_check_past_its_deadline_is_answered_not_analysed(unique_id):
+    queue = open_queue("memory://")
+    streams = Streams(f"test-{unique_id}")
+    late, fresh, record = late_check(9.0), late_check(0.0), late_check(9.0, offline=True)
+    for message in (late, fresh, record):
+        await append(queue, streams.checks, message)
+    engine = RecordingEngine()
+    worker = InferenceWorker(
+        engine,
+        queue,
+        QueueSettings(prefix=f"test-{unique_id}"),
+        WorkerSettings(block_ms=20, check_deadline_s=2.0),
+    )
+    await worker.run(burst=True)
+
+    assert [n for n, _ in engine.calls] == [2]  # the fresh check and the offline record, not the late one
+    entries = await queue.read(streams.analyses.read_by(Group.GATE_CONTROLLER), "t", 10, 20)
+    analyses = {a.check_id: a for a in (decode(GateAnalysis, e.data) for e in entries)}
+    assert analyses[late.check.check_id].late_by_s is not None
+    assert analyses[late.check.check_id].late_by_s >= 9.0
+    assert analyses[late.check.check_id].faces == []
+    assert analyses[fresh.check.check_id].late_by_s is None
+    assert analyses[record.check.check_id].late_by_s is None  # the gate already decided: record it
+
+
+async def test_workers_sharing_the_checks_analyse_each_once(redis_url, unique_id):
+    import asyncio
+
+    prefix = f"test-{unique_id}"
+    queue = open_queue(redis_url, claim_idle_ms=30_000)
+    streams = Streams(prefix)
+    checks = [received_check() for _ in range(24)]
+    engines = [RecordingEngine(), RecordingEngine()]
+    workers = [
+        InferenceWorker(
+            engine,
+            queue,
+            QueueSettings(prefix=prefix),
+            WorkerSettings(block_ms=20, batch_size=2),
+            name=f"{prefix}-inference-{n}",
+        )
+        for n, engine in enumerate(engines)
+    ]
+    await queue.ensure_group(streams.checks.read_by(Group.INFERENCE))
+    await queue.ensure_group(streams.analyses.read_by(Group.GATE_CONTROLLER))
+    for message in checks:
+        await append(queue, streams.checks, message)
+    try:
+        await asyncio.gather(*(w.run(burst=True) for w in workers))
+        entries = await queue.read(streams.analyses.read_by(Group.GATE_CONTROLLER), "t", 100, 20)
+    finally:
+        import redis
+
+        client = redis.Redis.from_url(redis_url)
+        client.delete(*[k for k in client.scan_iter(f"{prefix}:*")] or ["none"])
+        await queue.close()
+    ids = [decode(GateAnalysis, e.data).check_id for e in entries]
+    assert sorted(map(str, ids)) == sorted(str(c.check.check_id) for c in checks)  # each exactly once
+    assert sum(n for engine in engines for n, _ in engine.calls) == len(checks)

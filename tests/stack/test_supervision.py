@@ -109,3 +109,17 @@ async def test_health_says_live_and_ready_and_then_that_a_service_failed(monkeyp
             assert (await http.post("/healthz")).status_code == 405
     finally:
         await stack.close()
+
+
+def test_up_starts_each_inference_worker_under_its_own_name_and_metrics_port(tmp_path):
+    from stack.launcher import _child_env, _processes
+
+    base = settings(tmp_path).model_copy(update={"inference_workers": 3, "metrics_port": 9300})
+    children = _processes(base)
+    workers = [(label, extra) for label, name, extra in children if name == "inference"]
+    assert [label for label, _ in workers] == ["inference-1", "inference-2", "inference-3"]
+    instances = {extra["MASKWATCH_WORKER__INSTANCE"] for _, extra in workers}
+    assert len(instances) == 3
+    ports = {_child_env(base, i, extra)["MASKWATCH_METRICS_PORT"] for i, (_, _, extra) in enumerate(children)}
+    assert len(ports) == len(children)
+    assert [name for _, name, _ in _processes(settings(tmp_path))].count("inference") == 1
