@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     inference_workers: int = Field(default=1, ge=1, le=64)
     """Inference worker processes `maskwatch up` starts on Redis, sharing the checks (about one per
     core on the CPU; compose: `docker compose up --scale inference=N`). The embedded setup runs one."""
-    allow_unregistered_gates: bool = True
+    allow_unregistered_gates: bool = False
     """Answer gates that were never registered (`maskwatch device add`): for a demo or a test bench,
     never in production, where an unknown gate id is rejected (`unknown_gate`)."""
     device_offline_after_s: float = Field(default=120.0, gt=0, le=86400)
@@ -175,9 +175,9 @@ class Settings(BaseSettings):
         return self
 
     def _refuse_open_doors(self) -> None:
-        """Outside production the embedded broker takes anonymous clients and the HTTP door may too:
-        fine on loopback, where only this host reaches them; listening beyond it, anyone on the network
-        could open a gate. Refuse that rather than start."""
+        """Outside production the embedded broker takes anonymous clients: fine on loopback, where only
+        this host reaches it; listening beyond it, anyone on the network could open a gate. Refuse that
+        rather than start."""
         if self.mqtt.embedded and self.mqtt.tls:
             raise ValueError(
                 "the embedded MQTT broker does not speak TLS: use Mosquitto's TLS listener "
@@ -188,24 +188,14 @@ class Settings(BaseSettings):
                 f"the embedded MQTT broker takes anonymous clients and must listen on loopback, not "
                 f"{self.mqtt.host!r}: use a real broker with accounts (MASKWATCH_MQTT__EMBEDDED=false)"
             )
-        http_open = self.ingest.http_port is not None and not _loopback(self.ingest.http_host)
-        if http_open and not self.http_device_auth().required:
-            raise ValueError(
-                f"the HTTP check door on {self.ingest.http_host!r} would take anonymous checks: provision "
-                "a gate first (maskwatch device add), which makes it ask for credentials, or keep it on "
-                "127.0.0.1"
-            )
 
     def signing_key(self) -> SecretStr:
         """The secret key, or (outside production, when none is set) the one kept in `secret_key_file`."""
         return self.secret_key or local_secret_key(self.secret_key_file)
 
     def http_device_auth(self) -> HttpDeviceAuth:
-        """Devices sign in to the HTTP door in production, and anywhere once a gate has been provisioned."""
-        passwd_file = self.provisioning.mosquitto_passwd_file
-        return HttpDeviceAuth(
-            passwd_file=passwd_file, required=self.environment == "production" or passwd_file.exists()
-        )
+        """Devices sign in to the HTTP door with their broker account, always."""
+        return HttpDeviceAuth(passwd_file=self.provisioning.mosquitto_passwd_file)
 
 
 def _loopback(host: str) -> bool:

@@ -93,7 +93,6 @@ def test_a_placeholder_secret_key_is_refused_everywhere(monkeypatch):
     [
         ({"MASKWATCH_MQTT__HOST": "0.0.0.0"}, "must listen on loopback"),
         ({"MASKWATCH_MQTT__HOST": "192.168.1.20"}, "must listen on loopback"),
-        ({"MASKWATCH_INGEST__HTTP_HOST": "0.0.0.0"}, "would take anonymous checks"),
     ],
 )
 def test_open_doors_beyond_loopback_are_refused(monkeypatch, tmp_path, env, problem):
@@ -102,11 +101,3 @@ def test_open_doors_beyond_loopback_are_refused(monkeypatch, tmp_path, env, prob
         monkeypatch.setenv(key, value)
     with pytest.raises(ValueError, match=problem):
         load_settings()
-
-
-def test_the_http_door_may_listen_beyond_loopback_once_it_asks_for_credentials(monkeypatch, tmp_path):
-    passwd = tmp_path / "passwd"
-    passwd.write_text("gate-1:$7$101$c2FsdA==$aGFzaA==\n")
-    monkeypatch.setenv("MASKWATCH_PROVISIONING__MOSQUITTO_PASSWD_FILE", str(passwd))
-    monkeypatch.setenv("MASKWATCH_INGEST__HTTP_HOST", "0.0.0.0")
-    assert load_settings().http_device_auth().required

@@ -23,7 +23,7 @@ from maskwatch.broker_accounts import verify_password
 from maskwatch.contracts import ContractError, GateCheck, Rejection, TemperatureReading
 from maskwatch.contracts.common import utc_now
 from maskwatch.contracts.gate_check import MAX_IMAGE_BYTES
-from maskwatch.mqtt import MqttSettings, mqtt_client
+from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
 from maskwatch.topics import Topics
 from services.ingest.settings import HttpDeviceAuth
 
@@ -31,7 +31,10 @@ log = logging.getLogger(__name__)
 
 
 class VerdictRelay:
-    """One broker connection that publishes checks and hands each answer to the request awaiting it."""
+    """One broker connection that publishes checks and hands each answer to the request awaiting it.
+
+    The connection is kept up by `run_connected`: after a broker restart it reconnects with capped
+    backoff, and meanwhile a check is answered 503 ("try again") rather than failing for good."""
 
     def __init__(self, mqtt: MqttSettings, *, client_prefix: str) -> None:
         self._mqtt = mqtt
@@ -39,21 +42,32 @@ class VerdictRelay:
         self._topics = Topics(mqtt.topic_root)
         self._answers = PendingAnswers(self._topics)
         self._client: aiomqtt.Client | None = None
-        self._listener: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        self._identifier = f"{client_prefix}-http-{secrets.token_hex(3)}"
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        client = mqtt_client(self._mqtt, identifier=f"{self._client_prefix}-http-{secrets.token_hex(3)}")
-        async with client:
+        stop = asyncio.Event()
+        keeper = asyncio.create_task(
+            run_connected("http checks", self._session, stop, connected=self.connected)
+        )
+        try:
+            with contextlib.suppress(TimeoutError):  # not yet: checks answer 503 until it is
+                await asyncio.wait_for(self.connected.wait(), timeout=10)
+            yield
+        finally:
+            stop.set()
+            await keeper
+
+    async def _session(self) -> None:
+        async with mqtt_client(self._mqtt, identifier=self._identifier) as client:
             await client.subscribe(self._topics.gate_verdict.filter(), qos=1)
             await client.subscribe(self._topics.gate_rejected.filter(), qos=1)
             self._client = client
-            self._listener = asyncio.create_task(self._listen(client))
+            self.connected.set()
             try:
-                yield
+                await self._listen(client)
             finally:
-                self._listener.cancel()
-                await asyncio.gather(self._listener, return_exceptions=True)
                 self._client = None
 
     async def _listen(self, client: aiomqtt.Client) -> None:
@@ -69,7 +83,11 @@ class VerdictRelay:
 
     async def check(self, check: GateCheck, timeout: float) -> Answer:
         if self._client is None:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "not connected to the broker")
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "not connected to the broker; try again",
+                headers={"Retry-After": "2"},
+            )
         with self._answers.expecting(check.check_id) as future:
             try:
                 topic = self._topics.gate_check.format(gate_id=check.gate_id)
@@ -86,13 +104,15 @@ def create_check_app(
 ) -> FastAPI:
     relay = VerdictRelay(mqtt, client_prefix=client_prefix)
     passwd_file = auth.passwd_file
-    require_auth = auth.required
     basic = HTTPBasic(auto_error=False)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if not require_auth:
-            log.warning("HTTP checks accept unauthenticated devices: no password file at %s", passwd_file)
+        if not passwd_file.exists():
+            log.warning(
+                "HTTP checks: no gate account yet (%s); provision one with `maskwatch device add`",
+                passwd_file,
+            )
         async with relay.running():
             yield
 
@@ -102,8 +122,6 @@ def create_check_app(
         gate_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")],
         credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
     ) -> str:
-        if not require_auth:
-            return gate_id
         if (
             credentials is None
             or credentials.username != gate_id

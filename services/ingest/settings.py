@@ -18,8 +18,7 @@ class IngestSettings(BaseModel):
 
 
 class HttpDeviceAuth(BaseModel):
-    """Who may use the HTTP door: gates with a broker account in `passwd_file`."""
+    """Who may use the HTTP door: gates with a broker account in `passwd_file`, each signing in with its
+    own id and password (HTTP Basic), always: the door never takes anonymous checks."""
 
     passwd_file: Path
-    required: bool
-    """Always in production; elsewhere only once a gate has been provisioned."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -50,3 +52,79 @@ async def test_http_check_gets_the_verdict(stack):
             url, files=files, data={"temperature_c": "nan"}, auth=("kiosk-1", "kiosk-secret")
         )
         assert nan.status_code == 422
+
+
+async def test_the_door_never_takes_anonymous_checks_even_before_any_gate_exists(stack_settings, tmp_path):
+    from stack.in_process import Stack
+
+    empty = tmp_path / "no-accounts" / "passwd"  # nothing provisioned yet
+    settings = stack_settings.model_copy(
+        update={
+            "provisioning": stack_settings.provisioning.model_copy(update={"mosquitto_passwd_file": empty})
+        }
+    )
+    stack = Stack(settings, ("ingest",))
+    await stack.start(timeout=60)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.ingest.http_port}") as http:
+            files = {"image": ("p.jpg", sample_jpeg("mask"), "image/jpeg")}
+            anonymous = await http.post("/api/v1/gates/kiosk-9/checks", files=files)
+    finally:
+        await stack.close()
+    assert anonymous.status_code == 401
+
+
+async def test_the_door_reconnects_after_the_broker_restarts(tmp_path, unique_id):
+    """Mosquitto restarted: the door answers 503 (try again) meanwhile, then verdicts again."""
+    from maskwatch.mqtt import MqttSettings
+    from stack.in_process import Stack
+    from stack.service_table import GATE_PATH
+    from stack.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings
+    from tests.e2e.conftest import free_port
+    from tests.private_broker import PrivateBroker
+
+    broker = PrivateBroker(tmp_path, persistence=True)
+    broker.start()
+    passwd = tmp_path / "passwd"
+    write_password(passwd, "kiosk-1", "kiosk-secret")
+    base = Settings(
+        mqtt=MqttSettings(port=broker.port, embedded=False, topic_root=f"test/{unique_id}"),
+        queue=QueueSettings(url="memory://", prefix=f"test-{unique_id}"),
+        database=DatabaseSettings(url=f"sqlite:///{tmp_path}/db.sqlite"),
+        ingest=IngestSettings(http_port=free_port()),
+        allow_unregistered_gates=True,
+    )
+    settings = base.model_copy(
+        update={"provisioning": base.provisioning.model_copy(update={"mosquitto_passwd_file": passwd})}
+    )
+    stack = Stack(settings, GATE_PATH)
+    await stack.start(timeout=90)
+    statuses: list[int] = []
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{settings.ingest.http_port}", timeout=30
+        ) as http:
+
+            async def check() -> int:
+                files = {"image": ("p.jpg", sample_jpeg("mask"), "image/jpeg")}
+                answer = await http.post(
+                    "/api/v1/gates/kiosk-1/checks",
+                    files=files,
+                    data={"temperature_c": "36.6"},
+                    auth=("kiosk-1", "kiosk-secret"),
+                )
+                return answer.status_code
+
+            assert await check() == 200
+            broker.stop()
+            broker.start()
+            for _ in range(60):
+                statuses.append(await check())
+                if statuses[-1] == 200:
+                    break
+                await asyncio.sleep(0.5)
+    finally:
+        await stack.close()
+        broker.stop()
+    assert statuses[-1] == 200
+    assert set(statuses) <= {200, 503, 504}
