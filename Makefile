@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 # serving on the CPU uses ONNX Runtime.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo up test check lint typecheck format bench clean
+.PHONY: setup demo up test check lint typecheck format bench clean \
+	dashboard dashboard-check dashboard-types dashboard-types-check dashboard-unit dashboard-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +19,25 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[server]"
 	touch $@
 
+# The web console (dashboard/): built only where npm is installed; the Python side works without it.
+NPM := $(shell command -v npm 2>/dev/null)
+DASHBOARD := dashboard
+
 # Everything for development: training (torch), tests, linters.
 $(VENV)/.dev: pyproject.toml $(VENV)/.runtime
 	$(BIN)/pip install --quiet "$(TORCH)"
 	$(BIN)/pip install --quiet -e ".[server,train,dev]"
 	touch $@
 
-setup: $(VENV)/.dev
+setup: $(VENV)/.dev dashboard
+
+# npm ci and the production build (dashboard/dist, served by the API at /); skipped without npm.
+dashboard:
+ifneq ($(NPM),)
+	cd $(DASHBOARD) && npm ci --no-audit --no-fund && npm run build
+else
+	@echo "npm not found: the web console is not built (the API still runs; / says how to build it)"
+endif
 
 demo: $(VENV)/.runtime
 	$(BIN)/maskwatch demo
@@ -35,7 +48,41 @@ up: $(VENV)/.runtime
 test: setup
 	$(BIN)/python -m pytest
 
-check: setup lint typecheck
+check: setup lint typecheck dashboard-types-check dashboard-check
+
+# The console's TypeScript (strict) type-checks; skipped without npm.
+dashboard-check:
+ifneq ($(NPM),)
+	cd $(DASHBOARD) && npm run check
+else
+	@echo "npm not found: the console's type check is skipped"
+endif
+
+# The committed OpenAPI document and the types generated from it match what the API says now.
+dashboard-types-check: $(VENV)/.runtime
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	$(BIN)/python $(DASHBOARD)/scripts/openapi.py "$$scratch/openapi.json" && \
+	if ! diff -q "$$scratch/openapi.json" $(DASHBOARD)/openapi.json >/dev/null; then \
+	  echo "dashboard/openapi.json is out of date: run make dashboard-types" >&2; exit 1; fi && \
+	if [ -n "$(NPM)" ]; then \
+	  (cd $(DASHBOARD) && npx --no-install openapi-typescript "$$scratch/openapi.json" -o "$$scratch/schema.d.ts" >/dev/null) && \
+	  if ! diff -q "$$scratch/schema.d.ts" $(DASHBOARD)/src/api/schema.d.ts >/dev/null; then \
+	    echo "dashboard/src/api/schema.d.ts is out of date: run make dashboard-types" >&2; exit 1; fi; \
+	else echo "npm not found: only the OpenAPI document was compared"; fi
+
+# Regenerate both after changing the API.
+dashboard-types: $(VENV)/.runtime
+	$(BIN)/python $(DASHBOARD)/scripts/openapi.py $(DASHBOARD)/openapi.json
+	cd $(DASHBOARD) && npx --no-install openapi-typescript openapi.json -o src/api/schema.d.ts
+
+# The console's unit tests (Vitest, jsdom).
+dashboard-unit:
+	cd $(DASHBOARD) && npm test
+
+# Unit tests, then the browser tests (Chromium via playwright-core) against the real stack, on a fresh build.
+dashboard-test: $(VENV)/.dev
+	cd $(DASHBOARD) && npm test && npm run build
+	$(BIN)/python -m pytest tests/dashboard
 
 lint:
 	$(BIN)/ruff check .
@@ -55,4 +102,4 @@ bench: setup
 	$(BIN)/python bench/bench_figures.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(DASHBOARD)/node_modules $(DASHBOARD)/dist $(DASHBOARD)/test-results

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request, Response
@@ -22,6 +23,7 @@ from services.api import problems
 from services.api.body_limit import BodyLimit
 from services.api.commander import GateCommander, MqttGateCommander
 from services.api.config import ApiSettings, canonical_origin
+from services.api.dashboard import mount_dashboard
 from services.api.deps import SESSION_COOKIE
 from services.api.hal import HalJSONResponse
 from services.api.origin_check import OriginCheck
@@ -89,6 +91,7 @@ def create_app(
     notification_channels: frozenset[str] = frozenset({"webhook", "webpush"}),
     vapid_private_key: SecretStr | None = None,
     redis_url: str | None = None,
+    dashboard_dir: Path | None = None,
 ) -> FastAPI:
     """The API over the database at `database_url` (or `engine`), sending gate commands over `mqtt`
     (or through `commander`: tests pass their own instead of a broker).
@@ -105,6 +108,9 @@ def create_app(
 
     With `redis_url` the sign-in limiter counts failures in Redis (under `queue_prefix`), so every API
     replica shares its limits; without it each process counts for itself.
+
+    The web console is served at `/` from `dashboard_dir` (or `api.dashboard_dir`, or the repository's
+    `dashboard/dist`) for every path no API route answers.
     """
     if engine is None and database_url is None:
         raise ValueError("create_app needs a database_url or an engine")
@@ -168,6 +174,7 @@ def create_app(
     )
     for module in routers:
         app.include_router(module.router)
+    mount_dashboard(app, dashboard_dir or api.dashboard_dir)
 
     # Added innermost first: a request meets the body cap, then the proxy headers, then the origin check.
     redirect_origin = canonical_origin(api.oidc.redirect_uri, path_allowed=True) if api.oidc else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -85,6 +86,9 @@ class ApiSettings(BaseModel):
     """How often the live stream looks for new checks and alerts in the database."""
     oidc: OidcSettings | None = None
     """OpenID Connect sign-in; off unless configured."""
+    dashboard_dir: Path | None = None
+    """The web console's built files, served at `/`; default: the repository's `dashboard/dist`
+    (docs/dashboard.md). Without a build there, `/` says how to make one."""
 
     @field_validator("allowed_origins")
     @classmethod

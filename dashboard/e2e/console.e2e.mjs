@@ -1,0 +1,304 @@
+// The console in Debian's Chromium (playwright-core, no browser download) against the running stack.
+// Run by tests/dashboard/test_console.py, which starts the stack and does what this script asks for
+// on stdout (`ACTION pass_check`), answering `OK` on stdin. Every wait is for a condition.
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const BASE = required("CONSOLE_URL");
+const SHOTS = required("SCREENSHOTS");
+const ZONE = required("SITE_ZONE");
+const WAIT_MS = 45_000;
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 390, height: 844 };
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+// --- the harness: ask the server side for something and wait until it is done ---
+const replies = [];
+const harness = createInterface({ input: process.stdin });
+harness.on("line", (line) => replies.shift()?.(line));
+async function server(action) {
+  const reply = new Promise((resolve) => replies.push(resolve));
+  process.stdout.write(`ACTION ${action}\n`);
+  assert.equal(await reply, "OK", `the harness did not do ${action}`);
+}
+
+function step(what) {
+  process.stdout.write(`step: ${what}\n`);
+}
+
+mkdirSync(SHOTS, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+});
+const problems = [];
+
+async function open(viewport, extra = {}) {
+  const context = await browser.newContext({ viewport, locale: "en-US", ...extra });
+  context.setDefaultTimeout(WAIT_MS);
+  const page = await context.newPage();
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy|Uncaught/i.test(message.text())) {
+      problems.push(`console: ${message.text()}`);
+    }
+  });
+  return { context, page };
+}
+
+async function shot(page, name) {
+  await page.waitForLoadState("networkidle").catch(() => {}); // the event stream never idles
+  await page.evaluate(() => document.fonts.ready);
+  // The phone menu slides: wait until nothing is moving, so the picture shows where things end up.
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"));
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+async function signIn(page, email, password, heading = "Overview") {
+  await page.goto(`${BASE}/`);
+  await page.locator('input[type="email"]').fill(email);
+  await page.locator('input[type="password"]').fill(password);
+  await page.locator('button[type="submit"]').click();
+  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+}
+
+/** A figure once it has loaded (it reads "…" until then). */
+async function number(page, testId) {
+  await page.waitForFunction(
+    (id) => /^\d+$/.test(document.querySelector(`[data-testid="${id}"]`)?.textContent ?? ""),
+    testId,
+  );
+  return Number(await page.getByTestId(testId).innerText());
+}
+
+async function risesAbove(page, testId, before) {
+  await page.waitForFunction(
+    ([id, n]) => Number(document.querySelector(`[data-testid="${id}"]`)?.textContent) > n,
+    [testId, before],
+    { timeout: WAIT_MS },
+  );
+}
+
+/** Marks the document, so a later check can tell that the page was not reloaded in between. */
+async function mark(page) {
+  await page.evaluate(() => {
+    window.__notReloaded = true;
+  });
+}
+async function notReloaded(page) {
+  assert.equal(await page.evaluate(() => window.__notReloaded === true), true, "the page was reloaded");
+}
+
+async function go(page, linkName, heading) {
+  await page.getByRole("navigation").getByRole("link", { name: linkName }).click();
+  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+}
+
+function timeIn(zone, iso) {
+  return new Intl.DateTimeFormat("en-GB", {
+    timeZone: zone,
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  }).format(new Date(iso));
+}
+
+try {
+  // ---------------- an admin, desktop, English ----------------
+  step("sign-in page");
+  const { context: adminContext, page } = await open(DESKTOP);
+  await page.goto(`${BASE}/`);
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  assert.equal(await page.getByTestId("sso").count(), 0, "single sign-on is offered though the API does not link it");
+  await shot(page, "en-signin");
+
+  step("a wrong password is refused");
+  await page.locator('input[type="email"]').fill(process.env.ADMIN_EMAIL);
+  await page.locator('input[type="password"]').fill("not the password");
+  await page.locator('button[type="submit"]').click();
+  await page.getByRole("alert").filter({ hasText: "Wrong email or password." }).waitFor();
+
+  step("sign in");
+  await signIn(page, process.env.ADMIN_EMAIL, process.env.ADMIN_PASSWORD);
+  await page.getByTestId("signed-in-as").filter({ hasText: process.env.ADMIN_EMAIL }).waitFor();
+  await page.locator('[data-live-state="live"]').waitFor();
+
+  step("today's visitors rise after a check, without a reload");
+  await page.getByTestId("visitors-default").waitFor();
+  const visitors = await number(page, "visitors-default");
+  await mark(page);
+  await server("pass_check");
+  await risesAbove(page, "visitors-default", visitors);
+  const denied = await number(page, "denied-default");
+  await server("deny_check");
+  await risesAbove(page, "denied-default", denied);
+  await page.getByTestId("denied-by-reason").filter({ hasText: "No mask" }).waitFor();
+  await server("fever_check");
+  await page.getByTestId("denied-by-reason").filter({ hasText: "Elevated temperature" }).waitFor();
+  await notReloaded(page);
+  await page.locator('[data-testid="hourly-chart"] .recharts-bar-rectangle').first().waitFor();
+  await shot(page, "en-overview");
+
+  step("the gate feed, in the site's time zone");
+  await go(page, "Live gate feed", "Live gate feed");
+  const rows = page.locator('[data-testid="feed"] tbody tr');
+  await rows.filter({ hasText: "No mask" }).first().waitFor();
+  await rows.filter({ hasText: "36.7 °C" }).first().waitFor();
+  const first = rows.first().locator("time");
+  assert.equal(await first.getAttribute("title"), ZONE);
+  assert.equal(await first.innerText(), timeIn(ZONE, await first.getAttribute("datetime")));
+  const feedRows = await rows.count();
+  await mark(page);
+  await server("pass_check");
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="feed"] tbody tr').length > n,
+    feedRows,
+  );
+  await notReloaded(page);
+  await shot(page, "en-feed");
+
+  step("an alert arrives live and is acknowledged");
+  await go(page, "Alerts", "Alerts");
+  await page.getByText("No open alerts.").waitFor();
+  await mark(page);
+  await server("alert");
+  const card = page.locator('[data-testid="alerts-open"] [data-alert]').first();
+  await card.waitFor();
+  await page.getByTestId("nav-open-alerts").filter({ hasText: "1" }).waitFor();
+  await notReloaded(page);
+  await card.locator("img").evaluate((img) =>
+    img.complete ? null : new Promise((resolve) => img.addEventListener("load", resolve, { once: true })),
+  );
+  await shot(page, "en-alerts-open");
+  const alertId = await card.getAttribute("data-alert");
+  await card.locator('[data-action="acknowledge"]').click();
+  await page.getByText("No open alerts.").waitFor();
+  await page.getByRole("tab", { name: "Acknowledged" }).click();
+  const acknowledged = page.locator(`[data-testid="alerts-acknowledged"] [data-alert="${alertId}"]`);
+  await acknowledged.waitFor();
+  assert.equal(await acknowledged.locator('[data-action="acknowledge"]').count(), 0);
+  assert.equal(await acknowledged.locator('[data-action="resolve"]').count(), 1);
+
+  step("the alert's own page");
+  await acknowledged.getByRole("link", { name: "Details" }).click();
+  await page.getByTestId("alert-state").filter({ hasText: "Acknowledged" }).waitFor();
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-testid="snapshot"]');
+    return img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0;
+  });
+  assert.equal(new URL(page.url()).pathname, `/alerts/${alertId}`);
+  await shot(page, "en-alert-detail");
+  step("a deep link opens the same page");
+  await page.goto(`${BASE}/alerts/${alertId}`);
+  await page.getByTestId("alert-state").waitFor();
+
+  step("gates and cameras; the admin may open the gate");
+  await page.goto(`${BASE}/devices`);
+  await page.getByRole("heading", { level: 1, name: "Gates and cameras" }).waitFor();
+  await page.locator('[data-camera="hall-1"]').filter({ hasText: "Offline" }).waitFor();
+  const gate = page.locator('[data-gate="gate-a"]');
+  await gate.waitFor();
+  await shot(page, "en-devices");
+  await gate.locator('[data-action="open"]').click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Reason").fill("Delivery at the main door");
+  await dialog.getByRole("button", { name: "Open now" }).click();
+  await dialog.getByText("The open command was sent to Main door.").waitFor();
+  await shot(page, "en-devices-open-sent");
+  await dialog.getByRole("button", { name: "Close", exact: true }).last().click();
+
+  step("switch to Korean: remembered across a reload");
+  await page.getByText("한국어", { exact: true }).first().click();
+  await page.getByRole("heading", { level: 1, name: "게이트 및 카메라" }).waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem("maskwatch.language")), "ko");
+  assert.equal(await page.evaluate(() => document.documentElement.lang), "ko");
+  await page.reload();
+  await page.getByRole("heading", { level: 1, name: "게이트 및 카메라" }).waitFor();
+  await shot(page, "ko-devices");
+  await go(page, "개요", "개요");
+  await page.getByTestId("denied-by-reason").filter({ hasText: "마스크 미착용" }).waitFor();
+  await page.getByTestId("denied-by-reason").filter({ hasText: "체온 높음" }).waitFor();
+  await shot(page, "ko-overview");
+  await go(page, "실시간 출입 기록", "실시간 출입 기록");
+  await page.locator('[data-testid="feed"] tbody tr').filter({ hasText: "거부" }).first().waitFor();
+  await shot(page, "ko-feed");
+  await go(page, "알림", "알림");
+  await server("alert");
+  await page.locator('[data-testid="alerts-open"] [data-alert]').first().waitFor();
+  await shot(page, "ko-alerts-open");
+  await page.goto(`${BASE}/alerts/${alertId}`);
+  await page.getByTestId("alert-state").filter({ hasText: "확인됨" }).waitFor();
+  await shot(page, "ko-alert-detail");
+
+  step("sign out");
+  await page.getByRole("button", { name: "로그아웃" }).click();
+  await page.getByRole("heading", { name: "로그인" }).waitFor();
+  await shot(page, "ko-signin");
+  await adminContext.close();
+
+  // ---------------- a viewer: reads everything, is offered no action ----------------
+  step("a viewer sees no acknowledge, resolve or open");
+  const { context: viewerContext, page: viewer } = await open(DESKTOP);
+  await signIn(viewer, process.env.VIEWER_EMAIL, process.env.VIEWER_PASSWORD);
+  await viewer.getByTestId("signed-in-as").filter({ hasText: "Viewer" }).waitFor();
+  await go(viewer, "Alerts", "Alerts");
+  await viewer.locator('[data-testid="alerts-open"] [data-alert]').first().waitFor();
+  assert.equal(await viewer.locator("[data-action]").count(), 0, "a viewer is offered an alert action");
+  await shot(viewer, "en-viewer-alerts");
+  await viewer.goto(`${BASE}/alerts/${alertId}`);
+  await viewer.getByTestId("alert-state").waitFor();
+  assert.equal(await viewer.locator("[data-action]").count(), 0);
+  await viewer.goto(`${BASE}/devices`);
+  await viewer.locator('[data-gate="gate-a"]').waitFor();
+  assert.equal(await viewer.locator('[data-action="open"]').count(), 0, "a viewer is offered to open a gate");
+  await shot(viewer, "en-viewer-devices");
+  await viewerContext.close();
+
+  // ---------------- a phone ----------------
+  step("a phone-sized screen");
+  const { context: phoneContext, page: phone } = await open(PHONE, {
+    isMobile: true,
+    hasTouch: true,
+    deviceScaleFactor: 2,
+  });
+  await signIn(phone, process.env.ADMIN_EMAIL, process.env.ADMIN_PASSWORD);
+  const overflows = () => phone.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  assert.equal(await overflows(), false, "the overview is wider than the phone");
+  await shot(phone, "en-phone-overview");
+  await phone.getByRole("button", { name: "Show or hide the menu" }).click();
+  await phone.getByRole("navigation").getByRole("link", { name: "Alerts" }).waitFor();
+  await shot(phone, "en-phone-menu");
+  await phone.getByRole("navigation").getByRole("link", { name: "Alerts" }).click();
+  await phone.getByRole("heading", { level: 1, name: "Alerts" }).waitFor();
+  assert.equal(await overflows(), false, "the alerts are wider than the phone");
+  await shot(phone, "en-phone-alerts");
+  await phone.getByRole("button", { name: "Show or hide the menu" }).click();
+  await phone.getByRole("navigation").getByText("한국어", { exact: true }).click();
+  await phone.getByRole("navigation").getByRole("link", { name: "실시간 출입 기록" }).click();
+  await phone.getByRole("heading", { level: 1, name: "실시간 출입 기록" }).waitFor();
+  await shot(phone, "ko-phone-feed");
+  await phone.goto(`${BASE}/`);
+  await phone.getByRole("heading", { level: 1, name: "개요" }).waitFor();
+  assert.equal(await overflows(), false, "the Korean overview is wider than the phone");
+  await shot(phone, "ko-phone-overview");
+  await phone.goto(`${BASE}/devices`);
+  await phone.getByRole("heading", { level: 1, name: "게이트 및 카메라" }).waitFor();
+  await phone.locator('[data-gate="gate-a"]').waitFor();
+  await shot(phone, "ko-phone-devices");
+  await phoneContext.close();
+
+  assert.deepEqual(problems, [], "the pages logged errors");
+  step("done");
+} finally {
+  await browser.close();
+  harness.close(); // else the open stdin keeps node running
+}

@@ -1,0 +1,17 @@
+// Words for the codes the API sends (reasons, decisions, alert kinds, states, resolutions). A code this
+// console does not know yet (a newer server) shows as itself rather than as nothing.
+import type { TFunction } from "i18next";
+
+type Group = "reason" | "decision" | "alertKind" | "alertState" | "resolution";
+
+export function label(t: TFunction, group: Group, code: string): string {
+  const key = `${group}.${code}`;
+  // The key is built at run time, so the compile-time key check cannot see it; the fallback covers it.
+  return (t as unknown as (key: string, options: { defaultValue: string }) => string)(key, { defaultValue: code });
+}
+
+export const reasonLabel = (t: TFunction, code: string) => label(t, "reason", code);
+export const decisionLabel = (t: TFunction, code: string) => label(t, "decision", code);
+export const alertKindLabel = (t: TFunction, code: string) => label(t, "alertKind", code);
+export const alertStateLabel = (t: TFunction, code: string) => label(t, "alertState", code);
+export const resolutionLabel = (t: TFunction, code: string) => label(t, "resolution", code);

@@ -1,0 +1,207 @@
+"""The web console in a real browser against the real stack.
+
+The whole stack runs here on the embedded defaults (in-process broker and queue, SQLite in a temp
+folder), the API serving the built console (`dashboard/dist`). `dashboard/e2e/console.e2e.mjs` drives
+Debian's Chromium through playwright-core; when it needs something to happen on the server (a gate
+check, an alert) it writes `ACTION <name>` on its stdout, and this harness does it and answers `OK` on
+its stdin, so every step waits on a condition, never on a clock.
+
+Skipped when node, Chromium, playwright-core or the build is missing (`make dashboard-test` builds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+import sqlalchemy as sa
+
+from devices.gate_agent.client import GateClient
+from maskwatch.contracts import AlertKind, AlertTransition, TemperatureReading, Transition
+from maskwatch.database.engine import create_engine, migrate
+from maskwatch.database.schema import cameras, gates
+from maskwatch.mqtt import MqttSettings
+from maskwatch.snapshots import SnapshotSettings, SnapshotStore
+from maskwatch.streams import Streams, append
+from services.api.accounts import create_account
+from services.api.config import ApiSettings
+from services.api.security import Role
+from stack.demo.sample_faces import sample_jpeg
+from stack.in_process import Stack
+from stack.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
+
+pytestmark = pytest.mark.timeout(600)
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
+DIST = DASHBOARD / "dist"
+SCRIPT = DASHBOARD / "e2e" / "console.e2e.mjs"
+CHROMIUM = Path(os.environ.get("MASKWATCH_CHROMIUM", "/usr/bin/chromium"))
+ADMIN = ("admin@example.org", "admin password 1234")
+VIEWER = ("viewer@example.org", "viewer password 1234")
+SITE_ZONE = "Asia/Seoul"
+
+
+def _missing() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not CHROMIUM.exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if not (DASHBOARD / "node_modules" / "playwright-core").is_dir():
+        return "dashboard/node_modules is missing (cd dashboard && npm ci)"
+    if not (DIST / "index.html").is_file():
+        return "the console is not built (cd dashboard && npm run build)"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def seed(settings: Settings) -> None:
+    """Accounts for the script, and a registered gate and camera at the default site."""
+    migrate(settings.database.url)
+    engine = create_engine(settings.database.url)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        create_account(conn, ADMIN[0], ADMIN[1], Role.ADMIN, all_sites=True, site_ids=[])
+        create_account(conn, VIEWER[0], VIEWER[1], Role.VIEWER, all_sites=False, site_ids=["default"])
+        conn.execute(
+            sa.insert(gates).values(gate_id="gate-a", site_id="default", name="Main door", created_at=now)
+        )
+        conn.execute(
+            sa.insert(cameras).values(
+                camera_id="hall-1", site_id="default", name="Waiting room", settings={}, created_at=now
+            )
+        )
+    engine.dispose()
+
+
+class Actions:
+    """What the browser script asks the server side to do."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.settings = stack.settings
+
+    async def run(self, name: str) -> None:
+        if name == "pass_check":
+            await self._check("mask", 36.6)
+        elif name == "deny_check":
+            await self._check("no_mask", 36.7)
+        elif name == "fever_check":
+            await self._check("mask", 38.4)
+        elif name == "alert":
+            await self._alert()
+        else:
+            raise ValueError(f"the script asked for an unknown action {name!r}")
+
+    async def _check(self, photo: str, temperature: float) -> None:
+        async with GateClient(self.settings.mqtt, "gate-a") as gate:
+            answer = await gate.check(
+                sample_jpeg(photo), TemperatureReading(corrected_c=temperature), timeout=30
+            )
+        assert answer is not None, "the gate got no verdict"
+
+    async def _alert(self) -> None:
+        """Someone unmasked on the waiting-room camera, with pictures, as the monitoring service raises it."""
+        alert_id = uuid4()
+        store = SnapshotStore(self.settings.snapshots)
+        snapshot = store.save(str(alert_id), "snapshot", sample_jpeg("no_mask"))
+        crop = store.save(str(alert_id), "crop", sample_jpeg("no_mask"))
+        now = datetime.now(UTC)
+        opened = AlertTransition(
+            alert_id=alert_id,
+            transition=Transition.OPENED,
+            at=now,
+            kind=AlertKind.UNMASKED,
+            site_id="default",
+            device_id="hall-1",
+            track=7,
+            box=(10, 20, 110, 140),
+            unmasked_since=now - timedelta(seconds=75),
+            snapshot=snapshot,
+            crop=crop,
+        )
+        await append(self.stack.queue, Streams(self.settings.queue.prefix).alerts, opened)
+
+
+async def drive(script: Path, env: dict[str, str], actions: Actions) -> tuple[int, str]:
+    """Run the browser script, doing the actions it asks for; its exit status and what it printed."""
+    process = await asyncio.create_subprocess_exec(
+        "node",
+        str(script),
+        cwd=str(DASHBOARD),
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    assert process.stdin is not None
+    lines: list[str] = []
+    try:
+        while True:
+            raw = await process.stdout.readline()
+            if not raw:
+                break
+            line = raw.decode(errors="replace").rstrip("\n")
+            lines.append(line)
+            print(line, file=sys.stderr)
+            if line.startswith("ACTION "):
+                await actions.run(line.removeprefix("ACTION ").strip())
+                process.stdin.write(b"OK\n")
+                await process.stdin.drain()
+        return await process.wait(), "\n".join(lines)
+    finally:
+        if process.returncode is None:  # a failed action or the test's timeout: no browser left behind
+            process.kill()
+            await process.wait()
+
+
+async def test_the_console_in_a_browser(tmp_path):
+    missing = _missing()
+    if missing:
+        pytest.skip(missing)
+    settings = Settings(
+        mqtt=MqttSettings(
+            host="127.0.0.1", port=free_port(), embedded=True, topic_root=f"console/{uuid4().hex[:8]}"
+        ),
+        queue=QueueSettings(url="memory://", prefix=f"console-{uuid4().hex[:8]}", claim_idle_ms=3000),
+        database=DatabaseSettings(url=f"sqlite:///{tmp_path}/console.db"),
+        worker=WorkerSettings(batch_size=8, block_ms=50),
+        ingest=IngestSettings(http_port=free_port()),
+        api=ApiSettings(port=free_port(), dashboard_dir=DIST),
+        snapshots=SnapshotSettings(directory=tmp_path / "snapshots"),
+        site_timezone=SITE_ZONE,
+        allow_unregistered_gates=True,  # a test bench: gates with made-up ids
+    )
+    seed(settings)
+    stack = Stack(settings)
+    await stack.start(timeout=120)
+    try:
+        env = {
+            **os.environ,
+            "CONSOLE_URL": f"http://127.0.0.1:{settings.api.port}",
+            "CHROMIUM": str(CHROMIUM),
+            "ADMIN_EMAIL": ADMIN[0],
+            "ADMIN_PASSWORD": ADMIN[1],
+            "VIEWER_EMAIL": VIEWER[0],
+            "VIEWER_PASSWORD": VIEWER[1],
+            "SITE_ZONE": SITE_ZONE,
+            "SCREENSHOTS": os.environ.get(
+                "MASKWATCH_SCREENSHOTS", str(DASHBOARD / "test-results" / "screenshots")
+            ),
+        }
+        status, output = await drive(SCRIPT, env, Actions(stack))
+    finally:
+        await stack.close()
+    assert status == 0, f"the browser script failed:\n{output[-6000:]}"
