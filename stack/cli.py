@@ -129,13 +129,14 @@ def require_broker(mqtt: MqttSettings, hint: str) -> None:
 EXTERNAL_BROKER_HINT = (
     "start it (Mosquitto), or leave MASKWATCH_MQTT__EMBEDDED unset so that `maskwatch up` runs its own"
 )
+CREDENTIALS_HINT = "check MASKWATCH_MQTT__USERNAME and MASKWATCH_MQTT__PASSWORD"
 CLIENT_BROKER_HINT = (
     "start one with `maskwatch up`, or point MASKWATCH_MQTT__HOST and MASKWATCH_MQTT__PORT at yours"
 )
 
 
 @contextlib.contextmanager
-def broker_errors_exit(mqtt: MqttSettings) -> Iterator[None]:
+def broker_errors_exit(mqtt: MqttSettings, refused_hint: str = CREDENTIALS_HINT) -> Iterator[None]:
     """Turn a broker that refuses or never answers, while the body talks to it, into exit 4 and one line."""
     import aiomqtt
 
@@ -143,8 +144,7 @@ def broker_errors_exit(mqtt: MqttSettings) -> Iterator[None]:
         yield
     except aiomqtt.MqttCodeError as exc:  # the broker answered, and said no (credentials, ACL)
         typer.echo(
-            f"the MQTT broker at {mqtt.host}:{mqtt.port} refused this client ({exc}): "
-            "check MASKWATCH_MQTT__USERNAME and MASKWATCH_MQTT__PASSWORD",
+            f"the MQTT broker at {mqtt.host}:{mqtt.port} refused this client ({exc}): {refused_hint}",
             err=True,
         )
         raise typer.Exit(4) from exc
@@ -361,11 +361,12 @@ def device_add(
     finally:
         database.dispose()
     p = settings.provisioning
+    embedded = settings.mqtt.embedded and "public_broker_port" not in p.model_fields_set
     result = provision_gate(
         gate_id,
         passwd_file=passwd_file or p.mosquitto_passwd_file,
         broker_host=p.public_broker_host,
-        broker_port=p.public_broker_port,
+        broker_port=settings.mqtt.port if embedded else p.public_broker_port,  # the embedded broker's own
         topic_root=settings.mqtt.topic_root,
         ownership=p.ownership(),
     )
@@ -408,19 +409,29 @@ def simulate_gate(
         float | None, typer.Option(help="Corrected body temperature in °C; omit for none.")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the verdict.")] = 10.0,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MASKWATCH_GATE_PASSWORD",
+            help="The gate's broker password, as `maskwatch device add` printed it (username: the gate id).",
+        ),
+    ] = None,
 ) -> None:
-    """Send one check as a gate would and print the verdict as JSON.
+    """Send one check as a gate would, signed in as that gate, and print the verdict as JSON.
 
-    Exit status: 0 a verdict arrived, 2 a bad gate id or a file that is not an image, 3 the server
-    rejected the check, 4 the broker cannot be reached or no answer came in time.
+    Exit status: 0 a verdict arrived, 2 a bad gate id, a file that is not an image or no password for the
+    embedded broker, 3 the server rejected the check, 4 the broker cannot be reached, refused the gate's
+    account or no answer came in time.
     """
     from stack.demo.simulate import simulate_check
 
     require_device_id(gate_id, "gate")
     photo = read_photo_or_exit(image)
     settings = load_settings_or_exit()
-    with broker_errors_exit(settings.mqtt):
-        code, answer = asyncio.run(simulate_check(settings.mqtt, gate_id, photo, temperature, timeout))
+    mqtt = gate_account_or_exit(settings.mqtt, gate_id, password)
+    refused = f"check gate {gate_id}'s password (--password)" if password is not None else CREDENTIALS_HINT
+    with broker_errors_exit(mqtt, refused):
+        code, answer = asyncio.run(simulate_check(mqtt, gate_id, photo, temperature, timeout))
     if answer is not None:
         typer.echo(json.dumps(answer, indent=2))
     if code == 4:
@@ -430,6 +441,26 @@ def simulate_gate(
             err=True,
         )
     raise typer.Exit(code)
+
+
+def gate_account_or_exit(mqtt: MqttSettings, gate_id: str, password: str | None) -> MqttSettings:
+    """The broker settings signed in as the gate, as its Pi signs in. Without a password: the configured
+    account on an external broker; on the embedded one, whose server account is no gate's to borrow,
+    exit 2 saying where the password comes from (once the broker is known to be there: exit 4 first)."""
+    from pydantic import SecretStr
+
+    if password is not None:
+        account = {"username": gate_id, "password": SecretStr(password), "embedded": False}
+        return mqtt.model_copy(update=account)
+    if mqtt.embedded:
+        require_broker(mqtt, CLIENT_BROKER_HINT)
+        typer.echo(
+            f"give gate {gate_id}'s broker password (--password, or MASKWATCH_GATE_PASSWORD): "
+            f"`maskwatch device add {gate_id}` printed it; `maskwatch device rotate {gate_id}` makes another",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return mqtt
 
 
 def _register_api_commands() -> None:

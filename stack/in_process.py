@@ -68,7 +68,8 @@ class Stack:
             self._health = HealthServer(live=lambda: not self.failed, ready=self.ready)
             await self._health.start(self.settings.metrics_host, self.settings.metrics_port)
         if self.settings.mqtt.embedded:
-            self._broker = EmbeddedBroker(self.settings.mqtt.host, self.settings.mqtt.port)
+            accounts = self.settings.provisioning.mosquitto_passwd_file
+            self._broker = EmbeddedBroker(self.settings.mqtt, accounts)
             await self._broker.start()
         readies = self._readies
         for name in self.services:

@@ -42,7 +42,7 @@ async def up(settings: Settings) -> None:
     _stop_on_signals(stop)
     broker = None
     if settings.mqtt.embedded:
-        broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port)
+        broker = EmbeddedBroker(settings.mqtt, settings.provisioning.mosquitto_passwd_file)
         await broker.start()
     try:
         await asyncio.gather(

@@ -38,6 +38,7 @@ from services.inference.model.config import ModelConfig
 from services.inference.settings import WorkerSettings
 from services.ingest.settings import HttpDeviceAuth, IngestSettings
 from services.notifier.settings import NotifierSettings
+from stack.embedded_account import embedded_server_account
 from stack.secret_key import local_secret_key
 
 __all__ = [
@@ -174,10 +175,18 @@ class Settings(BaseSettings):
             self.api = self.api.model_copy(update={"cookie_secure": True})
         return self
 
+    @model_validator(mode="after")
+    def _sign_in_to_the_embedded_broker(self) -> Self:
+        """The embedded broker lets in accounts only: unless the settings name one, the services use the
+        server's account derived from the secret key (stack/embedded_account.py)."""
+        if self.mqtt.embedded and self.mqtt.username is None:
+            username, password = embedded_server_account(self.signing_key())
+            self.mqtt = self.mqtt.model_copy(update={"username": username, "password": password})
+        return self
+
     def _refuse_open_doors(self) -> None:
-        """Outside production the embedded broker takes anonymous clients: fine on loopback, where only
-        this host reaches it; listening beyond it, anyone on the network could open a gate. Refuse that
-        rather than start."""
+        """The embedded broker speaks no TLS: beyond loopback, every password would cross the network in
+        clear. Refuse that rather than start."""
         if self.mqtt.embedded and self.mqtt.tls:
             raise ValueError(
                 "the embedded MQTT broker does not speak TLS: use Mosquitto's TLS listener "
@@ -185,8 +194,8 @@ class Settings(BaseSettings):
             )
         if self.mqtt.embedded and not _loopback(self.mqtt.host):
             raise ValueError(
-                f"the embedded MQTT broker takes anonymous clients and must listen on loopback, not "
-                f"{self.mqtt.host!r}: use a real broker with accounts (MASKWATCH_MQTT__EMBEDDED=false)"
+                f"the embedded MQTT broker is for this host and must listen on loopback, not "
+                f"{self.mqtt.host!r}: use a real broker with TLS (MASKWATCH_MQTT__EMBEDDED=false)"
             )
 
     def signing_key(self) -> SecretStr:

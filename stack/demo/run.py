@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import SecretStr
 
 from devices.gate_agent.client import GateClient
+from maskwatch.broker_accounts import new_password, write_password
 from maskwatch.contracts import Rejection, TemperatureReading, Verdict
+from maskwatch.mqtt import MqttSettings
 from stack.demo.sample_faces import SampleKind, sample_image, sample_jpeg
 from stack.in_process import Stack
 from stack.service_table import GATE_PATH
@@ -54,7 +57,21 @@ def _describe(answer: Verdict | Rejection, min_face_score: float) -> tuple[str, 
 
 
 async def run_demo(settings: Settings, *, rounds: int) -> int:
-    settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"http_port": None})})
+    with tempfile.TemporaryDirectory() as accounts:
+        # The demo's devices sign in with accounts of their own, kept apart from the installation's.
+        passwd_file = Path(accounts) / "passwd"
+        settings = settings.model_copy(
+            update={
+                "ingest": settings.ingest.model_copy(update={"http_port": None}),
+                "provisioning": settings.provisioning.model_copy(
+                    update={"mosquitto_passwd_file": passwd_file}
+                ),
+            }
+        )
+        return await _run(settings, rounds=rounds)
+
+
+async def _run(settings: Settings, *, rounds: int) -> int:
     stack = Stack(settings, (*GATE_PATH, "monitoring", "notifier"))
     print(
         f"Starting Maskwatch: broker {settings.mqtt.host}:{settings.mqtt.port} "
@@ -68,7 +85,7 @@ async def run_demo(settings: Settings, *, rounds: int) -> int:
     total = 0
     try:
         gates = {v.gate_id for v in VISITS}
-        clients = {g: GateClient(settings.mqtt, g) for g in sorted(gates)}
+        clients = {g: GateClient(device_account(settings, g), g) for g in sorted(gates)}
         for client in clients.values():
             await client.__aenter__()
         print(f"{'gate':<11} {'photo':<10} {'temp':>5}  {'verdict':<28} {'expected':<28} details")
@@ -103,6 +120,16 @@ async def run_demo(settings: Settings, *, rounds: int) -> int:
 AGENT_GATE = "turnstile-4"
 
 
+def device_account(settings: Settings, device_id: str) -> MqttSettings:
+    """A broker account for one of the demo's devices, made as `maskwatch device add` makes one: the broker
+    lets no one in without an account, and a device signs in with its own, never the server's."""
+    password = new_password()
+    write_password(settings.provisioning.mosquitto_passwd_file, device_id, password)
+    return settings.mqtt.model_copy(
+        update={"username": device_id, "password": SecretStr(password), "embedded": False}
+    )
+
+
 def _register_gates(settings: Settings, gate_ids: Sequence[str]) -> None:
     """The demo's gates, registered as `maskwatch device add` would: the server answers no other."""
     from maskwatch.database.engine import create_engine
@@ -130,7 +157,7 @@ async def _run_agent(settings: Settings) -> None:
             sample_image(kind).save(photos / f"{index}-{kind}.jpg")
         config = AgentSettings(
             gate_id=AGENT_GATE,
-            mqtt=settings.mqtt.model_copy(update={"embedded": False}),
+            mqtt=device_account(settings, AGENT_GATE),
             hardware=HardwareConfig.model_validate(
                 {
                     "camera": {"type": "file", "path": str(photos)},
@@ -187,7 +214,9 @@ async def _run_indoor_camera(settings: Settings) -> int:
         Actor(faces, lambda t: (470, 230)),
     ]
     started = datetime.now(UTC) - timedelta(seconds=1)
-    sent, _ = await simulate_camera(settings.mqtt, "waiting-room", jpeg_frames(scene, 8.0, 5.0), fps=5.0)
+    sent, _ = await simulate_camera(
+        device_account(settings, "waiting-room"), "waiting-room", jpeg_frames(scene, 8.0, 5.0), fps=5.0
+    )
     this_run = sa.and_(alerts.c.device_id == "waiting-room", alerts.c.opened_at >= started)
     rows: Sequence[sa.Row[Any]] = []
     try:

@@ -109,6 +109,8 @@ async def test_the_simulate_camera_command_drives_the_same_alert(stack, stack_se
         "MASKWATCH_MQTT__HOST": mqtt.host,
         "MASKWATCH_MQTT__PORT": str(mqtt.port),
         "MASKWATCH_MQTT__TOPIC_ROOT": mqtt.topic_root,
+        **({"MASKWATCH_MQTT__USERNAME": mqtt.username} if mqtt.username else {}),
+        **({"MASKWATCH_MQTT__PASSWORD": mqtt.password.get_secret_value()} if mqtt.password else {}),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "stack", "simulate", "camera", "--camera-id", camera_id,

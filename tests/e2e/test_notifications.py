@@ -250,11 +250,13 @@ async def test_a_gate_gone_offline_is_delivered_and_so_is_its_return(stack_setti
     stack = Stack(settings, ("stats", "device-health", "notifier", "notifier-worker"))
     await stack.start(timeout=120)
     door = f"door-{unique_id[:8]}"  # client ids are global on the broker
+    password = settings.mqtt.password.get_secret_value() if settings.mqtt.password else None
+    account = settings.mqtt.model_dump(mode="json") | {"password": password}  # in clear, for the child
     script = (
         "import asyncio, sys\n"
         "from devices.gate_agent.client import GateClient\n"
         "from maskwatch.mqtt import MqttSettings\n"
-        f"mqtt = MqttSettings.model_validate_json({settings.mqtt.model_dump_json()!r})\n"
+        f"mqtt = MqttSettings.model_validate({account!r})\n"
         "async def main():\n"
         f"    async with GateClient(mqtt, {door!r}):\n"
         "        print('online', flush=True)\n"
