@@ -19,8 +19,9 @@ CMD ["--help"]
 # The inference image for an NVIDIA GPU host (deploy/compose.gpu.yaml builds this target): torch from PyPI
 # (its default Linux wheel is the CUDA build) runs both stages, and `onnx` reads the detector's graph into
 # torch (services/inference/model/onnx_torch_graph.py). No onnxruntime-gpu: one CUDA stack (torch's) serves
-# both stages, where onnxruntime-gpu would bring a second one that must match it.
+# both stages, where onnxruntime-gpu would bring a second one that must match it. `nvidia-ml-py` lets the
+# worker report the GPU's utilisation next to its memory (maskwatch_gpu_utilization_ratio).
 FROM base AS gpu
 USER root
-RUN pip install "torch==2.13.0" "onnx>=1.16"
+RUN pip install "torch==2.13.0" "onnx>=1.16" "nvidia-ml-py>=12"
 USER maskwatch

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
@@ -77,6 +78,13 @@ GPU_MEMORY_BYTES = Gauge(
 )
 """kind: allocated | reserved | total."""
 
+GPU_UTILIZATION = Gauge(
+    "maskwatch_gpu_utilization_ratio",
+    "Share of the last sample period the GPU was busy (0-1), when a GPU and NVML are present",
+    ["device"],
+)
+"""Read through torch from NVML (the `nvidia-ml-py` package, in the GPU image); absent without either."""
+
 API_REQUESTS = Counter("maskwatch_api_requests_total", "API requests", ["method", "route", "status"])
 API_LATENCY = Histogram("maskwatch_api_request_seconds", "API request duration", ["method", "route"])
 SIGNIN_FAILURES = Counter(
@@ -85,7 +93,8 @@ SIGNIN_FAILURES = Counter(
 
 
 def update_gpu_memory() -> bool:
-    """Refresh GPU_MEMORY_BYTES from torch when CUDA is available; False (and nothing set) otherwise.
+    """Refresh GPU_MEMORY_BYTES (and GPU_UTILIZATION) from torch when CUDA is available; False (and
+    nothing set) otherwise, so a CPU-only service exports the gauges' names and no samples.
 
     Only when torch is already loaded (the torch runtime): importing it just to find no GPU would
     cost the ONNX Runtime worker seconds and a few hundred MB.
@@ -100,7 +109,19 @@ def update_gpu_memory() -> bool:
         GPU_MEMORY_BYTES.labels(device, "allocated").set(torch.cuda.memory_allocated(index))
         GPU_MEMORY_BYTES.labels(device, "reserved").set(torch.cuda.memory_reserved(index))
         GPU_MEMORY_BYTES.labels(device, "total").set(torch.cuda.get_device_properties(index).total_memory)
+        busy = _gpu_utilization(torch, index)
+        if busy is not None:
+            GPU_UTILIZATION.labels(device).set(busy)
     return True
+
+
+def _gpu_utilization(torch: Any, index: int) -> float | None:
+    """The GPU's busy share (0-1), or None where NVML cannot say (no `nvidia-ml-py`, an old driver):
+    memory is still worth reporting then, so this never fails the refresh."""
+    try:
+        return float(torch.cuda.utilization(index)) / 100
+    except Exception:  # pynvml missing or NVML refusing: the gauge stays absent
+        return None
 
 
 def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:
