@@ -224,6 +224,10 @@ def run(
             typer.echo(f"{service} did not start: {exc}; see the log above", err=True)
             raise typer.Exit(1) from exc
         require_broker(settings.mqtt, "start it, or run every service with `maskwatch up`")
+    except RuntimeError as exc:  # it failed as it started (its database away, say): logged above
+        cause = exc.__cause__ or exc
+        typer.echo(f"{service} did not start ({type(cause).__name__}); its supervisor tries again", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command()

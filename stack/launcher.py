@@ -47,7 +47,7 @@ async def up(settings: Settings) -> None:
     try:
         await asyncio.gather(
             *(
-                _supervise(label, name, stop, _child_env(settings, i, extra))
+                supervise(label, name, stop, _child_env(settings, i, extra))
                 for i, (label, name, extra) in enumerate(_processes(settings))
             )
         )
@@ -78,7 +78,9 @@ def _child_env(settings: Settings, index: int, extra: dict[str, str]) -> dict[st
     return env
 
 
-async def _supervise(label: str, name: str, stop: asyncio.Event, env: dict[str, str]) -> None:
+async def supervise(label: str, name: str, stop: asyncio.Event, env: dict[str, str]) -> None:
+    """Run `maskwatch run NAME` until `stop`, starting it again with capped backoff whenever it exits
+    (a service exits non-zero on what it cannot heal, e.g. a dependency away as it starts)."""
     failures = 0
     while not stop.is_set():
         process = await asyncio.create_subprocess_exec(sys.executable, "-m", "stack", "run", name, env=env)
