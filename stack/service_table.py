@@ -319,6 +319,7 @@ def build_api_app(settings: Settings, queue: WorkQueue | None) -> FastAPI:
         vapid_private_key=SecretStr(vapid_key) if isinstance(vapid_key, str) and vapid_key else None,
         # With Redis, every API replica shares the sign-in limits.
         redis_url=None if settings.queue.url.startswith("memory://") else settings.queue.url,
+        policy=settings.policy,
     )
 
 

@@ -52,7 +52,8 @@ ADVISORY_LOCK_KEY = 0x6D61736B  # one migration at a time across every process s
 
 
 def migrate(url: str) -> None:
-    """Bring the schema to the newest migration; safe to run at every start, from every service at once.
+    """Bring the schema to the newest migrations (every head: migrations written side by side apply in
+    any order); safe to run at every start, from every service at once.
 
     Alembic keeps its context in module state, so runs in one process are
     serialised by a lock, and runs in several processes by a PostgreSQL advisory lock.
@@ -62,14 +63,14 @@ def migrate(url: str) -> None:
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
     with _MIGRATING:
         if not sqlalchemy_url(url).startswith("postgresql"):
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
             return
         engine = create_engine(url)
         try:
             with engine.connect() as connection:
                 connection.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
                 try:
-                    command.upgrade(config, "head")
+                    command.upgrade(config, "heads")
                 finally:
                     connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
         finally:

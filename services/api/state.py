@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from pydantic import SecretStr
 
+from maskwatch.device_accounts import BrokerAddress, DeviceAccounts
+from maskwatch.entry_rules import PolicyConfig
 from maskwatch.queue import WorkQueue
 from maskwatch.snapshots import SnapshotSettings, SnapshotStore
 from maskwatch.streams import Streams
@@ -33,6 +35,13 @@ class AppState:
     vapid_private_key: SecretStr | None = None
     """The VAPID key the notifier's settings name, if any; otherwise both use the one stored in the
     database (`server_keys`)."""
+    device_accounts: DeviceAccounts | None = None
+    """The broker's password file (and how to reload the broker); None: devices cannot be provisioned
+    through the API, only listed."""
+    broker_address: BrokerAddress | None = None
+    """The broker as a device's Pi reaches it, written into the configuration a new device is given."""
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    """The entry rules in the installation's settings, under what admins set per site and gate."""
 
     @property
     def secret_key(self) -> bytes:

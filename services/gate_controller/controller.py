@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 
 import aiomqtt
+from pydantic import ValidationError
 
 from maskwatch import metrics
 from maskwatch.consumer import ConsumerSettings, consume_messages
@@ -20,13 +21,14 @@ from maskwatch.contracts import (
     Verdict,
 )
 from maskwatch.contracts.common import utc_now
+from maskwatch.entry_rules import NO_STORED_RULES, StoredRules
 from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
 from maskwatch.queue import QueueSettings, WorkQueue
 from maskwatch.rejections import publish_rejection
 from maskwatch.streams import Group, Streams, append
 from maskwatch.topics import Topics
 from services.gate_controller.directory import GateDirectory
-from services.gate_controller.policy import PolicyConfig, decide
+from services.gate_controller.policy import PolicyConfig, RuleSet, decide
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,30 @@ def image_rejection(analysis: GateAnalysis, topics: Topics) -> Rejection:
     )
 
 
-def verdict_for(analysis: GateAnalysis, policy: PolicyConfig, site_id: str | None = None) -> Verdict:
-    decision = decide(analysis, policy.for_gate(analysis.gate_id, site_id))
+def rules_for(
+    gate_id: str, policy: PolicyConfig, site_id: str | None, stored: StoredRules = NO_STORED_RULES
+) -> RuleSet:
+    """The rules the gate follows now. The API refuses overrides that contradict each other, but a
+    settings file changed later could still make one gate's mix invalid: that gate then follows its
+    settings-file rules (logged), never no rules at all."""
+    try:
+        return policy.for_gate(gate_id, site_id, stored)
+    except ValidationError as exc:
+        log.error(
+            "gate %s: its stored rules contradict the settings (%s); applying the settings' rules",
+            gate_id,
+            exc.errors()[0]["msg"],
+        )
+        return policy.for_gate(gate_id, site_id)
+
+
+def verdict_for(
+    analysis: GateAnalysis,
+    policy: PolicyConfig,
+    site_id: str | None = None,
+    stored: StoredRules = NO_STORED_RULES,
+) -> Verdict:
+    decision = decide(analysis, rules_for(analysis.gate_id, policy, site_id, stored))
     decided_at = utc_now()
     total_ms = (decided_at - analysis.received_at).total_seconds() * 1000
     model_ms = analysis.decode_ms + analysis.detect_ms + analysis.classify_ms
@@ -139,7 +163,8 @@ class GateController:
                 await self._reject_unknown_gate(client, analysis)
                 continue
             site_id = self._directory.site_of(analysis.gate_id) if self._directory else None
-            verdict = verdict_for(analysis, self._policy, site_id)
+            stored = self._directory.rules if self._directory else NO_STORED_RULES
+            verdict = verdict_for(analysis, self._policy, site_id, stored)
             payload = verdict.to_json()
             if verdict.offline_decision is None:  # an offline record: the gate acted long ago
                 await client.publish(

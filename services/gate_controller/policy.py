@@ -1,65 +1,17 @@
 """The entry policy: what a venue requires before a gate opens.
 
-Pure functions over the analysis, so every rule is testable without a broker.
-Each rule is either HARD (deny) or SOFT (let the person in, record the problem),
-because a hospital and a cinema draw the line in different places.
+Pure functions over the analysis, so every rule is testable without a broker. The rules themselves,
+and where each is set (settings, console; site, gate), are in `maskwatch.entry_rules`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Self
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from maskwatch.contracts import AnalyzedFace, GateAnalysis, Reason
+from maskwatch.entry_rules import Enforcement, PolicyConfig, RuleSet
 
-
-class Enforcement(StrEnum):
-    HARD = "hard"
-    SOFT = "soft"
-    OFF = "off"
-
-
-class RuleSet(BaseModel):
-    """The part of the policy that may differ per gate."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    fever_threshold_c: float = Field(default=37.5, ge=35.0, le=42.0)
-    plausible_min_c: float = 30.0
-    plausible_max_c: float = 43.0
-    mask: Enforcement = Enforcement.HARD
-    temperature: Enforcement = Enforcement.HARD
-    min_face_score: float = Field(default=0.5, ge=0, le=1)
-    """Faces scored lower are ignored, so a poster behind the person is not counted. The score is the
-    model's final one (detector and classifier together, docs/model-card.md), not the detector's alone:
-    the detector is least sure of exactly the masked faces a gate must see."""
-
-
-class PolicyConfig(RuleSet):
-    """The installation's rules, with exceptions per site under `sites` and per gate under `gates`.
-
-    Exceptions name only the fields that differ; a gate's own exceptions win over its site's.
-    """
-
-    sites: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    gates: dict[str, dict[str, Any]] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _check_overrides(self) -> Self:
-        for site_id in self.sites:
-            self.for_gate("", site_id)  # raises with the offending field named
-        for gate_id in self.gates:
-            self.for_gate(gate_id)
-        return self
-
-    def for_gate(self, gate_id: str, site_id: str | None = None) -> RuleSet:
-        rules = self.model_dump(exclude={"sites", "gates"})
-        if site_id is not None:
-            rules |= self.sites.get(site_id, {})
-        return RuleSet.model_validate(rules | self.gates.get(gate_id, {}))
+__all__ = ["Enforcement", "PolicyConfig", "PolicyDecision", "RuleSet", "decide"]
 
 
 MESSAGES: dict[Reason, str] = {

@@ -1,0 +1,145 @@
+// One site's or gate's entry rules as a form: an empty field follows what the site or gate inherits
+// (shown as the placeholder), so an admin sets only what differs. Read-only for those the API does not
+// offer `edit`.
+import { Alert as Notice, Button, Group, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { api, unwrap } from "../api/client";
+import { offers } from "../api/hal";
+import { keys, useRules, type RulesScope } from "../api/queries";
+import { Loading, LoadError } from "../components/QueryState";
+import {
+  changed,
+  ENFORCEMENTS,
+  FEVER_MAX_C,
+  FEVER_MIN_C,
+  formFrom,
+  INHERIT,
+  overridesFrom,
+  problemOf,
+  type Enforcement,
+  type RuleForm,
+  type RuleOverrides,
+} from "./ruleForm";
+
+export function RulesEditor({
+  scope,
+  subject,
+  onSaved,
+}: {
+  scope: RulesScope;
+  subject: string;
+  onSaved?: () => void;
+}) {
+  const { t } = useTranslation();
+  const client = useQueryClient();
+  const rules = useRules(scope, subject);
+  const [form, setForm] = useState<RuleForm | null>(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    if (rules.data) setForm(formFrom(rules.data.overrides));
+  }, [rules.data]);
+
+  const save = useMutation({
+    mutationFn: async (body: RuleOverrides) =>
+      unwrap(
+        scope === "site"
+          ? await api.PUT("/api/v1/sites/{site_id}/rules", { params: { path: { site_id: subject } }, body })
+          : await api.PUT("/api/v1/gates/{gate_id}/rules", { params: { path: { gate_id: subject } }, body }),
+      ),
+    onSuccess: (updated) => {
+      client.setQueryData(keys.rules(scope, subject), updated);
+      // A site's change reaches every gate that follows it.
+      void client.invalidateQueries({ queryKey: keys.allRules });
+      setSaved(true);
+      onSaved?.();
+    },
+  });
+
+  if (rules.isPending || form === null) return <Loading />;
+  if (rules.error) return <LoadError error={rules.error} retry={() => void rules.refetch()} />;
+  const data = rules.data;
+  const editable = offers(data, "edit", "PUT");
+  const problem = problemOf(form);
+  const inherited = data.inherited;
+  const update = (patch: Partial<RuleForm>) => {
+    setSaved(false);
+    setForm({ ...form, ...patch });
+  };
+  const enforcementOptions = (value: Enforcement) => [
+    { value: INHERIT, label: t("settings.inherit", { value: t(`settings.enforcement.${value}`) }) },
+    ...ENFORCEMENTS.map((e) => ({ value: e, label: t(`settings.enforcement.${e}`) })),
+  ];
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!editable || problem) return;
+    save.mutate(overridesFrom(data.overrides, form));
+  };
+
+  return (
+    <form onSubmit={submit} aria-label={t(`settings.formLabel.${scope}`, { subject })}>
+      <Stack gap="sm">
+        <SimpleGrid cols={{ base: 1, sm: 3 }}>
+          <TextInput
+            label={t("settings.fever")}
+            description={t("settings.feverHint", { min: FEVER_MIN_C, max: FEVER_MAX_C })}
+            placeholder={t("settings.inheritValue", { value: inherited.fever_threshold_c })}
+            inputMode="decimal"
+            value={form.fever}
+            onChange={(e) => update({ fever: e.currentTarget.value })}
+            error={problem ? t(`settings.problem.${problem}`, { min: FEVER_MIN_C, max: FEVER_MAX_C }) : null}
+            readOnly={!editable}
+            rightSection={<Text size="xs" c="dimmed">°C</Text>}
+          />
+          <Select
+            label={t("settings.mask")}
+            description={t("settings.maskHint")}
+            data={enforcementOptions(inherited.mask)}
+            value={form.mask}
+            onChange={(value) => value && update({ mask: value as RuleForm["mask"] })}
+            allowDeselect={false}
+            readOnly={!editable}
+          />
+          <Select
+            label={t("settings.temperature")}
+            description={t("settings.temperatureHint")}
+            data={enforcementOptions(inherited.temperature)}
+            value={form.temperature}
+            onChange={(value) => value && update({ temperature: value as RuleForm["temperature"] })}
+            allowDeselect={false}
+            readOnly={!editable}
+          />
+        </SimpleGrid>
+        <Text size="sm" data-testid={`effective-${scope}-${subject}`}>
+          {t("settings.effective", {
+            fever: data.effective.fever_threshold_c,
+            mask: t(`settings.enforcement.${data.effective.mask}`),
+            temperature: t(`settings.enforcement.${data.effective.temperature}`),
+          })}
+        </Text>
+        {save.error && (
+          <Notice color="red" variant="light" role="alert">
+            {t("alerts.actionFailed", { detail: save.error.message })}
+          </Notice>
+        )}
+        {saved && !save.error && (
+          <Notice color="teal" variant="light" role="status">
+            {t("settings.saved")}
+          </Notice>
+        )}
+        {editable ? (
+          <Group justify="flex-end">
+            <Button type="submit" loading={save.isPending} disabled={problem !== null || !changed(data.overrides, form)}>
+              {t("settings.save")}
+            </Button>
+          </Group>
+        ) : (
+          <Text size="sm" c="dimmed">
+            {t("settings.readOnly")}
+          </Text>
+        )}
+      </Stack>
+    </form>
+  );
+}

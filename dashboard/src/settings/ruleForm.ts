@@ -1,0 +1,71 @@
+// The rules form's state and what it sends. A field left empty (or "inherit") is not set here: the
+// site or gate then follows what it inherits, which the form shows as the placeholder. PUT replaces
+// every override, so fields the form does not show are sent back as they were, never dropped.
+import type { Schemas } from "../api/client";
+
+export type RuleOverrides = Schemas["RuleOverrides"];
+export type RuleSet = Schemas["RuleSet"];
+export type Enforcement = RuleSet["mask"];
+export const ENFORCEMENTS: readonly Enforcement[] = ["hard", "soft", "off"];
+export const INHERIT = "inherit";
+
+export type RuleForm = {
+  /** Degrees Celsius as typed; "" inherits. */
+  fever: string;
+  mask: Enforcement | typeof INHERIT;
+  temperature: Enforcement | typeof INHERIT;
+};
+
+export function formFrom(overrides: RuleOverrides): RuleForm {
+  return {
+    fever: overrides.fever_threshold_c == null ? "" : String(overrides.fever_threshold_c),
+    mask: overrides.mask ?? INHERIT,
+    temperature: overrides.temperature ?? INHERIT,
+  };
+}
+
+export type FormProblem = "feverNotANumber" | "feverOutOfRange";
+
+/** The fever threshold's bounds, as the API checks them. */
+export const FEVER_MIN_C = 35;
+export const FEVER_MAX_C = 42;
+
+export function problemOf(form: RuleForm): FormProblem | null {
+  const text = form.fever.trim().replace(",", ".");
+  if (text === "") return null;
+  const value = Number(text);
+  if (!Number.isFinite(value)) return "feverNotANumber";
+  if (value < FEVER_MIN_C || value > FEVER_MAX_C) return "feverOutOfRange";
+  return null;
+}
+
+/** The body of the PUT: the form's fields over the overrides the form does not show. */
+export function overridesFrom(current: RuleOverrides, form: RuleForm): RuleOverrides {
+  const kept: RuleOverrides = {};
+  for (const [key, value] of Object.entries(current) as [keyof RuleOverrides, unknown][]) {
+    if (value !== null && value !== undefined && !SHOWN.has(key)) {
+      (kept as Record<string, unknown>)[key] = value;
+    }
+  }
+  const fever = form.fever.trim().replace(",", ".");
+  return {
+    ...kept,
+    ...(fever === "" ? {} : { fever_threshold_c: Number(fever) }),
+    ...(form.mask === INHERIT ? {} : { mask: form.mask }),
+    ...(form.temperature === INHERIT ? {} : { temperature: form.temperature }),
+  };
+}
+
+const SHOWN = new Set<keyof RuleOverrides>(["fever_threshold_c", "mask", "temperature"]);
+
+/** Whether saving would change anything. */
+export function changed(current: RuleOverrides, form: RuleForm): boolean {
+  const before = JSON.stringify(normalised(overridesFrom(current, formFrom(current))));
+  return before !== JSON.stringify(normalised(overridesFrom(current, form)));
+}
+
+function normalised(overrides: RuleOverrides): [string, unknown][] {
+  return Object.entries(overrides)
+    .filter(([, value]) => value !== null && value !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b));
+}
