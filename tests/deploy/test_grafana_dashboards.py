@@ -23,9 +23,10 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from maskwatch.database.engine import create_engine, migrate
+from maskwatch.database.engine import create_engine
 from tests.deploy.demo_figures import DAYS, SITES, DemoWorld, load_demo
 from tests.deploy.grafana_sql import sql_panels, substitute, variable_queries
+from tests.deploy.scratch_database import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy/grafana/dashboards/maskwatch-figures.json"
@@ -47,21 +48,10 @@ class ApiView:
     open_alerts: list[dict[str, Any]]
 
 
-def _admin_url(url: str) -> str:
-    return url.rsplit("/", 1)[0] + "/postgres"
-
-
 @pytest.fixture(scope="module")
 def database(postgres_url: str) -> Iterator[str]:
-    """A fresh, uniquely named, migrated database of its own."""
-    name = f"mw_grafana_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_admin_url(postgres_url), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    migrate(url)
-    yield url
-    with psycopg.connect(_admin_url(postgres_url), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(postgres_url, "mw_grafana") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

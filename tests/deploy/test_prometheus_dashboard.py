@@ -2,48 +2,63 @@
 
 `maskwatch up` starts every service as its own process on the real
 Mosquitto, Redis and PostgreSQL, each with its own metrics port (base + its
-place in the service table), as compose runs one container per service. One
-gate check goes through; then each process's /metrics is scraped and every
-metric of every PromQL expression of the dashboard must be exported by the job
-the expression names (tests/deploy/promql_names.py). deploy/prometheus/
-prometheus.yml must scrape exactly compose's services, on their metrics port.
+place in the service table), as compose runs one container per service. A
+gate check goes through and an alert reaches a webhook; then each process's
+/metrics is scraped and every metric of every PromQL expression of the
+dashboard must be exported by the job the expression names
+(tests/deploy/promql_names.py). deploy/prometheus/prometheus.yml must scrape
+exactly compose's services, on their metrics port.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
 import yaml
 
-from maskwatch.database.engine import migrate
+from maskwatch.contracts import AlertKind, AlertTransition, Transition
+from maskwatch.database.engine import create_engine
+from maskwatch.database.notifications import add_recipient
+from maskwatch.queue import open_queue
+from maskwatch.streams import Streams, append
 from stack.demo.sample_faces import sample_image
 from stack.service_table import SERVICE_NAMES
 from tests.conftest import MOSQUITTO, REDIS_URL, require_service
 from tests.deploy.promql_names import Exposition, dashboard_expressions, read_exposition, selectors
+from tests.deploy.scratch_database import scratch_database
 from tests.e2e.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy/grafana/dashboards/maskwatch-operations.json"
 PROMETHEUS_OWN = {"up"}
 """Series Prometheus makes itself for each target: no service exports them."""
-ONE_CHECK_MOVES = {
+TRAFFIC_MOVES = {
     ("maskwatch_checks_received_total", "ingest"),
     ("maskwatch_model_seconds_bucket", "inference"),
     ("maskwatch_batch_size_bucket", "inference"),
     ("maskwatch_verdict_latency_seconds_bucket", "gate-controller"),
     ("maskwatch_verdict_latency_seconds_count", "gate-controller"),
+    ("maskwatch_notifications_sent_total", "notifier-worker"),
+    ("maskwatch_notification_latency_seconds_bucket", "notifier-worker"),
 }
-"""Panels a single gate check must bring to life: names declared but never set would pass otherwise."""
+"""What one gate check and one alert must bring to life, in the job the dashboard reads it from: every
+process declares every metric of maskwatch/metrics.py, so only samples show which job really counts."""
 GPU_METRICS = {"maskwatch_gpu_memory_bytes", "maskwatch_gpu_utilization_ratio"}
 STARTUP_S = 240
 
@@ -100,16 +115,9 @@ def _wait_until(ready: Any, what: str, up: subprocess.Popen[str]) -> None:
     pytest.fail(f"{what} did not happen while the stack was starting")
 
 
-@pytest.fixture(scope="module")
-def scrapes(tmp_path_factory, postgres_url) -> Iterator[dict[str, Exposition]]:
-    """Every service's /metrics after one gate check, by compose service name (= scrape job)."""
-    require_service("Mosquitto", *MOSQUITTO)
-    require_service("Redis", "127.0.0.1", 6379)
+def _stack_env(database: str, base: int) -> dict[str, str]:
     unique = f"prom-{os.getpid()}-{time.monotonic_ns() % 10**8}"
-    migrate(postgres_url)  # before the services start, so they do not all race to create the schema
-    base = _free_block(len(SERVICE_NAMES))
-    ports = {name: base + i for i, name in enumerate(SERVICE_NAMES)}
-    env = os.environ | {
+    return os.environ | {
         "PYTHONPATH": str(ROOT),
         "MASKWATCH_MQTT__EMBEDDED": "false",
         "MASKWATCH_MQTT__PORT": str(MOSQUITTO[1]),
@@ -117,48 +125,122 @@ def scrapes(tmp_path_factory, postgres_url) -> Iterator[dict[str, Exposition]]:
         "MASKWATCH_MQTT__PERSISTENT_SESSIONS": "false",
         "MASKWATCH_QUEUE__URL": REDIS_URL,
         "MASKWATCH_QUEUE__PREFIX": f"test-{unique}",
-        "MASKWATCH_DATABASE__URL": postgres_url,
+        "MASKWATCH_DATABASE__URL": database,
         "MASKWATCH_INGEST__HTTP_PORT": "null",
         "MASKWATCH_API__PORT": str(free_port()),
         "MASKWATCH_METRICS_PORT": str(base),
         "MASKWATCH_ALLOW_UNREGISTERED_GATES": "true",  # a test bench: a gate with a made-up id
     }
-    workdir = tmp_path_factory.mktemp("stack")
-    up = subprocess.Popen(
-        [sys.executable, "-m", "stack", "up"],
+
+
+def _send_a_check(env: dict[str, str], workdir: Path) -> None:
+    image = workdir / "face.jpg"
+    sample_image("mask").save(image)
+    check = ["-m", "stack", "simulate", "gate", "--gate-id", "metered", "--image", str(image)]
+    result = subprocess.run(
+        [sys.executable, *check, "--temperature", "36.6", "--timeout", "30"],
         cwd=workdir,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        capture_output=True,
         text=True,
+        timeout=120,
     )
+    assert result.returncode == 0, result.stderr
+
+
+@contextmanager
+def _webhook() -> Iterator[str]:
+    """A loopback webhook that takes every delivery (204), so the notifier-worker counts one sent."""
+
+    class Accept(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Accept)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        for name, port in ports.items():
-            _wait_until(lambda p=port: _answers(f"http://127.0.0.1:{p}/readyz"), f"{name} ready", up)
-        image = workdir / "face.jpg"
-        sample_image("mask").save(image)
-        check = [sys.executable, "-m", "stack", "simulate", "gate", "--gate-id", "metered", "--image", image]
-        result = subprocess.run(
-            [*map(str, check), "--temperature", "36.6", "--timeout", "30"],
-            cwd=workdir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr
-        stats = f"http://127.0.0.1:{ports['stats']}/metrics"
-
-        def recorded() -> bool:
-            r = _get(stats)
-            return r is not None and 'maskwatch_stats_rows_written_total{table="checks"} 1.0' in r.text
-
-        _wait_until(recorded, "the check recorded by stats", up)
-        yield {name: read_exposition(_scrape(port)) for name, port in ports.items()}
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
     finally:
-        up.send_signal(signal.SIGTERM)
-        output, _ = up.communicate(timeout=90)
-    assert up.returncode == 0, output[-4000:]
+        server.shutdown()
+        server.server_close()
+
+
+def _raise_an_alert(database: str, prefix: str, hook: str) -> None:
+    """An alert opened at the default site, whose webhook recipient the notifier then delivers to."""
+    engine = create_engine(database)
+    add_recipient(
+        engine, site_id="default", channel="webhook", address=hook, secrets={"webhook_secret": "s" * 32}
+    )
+    engine.dispose()
+    now = datetime.now(UTC)
+    opened = AlertTransition(
+        alert_id=uuid4(),
+        transition=Transition.OPENED,
+        at=now,
+        kind=AlertKind.UNMASKED,
+        site_id="default",
+        device_id="hall-1",
+        track=1,
+        unmasked_since=now - timedelta(seconds=70),
+    )
+
+    async def publish() -> None:
+        queue = open_queue(REDIS_URL)
+        try:
+            await append(queue, Streams(prefix).alerts, opened)
+        finally:
+            await queue.close()
+
+    asyncio.run(publish())
+
+
+def _has_sample(port: int, series: str) -> bool:
+    response = _get(f"http://127.0.0.1:{port}/metrics")
+    return response is not None and any(line.startswith(series) for line in response.text.splitlines())
+
+
+@pytest.fixture(scope="module")
+def scrapes(tmp_path_factory, postgres_url) -> Iterator[dict[str, Exposition]]:
+    """Every service's /metrics after a gate check and an alert, by compose service name (= scrape job)."""
+    require_service("Mosquitto", *MOSQUITTO)
+    require_service("Redis", "127.0.0.1", 6379)
+    base = _free_block(len(SERVICE_NAMES))
+    ports = {name: base + i for i, name in enumerate(SERVICE_NAMES)}
+    workdir = tmp_path_factory.mktemp("stack")
+    log = workdir / "up.log"
+    with (
+        scratch_database(postgres_url, "mw_prometheus") as database,
+        _webhook() as hook,
+        log.open("w") as out,
+    ):
+        env = _stack_env(database, base)
+        up = subprocess.Popen(
+            [sys.executable, "-m", "stack", "up"], cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            for name, port in ports.items():
+                _wait_until(lambda p=port: _answers(f"http://127.0.0.1:{p}/readyz"), f"{name} ready", up)
+            _send_a_check(env, workdir)
+            _raise_an_alert(database, env["MASKWATCH_QUEUE__PREFIX"], hook)
+            recorded = 'maskwatch_stats_rows_written_total{table="checks"} 1.0'
+            _wait_until(lambda: _has_sample(ports["stats"], recorded), "the check recorded by stats", up)
+            delivered = 'maskwatch_notifications_sent_total{channel="webhook"} 1.0'
+            _wait_until(lambda: _has_sample(ports["notifier-worker"], delivered), "the alert delivered", up)
+            yield {name: read_exposition(_scrape(port)) for name, port in ports.items()}
+        finally:
+            up.send_signal(signal.SIGTERM)
+            try:
+                up.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                up.kill()
+                up.wait()
+    assert up.returncode == 0, log.read_text()[-4000:]
 
 
 def _prometheus_jobs() -> dict[str, dict[str, Any]]:
@@ -204,8 +286,8 @@ def test_every_metric_the_dashboard_reads_is_exported_by_its_job(scrapes):
                 continue
             exported = scrapes[selector.job].declared if selector.job else exported_anywhere
             assert selector.metric in exported, (title, selector)
-    for metric, job in ONE_CHECK_MOVES:
-        # on the dashboard, read from the job that measures it (or from every job), and moved by the check
+    for metric, job in TRAFFIC_MOVES:
+        # on the dashboard, read from the job that measures it (or from every job), and moved by the traffic
         assert (metric, job) in read or (metric, None) in read, metric
         assert metric in scrapes[job].sampled, (metric, job)
 
