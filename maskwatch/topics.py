@@ -94,6 +94,11 @@ class Topics:
         return TopicTemplate(self.root, "gates/{gate_id}/command", device_access="read")
 
     @property
+    def gate_command_ack(self) -> TopicTemplate:
+        """Device → server, QoS 1: a GateCommandAck, the gate's answer to a GateCommand."""
+        return TopicTemplate(self.root, "gates/{gate_id}/command_ack", device_access="write")
+
+    @property
     def gate_config(self) -> TopicTemplate:
         """Server → device, QoS 1, retained: a GateConfig applied without restart."""
         return TopicTemplate(self.root, "gates/{gate_id}/config", device_access="read")

@@ -15,7 +15,7 @@ import logging
 from devices.camera_agent.client import CameraClient
 from devices.camera_agent.settings import CameraAgentSettings
 from devices.hardware.camera import Camera, CameraError
-from maskwatch.contracts import CameraConfig
+from maskwatch.contracts import CameraConfig, SensorState
 from maskwatch.mqtt import run_connected
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,10 @@ class CameraAgent:
                 jpeg = await asyncio.to_thread(self.camera.capture_jpeg)
             except CameraError as exc:
                 self.capture_failures += 1
+                client.sensors["camera"] = SensorState.FAILING
                 log.warning("camera %s: capture failed: %s", self.settings.camera_id, exc)
             else:
+                client.sensors["camera"] = SensorState.OK
                 client.offer_nowait(jpeg)
                 frames += 1
                 if max_frames is not None and frames >= max_frames:

@@ -18,7 +18,15 @@ from uuid import uuid4
 
 import aiomqtt
 
-from maskwatch.contracts import CameraConfig, CameraFrame, CameraState, CameraStatus, ContractError, decode
+from maskwatch.contracts import (
+    CameraConfig,
+    CameraFrame,
+    CameraState,
+    CameraStatus,
+    ContractError,
+    SensorState,
+    decode,
+)
 from maskwatch.contracts.common import utc_now
 from maskwatch.mqtt import MqttSettings, mqtt_client
 from maskwatch.topics import Topics
@@ -56,6 +64,8 @@ class CameraClient:
         self.sent = 0
         self.dropped = 0
         self.fps: float | None = None
+        self.sensors: dict[str, SensorState] = {}
+        """Each sensor's last result (the agent sets `camera`), reported in the status."""
 
     async def __aenter__(self) -> Self:
         await self._client.__aenter__()
@@ -109,6 +119,7 @@ class CameraClient:
             config_version=self.config_version,
             fps=self.fps,
             frames_dropped=self.dropped,
+            sensors=dict(self.sensors) or None,
         )
         await self._client.publish(self._status_topic, online.to_json(), qos=1, retain=True)
 

@@ -25,7 +25,16 @@ from devices.hardware.camera import CameraError
 from devices.hardware.config import Hardware
 from devices.hardware.indicators import IndicatorState
 from devices.hardware.thermometer import ThermometerError
-from maskwatch.contracts import Decision, GateCheck, GateCommand, GateConfig, Rejection, TemperatureReading
+from maskwatch.contracts import (
+    CommandOutcome,
+    Decision,
+    GateCheck,
+    GateCommand,
+    GateConfig,
+    Rejection,
+    SensorState,
+    TemperatureReading,
+)
 from maskwatch.contracts.common import utc_now
 from maskwatch.contracts.gate_check import OfflineDecision
 from maskwatch.contracts.gate_command import COMMAND_TTL_S
@@ -51,6 +60,8 @@ class GateAgent:
         self.spool = Spool(settings.spool_dir)
         self.outcomes: list[CheckOutcome] = []
         self.commands: list[GateCommand] = []
+        self.sensors: dict[str, SensorState] = {}
+        """Each sensor's last result, reported in the gate's status for the console."""
         self.connected = asyncio.Event()
         self._client: GateClient | None = None
         self._gate_lock = asyncio.Lock()
@@ -92,7 +103,11 @@ class GateAgent:
         """One connection: announce, deliver the spool, then heartbeat until the broker is lost."""
         try:
             async with GateClient(
-                self.settings.mqtt, self.gate_id, on_command=self._on_command, on_config=self._on_config
+                self.settings.mqtt,
+                self.gate_id,
+                on_command=self._on_command,
+                on_config=self._on_config,
+                sensors=lambda: self.sensors,
             ) as client:
                 self._client = client
                 self.connected.set()
@@ -131,7 +146,9 @@ class GateAgent:
         hw.indicator.show(IndicatorState.CHECKING)
         try:
             image = await asyncio.to_thread(hw.camera.capture_jpeg)
+            self.sensors["camera"] = SensorState.OK
         except CameraError as exc:
+            self.sensors["camera"] = SensorState.FAILING
             log.error("gate %s: camera failed: %s; staying closed", self.gate_id, exc)
             return await self._show(IndicatorState.OFFLINE, CheckOutcome("camera_failed", "Out of service"))
         reading = await self._read_temperature()
@@ -182,8 +199,10 @@ class GateAgent:
             reading = await asyncio.to_thread(self.hardware.thermometer.read)
         except ThermometerError as exc:
             # Sent without a temperature: the server's policy decides (deny by default).
+            self.sensors["thermometer"] = SensorState.FAILING
             log.warning("gate %s: thermometer failed: %s", self.gate_id, exc)
             return None
+        self.sensors["thermometer"] = SensorState.OK
         return TemperatureReading(
             corrected_c=round(reading.compensated_c, 2),
             samples_c=[round(s, 2) for s in reading.object_c][:64],
@@ -192,10 +211,13 @@ class GateAgent:
 
     # -- acting ----------------------------------------------------------------------------------
 
-    async def _open_for_a_while(self) -> None:
+    async def _open_for_a_while(self, *, opened: GateCommand | None = None) -> None:
+        """Open, wait `open_s`, close; with `opened`, acknowledge that command once the gate is open."""
         async with self._gate_lock:
             self.hardware.indicator.show(IndicatorState.PASS)
             self.hardware.gate.open()
+            if opened is not None:
+                await self._acknowledge(opened, CommandOutcome.OPENED)
             try:
                 await asyncio.sleep(self.settings.open_s)
             finally:
@@ -213,6 +235,7 @@ class GateAgent:
             log.warning(
                 "gate %s: ignoring stale %s command %s", self.gate_id, command.command, command.command_id
             )
+            await self._acknowledge(command, CommandOutcome.EXPIRED)
             return
         log.info(
             "gate %s: remote %s by %s (%s), command %s",
@@ -223,9 +246,22 @@ class GateAgent:
             command.command_id,
         )
         self.commands.append(command)
-        task = asyncio.create_task(self._open_for_a_while())  # the gate lock serialises it with checks
+        # The gate lock serialises it with checks; the acknowledgement goes out once the gate is open.
+        task = asyncio.create_task(self._open_for_a_while(opened=command))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _acknowledge(self, command: GateCommand, outcome: CommandOutcome) -> None:
+        """Best effort: a lost acknowledgement leaves the console saying "not confirmed", never worse."""
+        client = self._client
+        if client is None:
+            return
+        try:
+            await client.acknowledge(command.command_id, outcome)
+        except aiomqtt.MqttError as exc:
+            log.warning(
+                "gate %s: could not acknowledge command %s: %s", self.gate_id, command.command_id, exc
+            )
 
     async def _on_config(self, config: GateConfig) -> None:
         changes = config.model_dump(exclude={"v", "version"}, exclude_none=True)

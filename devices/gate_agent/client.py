@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Self
 from uuid import UUID, uuid4
@@ -14,12 +14,15 @@ import aiomqtt
 
 from maskwatch.answers import Answer, PendingAnswers
 from maskwatch.contracts import (
+    CommandOutcome,
     ContractError,
     GateCheck,
     GateCommand,
+    GateCommandAck,
     GateConfig,
     GateState,
     GateStatus,
+    SensorState,
     TemperatureReading,
     decode,
 )
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[GateCommand], Awaitable[None]]
 ConfigHandler = Callable[[GateConfig], Awaitable[None]]
+SensorReport = Callable[[], Mapping[str, SensorState]]
 
 
 class GateClient:
@@ -48,8 +52,10 @@ class GateClient:
         software_version: str = "0.1.0",
         on_command: CommandHandler | None = None,
         on_config: ConfigHandler | None = None,
+        sensors: SensorReport | None = None,
     ) -> None:
         self.gate_id = gate_id
+        self._sensors = sensors
         self._topics = Topics(mqtt.topic_root)
         self._status_topic = self._topics.gate_status.format(gate_id=gate_id)
         self._software_version = software_version
@@ -101,8 +107,15 @@ class GateClient:
             at=utc_now(),
             software_version=self._software_version,
             config_version=self.config_version,
+            sensors=dict(self._sensors()) if self._sensors is not None else None,
         )
         await self._client.publish(self._status_topic, online.to_json(), qos=1, retain=True)
+
+    async def acknowledge(self, command_id: UUID, outcome: CommandOutcome) -> None:
+        """Tell the server what became of its command, so the operator who sent it knows."""
+        ack = GateCommandAck(gate_id=self.gate_id, command_id=command_id, outcome=outcome, at=utc_now())
+        topic = self._topics.gate_command_ack.format(gate_id=self.gate_id)
+        await self._client.publish(topic, ack.to_json(), qos=1)
 
     async def wait_disconnected(self) -> None:
         """Returns when the connection to the broker is lost (the listener ends)."""

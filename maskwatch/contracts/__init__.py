@@ -14,9 +14,11 @@ from maskwatch.contracts.delivery_retry import DeliveryRetry
 from maskwatch.contracts.gate_analysis import AnalyzedFace, GateAnalysis
 from maskwatch.contracts.gate_check import GateCheck, ReceivedGateCheck, TemperatureReading
 from maskwatch.contracts.gate_command import GateCommand
+from maskwatch.contracts.gate_command_ack import CommandOutcome, GateCommandAck
 from maskwatch.contracts.gate_config import GateConfig
 from maskwatch.contracts.gate_status import GateState, GateStatus
 from maskwatch.contracts.rejection import Rejection, RejectionCode
+from maskwatch.contracts.sensor_health import SensorState
 from maskwatch.contracts.verdict import Decision, Reason, Timings, Verdict
 
 __all__ = [
@@ -29,12 +31,14 @@ __all__ = [
     "CameraFrame",
     "CameraState",
     "CameraStatus",
+    "CommandOutcome",
     "ContractError",
     "Decision",
     "DeliveryRetry",
     "GateAnalysis",
     "GateCheck",
     "GateCommand",
+    "GateCommandAck",
     "GateConfig",
     "GateState",
     "GateStatus",
@@ -44,6 +48,7 @@ __all__ = [
     "ReceivedGateCheck",
     "Rejection",
     "RejectionCode",
+    "SensorState",
     "TemperatureReading",
     "Timings",
     "Transition",

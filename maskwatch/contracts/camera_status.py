@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from maskwatch.contracts.common import DeviceId, Message
+from maskwatch.contracts.sensor_health import Sensors
 
 
 class CameraState(StrEnum):
@@ -23,3 +24,5 @@ class CameraStatus(Message):
     fps: float | None = Field(default=None, gt=0, le=10)
     frames_dropped: int | None = Field(default=None, ge=0)
     """Frames the camera skipped because the link could not take them, since it started."""
+    sensors: Sensors | None = None
+    """Each sensor's last result (`camera`); None in a last will, which cannot know."""

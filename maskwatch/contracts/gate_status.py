@@ -11,6 +11,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime
 
 from maskwatch.contracts.common import DeviceId, Message
+from maskwatch.contracts.sensor_health import Sensors
 
 
 class GateState(StrEnum):
@@ -24,3 +25,5 @@ class GateStatus(Message):
     at: AwareDatetime | None = None
     software_version: str | None = None
     config_version: str | None = None
+    sensors: Sensors | None = None
+    """Each sensor's last result (`camera`, `thermometer`); None in a last will, which cannot know."""

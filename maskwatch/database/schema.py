@@ -72,6 +72,8 @@ gates = sa.Table(
     sa.Column("site_id", sa.String(64), sa.ForeignKey("sites.site_id"), nullable=False),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Migration 0009: when an admin revoked its broker account (None: it may sign in).
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_gates_site", "site_id"),
 )
 
@@ -146,7 +148,24 @@ cameras = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     # Migration 0005: when its latest frame was analysed (written at most every few seconds).
     sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
+    # Migration 0009: when an admin revoked its broker account (None: it may sign in).
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_cameras_site", "site_id"),
+)
+
+device_status = sa.Table(
+    "device_status",
+    metadata,
+    # Migration 0009: the latest retained status of each gate or camera, as the device health service
+    # heard it (registered or not; the API shows it on the device's resource).
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("online", sa.Boolean, nullable=False),
+    sa.Column("status_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("software_version", sa.String(64), nullable=True),
+    sa.Column("config_version", sa.String(64), nullable=True),
+    sa.Column("sensors", sa.JSON, nullable=True),
 )
 
 audit_log = sa.Table(

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from maskwatch.database.engine import create_engine
 from maskwatch.database.schema import DEFAULT_SITE
 from maskwatch.database.schema import sites as sites_table
+from maskwatch.device_accounts import BrokerAddress, DeviceAccounts
 from maskwatch.metrics import API_LATENCY, API_REQUESTS, update_gpu_memory
 from maskwatch.mqtt import MqttSettings
 from maskwatch.queue import WorkQueue
@@ -25,6 +26,7 @@ from services.api.commander import GateCommander, MqttGateCommander
 from services.api.config import ApiSettings, canonical_origin
 from services.api.dashboard import mount_dashboard
 from services.api.deps import SESSION_COOKIE
+from services.api.docs_ui import mount_docs
 from services.api.hal import HalJSONResponse
 from services.api.origin_check import OriginCheck
 from services.api.proxies import TrustedProxies
@@ -35,6 +37,7 @@ from services.api.routes import (
     auth,
     cameras,
     checks,
+    devices,
     events,
     gates,
     notifications,
@@ -76,6 +79,13 @@ def _sync_default_site(engine: sa.Engine, time_zone: str) -> None:
         )
 
 
+def _broker_address(mqtt: MqttSettings | None) -> BrokerAddress | None:
+    """Where the server reaches the broker: right for a device only when both are on one network."""
+    if mqtt is None:
+        return None
+    return BrokerAddress(host=mqtt.host, port=mqtt.port, topic_root=mqtt.topic_root, tls=mqtt.tls)
+
+
 def create_app(
     api: ApiSettings,
     *,
@@ -92,6 +102,8 @@ def create_app(
     vapid_private_key: SecretStr | None = None,
     redis_url: str | None = None,
     dashboard_dir: Path | None = None,
+    device_accounts: DeviceAccounts | None = None,
+    broker_address: BrokerAddress | None = None,
 ) -> FastAPI:
     """The API over the database at `database_url` (or `engine`), sending gate commands over `mqtt`
     (or through `commander`: tests pass their own instead of a broker).
@@ -111,6 +123,9 @@ def create_app(
 
     The web console is served at `/` from `dashboard_dir` (or `api.dashboard_dir`, or the repository's
     `dashboard/dist`) for every path no API route answers.
+
+    With `device_accounts` admins provision gates and cameras (broker accounts in its password file),
+    handing each the configuration for its Pi with `broker_address` (default: `mqtt`'s address).
     """
     if engine is None and database_url is None:
         raise ValueError("create_app needs a database_url or an engine")
@@ -139,8 +154,8 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url=None,  # served from the package's files by mount_docs, not from a CDN
+        redoc_url=None,
         default_response_class=HalJSONResponse,
     )
     app.state.maskwatch = AppState(
@@ -154,6 +169,8 @@ def create_app(
         snapshots=snapshots or SnapshotSettings(),
         notification_channels=notification_channels,
         vapid_private_key=vapid_private_key,
+        device_accounts=device_accounts,
+        broker_address=broker_address or _broker_address(mqtt),
     )
     problems.install(app)
     routers = (
@@ -171,9 +188,11 @@ def create_app(
         users,
         audit,
         events,
+        devices,
     )
     for module in routers:
         app.include_router(module.router)
+    mount_docs(app)
     mount_dashboard(app, dashboard_dir or api.dashboard_dir)
 
     # Added innermost first: a request meets the body cap, then the proxy headers, then the origin check.

@@ -50,8 +50,8 @@ class OidcSettings(BaseModel):
     create_unknown_users: bool = False
     """Let an email without an account sign in as a new viewer with no sites; by default only existing,
     enabled accounts may sign in."""
-    after_login_url: str = "/api/v1/"
-    """Where the browser goes once signed in (a path on this server)."""
+    after_login_url: str = "/"
+    """Where the browser goes once signed in (a path on this server): the web console."""
     leeway_s: int = Field(default=60, ge=0, le=600)
     """Clock skew allowed on the ID token's `exp` and `iat`."""
     timeout_s: float = Field(default=10.0, gt=0)
@@ -86,6 +86,8 @@ class ApiSettings(BaseModel):
     """How often the live stream looks for new checks and alerts in the database."""
     oidc: OidcSettings | None = None
     """OpenID Connect sign-in; off unless configured."""
+    open_confirm_s: float = Field(default=5.0, ge=0, le=30)
+    """How long a remote open waits for the gate to confirm it opened (0: do not wait)."""
     dashboard_dir: Path | None = None
     """The web console's built files, served at `/`; default: the repository's `dashboard/dist`
     (docs/dashboard.md). Without a build there, `/` says how to make one."""

@@ -27,10 +27,14 @@ class HalJSONResponse(JSONResponse):
 
 
 class Link(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
     href: str
     method: str | None = Field(default=None, exclude_if=lambda v: v is None)
     """Set for actions (POST, PATCH, DELETE); plain links are followed with GET."""
     title: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    body_schema: str | None = Field(default=None, alias="schema", exclude_if=lambda v: v is None)
+    """For an action that takes a body: where its JSON Schema is, `/openapi.json#/components/schemas/…`."""
 
 
 Links = dict[str, Link]
@@ -62,6 +66,16 @@ def link(href: str, method: str | None = None, title: str | None = None) -> Link
     return Link(href=href, method=method, title=title)
 
 
+def schema_ref(model: type[BaseModel]) -> str:
+    """Where the OpenAPI document describes `model` (FastAPI names components after the class)."""
+    return f"/openapi.json#/components/schemas/{model.__name__}"
+
+
+def create_link(href: str, body: type[BaseModel], title: str) -> Link:
+    """A collection's `create` action: POST `body` to `href`. Offered only to callers who may create."""
+    return Link(href=href, method="POST", title=title, body_schema=schema_ref(body))
+
+
 def page_links(request: Request, offset: int, limit: int, total: int) -> Links:
     def at(o: int) -> Link:
         url = request.url.include_query_params(offset=o, limit=limit)
@@ -75,12 +89,16 @@ def page_links(request: Request, offset: int, limit: int, total: int) -> Links:
     return links
 
 
-def page(request: Request, items: list[T], offset: int, limit: int, total: int) -> Response:
-    """A collection page; served as is (the route's response_model documents it)."""
+def page(
+    request: Request, items: list[T], offset: int, limit: int, total: int, *, create: Link | None = None
+) -> Response:
+    """A collection page; served as is (the route's response_model documents it). `create` is the
+    collection's creation action, given when the caller may create in it."""
+    links = page_links(request, offset, limit, total)
+    if create is not None:
+        links["create"] = create
     body = {
-        "_links": {
-            k: v.model_dump(exclude_none=True) for k, v in page_links(request, offset, limit, total).items()
-        },
+        "_links": {k: v.model_dump(exclude_none=True) for k, v in links.items()},
         "total": total,
         "offset": offset,
         "limit": limit,

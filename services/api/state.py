@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from maskwatch.device_accounts import BrokerAddress, DeviceAccounts
-from maskwatch.entry_rules import PolicyConfig
 from maskwatch.queue import WorkQueue
 from maskwatch.snapshots import SnapshotSettings, SnapshotStore
 from maskwatch.streams import Streams
@@ -40,8 +39,6 @@ class AppState:
     through the API, only listed."""
     broker_address: BrokerAddress | None = None
     """The broker as a device's Pi reaches it, written into the configuration a new device is given."""
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
-    """The entry rules in the installation's settings, under what admins set per site and gate."""
 
     @property
     def secret_key(self) -> bytes:

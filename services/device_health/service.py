@@ -2,6 +2,8 @@
 
 It subscribes to every gate's and camera's status topic; the broker hands it
 each device's retained status on connecting, and each last will as it fires.
+Each status is also kept in the database (`device_status`), where the admin API
+reads a device's health: online, last seen, software version, sensors.
 Alerts go on the alerts stream (the database writer records them, the notifier
 delivers them), under the device's site: a camera's or gate's registered one,
 the `default` site for a gate nobody registered.
@@ -20,6 +22,7 @@ from pydantic import ValidationError
 
 from maskwatch.contracts import AlertKind, AlertTransition, CameraStatus, GateStatus, Transition, decode
 from maskwatch.contracts.common import ContractError
+from maskwatch.database.device_status import StatusReport, record_status
 from maskwatch.database.schema import DEFAULT_SITE, alerts, cameras, gates
 from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
 from maskwatch.queue import WorkQueue
@@ -79,20 +82,43 @@ class DeviceHealthService:
         """One status message; unreadable ones are logged and ignored."""
         gate = self._topics.gate_status.match(topic)
         camera = self._topics.camera_status.match(topic)
+        status: GateStatus | CameraStatus
+        kind: Kind
         try:
             if gate is not None:
-                online = decode(GateStatus, payload).state == "online"
+                status = decode(GateStatus, payload)
                 device_id, kind = gate["gate_id"], "gate"
             elif camera is not None:
-                online = decode(CameraStatus, payload).state == "online"
+                status = decode(CameraStatus, payload)
                 device_id, kind = camera["camera_id"], "camera"
             else:
                 return
         except (ContractError, ValidationError) as exc:
             log.warning("device health: unreadable status on %s: %s", topic, exc)
             return
-        for event in self.watcher.status(device_id, kind, online, now):  # type: ignore[arg-type]
+        online = status.state == "online"
+        await self._remember(device_id, kind, status, now)
+        for event in self.watcher.status(device_id, kind, online, now):
             await self._publish(event)
+
+    async def _remember(
+        self, device_id: str, kind: Kind, status: GateStatus | CameraStatus, now: float
+    ) -> None:
+        """Keep the status for the API; a database outage costs only this copy (the next heartbeat
+        brings another), never the offline alerts."""
+        report = StatusReport(
+            device_id=device_id,
+            kind=kind,
+            online=status.state == "online",
+            at=status.at or datetime.fromtimestamp(now, UTC),
+            software_version=status.software_version,
+            config_version=status.config_version,
+            sensors=status.sensors,
+        )
+        try:
+            await asyncio.to_thread(record_status, self._database, report)
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("device health: could not record %s %s's status: %s", kind, device_id, exc)
 
     async def _tick(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

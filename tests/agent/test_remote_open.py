@@ -61,6 +61,8 @@ async def test_open_from_the_api_reaches_the_gate_and_is_audited(mosquitto, phot
             )
         assert response.status_code == 202, response.text
         command_id = response.json()["command_id"]
+        assert response.json()["confirmed"] is True  # the agent answered once the barrier was open
+        assert response.json()["outcome"] == "opened"
         for _ in range(100):
             if "open" in gate.hardware.gate.actions:  # type: ignore[attr-defined]
                 break

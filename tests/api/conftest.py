@@ -6,9 +6,11 @@ the API as any of them with `world.client(name)`.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,6 +23,7 @@ from maskwatch.contracts import AlertKind, AlertTransition, Decision, Reason, Ti
 from maskwatch.database.alerts import open_alert, record_transition
 from maskwatch.database.engine import create_engine
 from maskwatch.database.schema import alerts, gates, sites, user_sites, users
+from maskwatch.device_accounts import DeviceAccounts
 from maskwatch.queue import WorkQueue, open_queue
 from maskwatch.snapshots import SnapshotSettings
 from services.api.app import create_app
@@ -72,6 +75,7 @@ class World:
     user_ids: dict[str, int] = field(default_factory=dict)
     checks: dict[str, UUID] = field(default_factory=dict)
     alerts: dict[str, int] = field(default_factory=dict)
+    passwd_file: Path = Path("passwd")
 
     def client(self, who: str | None = None) -> TestClient:
         """`who`'s API token as a bearer; without `who`, a browser on the API's own page (it sends
@@ -131,7 +135,10 @@ def build_world(
     snapshots: SnapshotSettings | None = None,
     **options: Any,
 ) -> World:
-    """`options` go to `create_app` as they are (`redis_url`, `queue_prefix`…)."""
+    """`options` go to `create_app` as they are (`redis_url`, `queue_prefix`…). Devices get broker
+    accounts in a password file of the world's own (`world.passwd_file`)."""
+    passwd_file = Path(tempfile.mkdtemp(prefix="mw-passwd-")) / "passwd"
+    options.setdefault("device_accounts", DeviceAccounts(passwd_file))
     engine = create_engine(url)
     commander = RecordingGateCommander()
     app = create_app(
@@ -143,7 +150,7 @@ def build_world(
         snapshots=snapshots,
         **options,
     )
-    world = World(engine, app, commander)
+    world = World(engine, app, commander, passwd_file=options["device_accounts"].passwd_file)
     now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(

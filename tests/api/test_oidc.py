@@ -188,7 +188,7 @@ def test_sign_in_through_the_provider_starts_a_session_and_is_audited(oidc_world
     assert root["_links"]["oidc_login"]["href"] == "/api/v1/auth/oidc/login"
     client, response = sign_in(oidc_world)
     assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/api/v1/"
+    assert response.headers["location"] == "/"  # the web console
     cookies = response.headers.get_list("set-cookie")
     session = next(c for c in cookies if c.startswith("maskwatch_session="))
     assert "HttpOnly" in session

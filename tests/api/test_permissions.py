@@ -5,10 +5,13 @@ user of site A can neither read nor change site B (its resources answer 404, as 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+import sqlalchemy as sa
 
+from maskwatch.database.schema import gates
 from services.api.security import Role
 from tests.api.conftest import PEOPLE, World
 
@@ -19,6 +22,16 @@ Request = tuple[str, str, dict[str, object] | None]
 def _new_user(w: World, site: str) -> Request:
     email = f"{uuid4().hex[:8]}@example.org"
     return "POST", "/api/v1/users", {"email": email, "password": "x" * 12, "role": "viewer", "sites": [site]}
+
+
+def _new_gate(w: World, site: str) -> str:
+    """A gate of its own for a route that revokes or deletes it."""
+    gate_id = f"{site}-{uuid4().hex[:8]}"
+    with w.engine.begin() as conn:
+        conn.execute(
+            sa.insert(gates).values(gate_id=gate_id, site_id=site, name="n", created_at=datetime.now(UTC))
+        )
+    return gate_id
 
 
 # name: (kind, success status, request builder(world, site))
@@ -56,6 +69,28 @@ SITE_ROUTES: dict[str, tuple[str, int, Callable[[World, str], Request]]] = {
     "rename gate": ("administer", 200, lambda w, s: ("PATCH", f"/api/v1/gates/{s}-1", {"name": f"{s} gate"})),
     "rename site": ("global", 200, lambda w, s: ("PATCH", f"/api/v1/sites/{s}", {"name": f"Site {s}"})),
     "create user for site": ("global", 201, _new_user),
+    "devices of site": ("administer", 200, lambda w, s: ("GET", f"/api/v1/devices?site={s}", None)),
+    "device": ("administer", 200, lambda w, s: ("GET", f"/api/v1/devices/{s}-1", None)),
+    "register device": (
+        "administer",
+        201,
+        lambda w, s: (
+            "POST",
+            "/api/v1/devices",
+            {"kind": "camera", "device_id": f"{s}-{uuid4().hex[:8]}", "site_id": s},
+        ),
+    ),
+    "rotate device": (
+        "administer",
+        200,
+        lambda w, s: ("POST", f"/api/v1/devices/{_new_gate(w, s)}/rotate", None),
+    ),
+    "revoke device": (
+        "administer",
+        200,
+        lambda w, s: ("POST", f"/api/v1/devices/{_new_gate(w, s)}/revoke", None),
+    ),
+    "delete device": ("administer", 204, lambda w, s: ("DELETE", f"/api/v1/devices/{_new_gate(w, s)}", None)),
 }
 
 OTHER_ROUTES: dict[str, tuple[str, int, Callable[[World], Request]]] = {
@@ -76,6 +111,7 @@ OTHER_ROUTES: dict[str, tuple[str, int, Callable[[World], Request]]] = {
         lambda w: ("PATCH", f"/api/v1/users/{w.user_ids['operator_b']}", {"role": "operator"}),
     ),
     "audit": ("global", 200, lambda w: ("GET", "/api/v1/audit", None)),
+    "devices": ("admin", 200, lambda w: ("GET", "/api/v1/devices", None)),
     "new site": (
         "global",
         201,
@@ -92,6 +128,8 @@ def expected(who: str | None, kind: str, ok: int, site: str | None = None) -> in
     role, all_sites, sites = PEOPLE[who]
     if kind == "any":
         return ok
+    if kind == "admin":
+        return ok if role == Role.ADMIN else 403
     if kind == "global":
         return ok if role == Role.ADMIN and all_sites else 403
     if not (all_sites or site in sites):

@@ -30,6 +30,7 @@ def test_every_template_is_in_the_acl_with_its_device_access():
         "gates/{gate_id}/rejected",
         "gates/{gate_id}/status",
         "gates/{gate_id}/command",
+        "gates/{gate_id}/command_ack",
         "gates/{gate_id}/config",
         "cameras/{camera_id}/frame",
         "cameras/{camera_id}/status",

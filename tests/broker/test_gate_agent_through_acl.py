@@ -44,9 +44,14 @@ async def test_remote_open_and_pushed_config_reach_the_agent_through_the_acl(acl
             await server.subscribe(topics.gate_status.format(gate_id=GATE_A), qos=1)
 
             commander = MqttGateCommander(acl_broker.server_settings())
-            command_id = await commander.open_gate(GATE_A, by="ops@venue.test", reason="delivery")
+            opened = await commander.open_gate(
+                GATE_A, by="ops@venue.test", reason="delivery", confirm_within_s=10
+            )
             assert await wait_until(lambda: "open" in gate.hardware.gate.actions)  # type: ignore[attr-defined]
-            assert [str(c.command_id) for c in gate.agent.commands] == [command_id]
+            assert [str(c.command_id) for c in gate.agent.commands] == [opened.command_id]
+            # Its account may answer on its own command_ack topic: the server hears that it opened.
+            assert opened.ack is not None
+            assert opened.ack.outcome == "opened"
             assert gate.agent.commands[0].by == "ops@venue.test"
 
             live = GateConfig(version="acl-2", offline_policy="allow")

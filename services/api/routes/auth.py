@@ -14,9 +14,10 @@ from maskwatch.metrics import SIGNIN_FAILURES
 from services.api import audit
 from services.api.accounts import load_account, normalize_email
 from services.api.deps import SESSION_COOKIE, CurrentUser, SessionDep, StateDep
-from services.api.hal import respond
+from services.api.hal import link, respond
 from services.api.paging import API
 from services.api.problems import PROBLEM_RESPONSES, Problem
+from services.api.routes.root import next_steps
 from services.api.routes.users import UserOut, user_resource
 from services.api.security import issue_token, verify_password
 
@@ -68,7 +69,10 @@ def login(request: Request, body: Credentials, conn: SessionDep, state: StateDep
     _, token = issue_token(conn, state.secret_key, account.user_id, kind="session", name=client, ttl=ttl)
     audit.record(conn, None, "auth.login", account.email, user_id=account.user_id, client=client)
     conn.commit()
-    response = respond(request, user_resource(account, self_href=f"{API}/auth/me"), etag=False)
+    signed_in = user_resource(account, self_href=f"{API}/auth/me")
+    # Where to go next: the entry points this account may follow (the same as the root's).
+    signed_in.links |= {"start": link(f"{API}/")} | next_steps(account.role, all_sites=account.all_sites)
+    response = respond(request, signed_in, etag=False)
     set_session_cookie(response, token, ttl, secure=state.api.cookie_secure)
     return response
 

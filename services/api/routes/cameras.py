@@ -20,15 +20,17 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from maskwatch.contracts import CameraConfig
+from maskwatch.database.device_status import DeviceHealth, load_health
 from maskwatch.database.schema import cameras, gates
 from services.api import audit
 from services.api.deps import CurrentUser, SessionDep, StateDep, require_site
-from services.api.hal import Page, Resource, link, page, require_match, respond
+from services.api.hal import Page, Resource, create_link, link, page, require_match, respond
+from services.api.health import HealthOut, health_out
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.routes.gates import GATE_ID
 from services.api.routes.sites import SLUG, load_site
-from services.api.security import Caller
+from services.api.security import Caller, Role
 from services.api.state import AppState
 
 router = APIRouter(prefix=f"{API}/cameras", tags=["cameras"], responses=PROBLEM_RESPONSES)
@@ -119,6 +121,9 @@ class CameraOut(Resource):
     )
     settings: CameraSettingsOut
     created_at: datetime
+    health: HealthOut | None = Field(
+        description="The camera agent's latest status; null for a camera never heard from (an IP camera)"
+    )
 
 
 class CameraIn(BaseModel):
@@ -161,7 +166,7 @@ def stored_settings(raw: Any) -> CameraSettingsOut:
         return CameraSettingsOut.model_validate(valid)
 
 
-def camera_resource(row: sa.Row[Any], caller: Caller) -> CameraOut:
+def camera_resource(row: sa.Row[Any], caller: Caller, health: DeviceHealth | None) -> CameraOut:
     href = f"{API}/cameras/{row.camera_id}"
     links = {
         "self": link(href),
@@ -182,7 +187,13 @@ def camera_resource(row: sa.Row[Any], caller: Caller) -> CameraOut:
         rtsp_url=row.rtsp_url if admin else None,
         settings=stored_settings(row.settings),
         created_at=created,
+        health=health_out(health),
     )
+
+
+def camera_out(conn: sa.Connection, row: sa.Row[Any], caller: Caller) -> CameraOut:
+    """One camera with its health."""
+    return camera_resource(row, caller, load_health(conn, [row.camera_id]).get(row.camera_id))
 
 
 def load_camera(conn: sa.Connection, caller: Caller, camera_id: str) -> sa.Row[Any]:
@@ -208,8 +219,12 @@ def list_cameras(
     elif visible is not None:
         query = query.where(cameras.c.site_id.in_(sorted(visible)))
     total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(query.order_by(cameras.c.camera_id).offset(paging.offset).limit(paging.limit))
-    return page(request, [camera_resource(r, caller) for r in rows], paging.offset, paging.limit, total)
+    rows = conn.execute(query.order_by(cameras.c.camera_id).offset(paging.offset).limit(paging.limit)).all()
+    may_create = caller.can_administer(site) if site is not None else caller.role == Role.ADMIN
+    create = create_link(f"{API}/cameras", CameraIn, "Register a camera") if may_create else None
+    health = load_health(conn, [r.camera_id for r in rows])
+    items = [camera_resource(r, caller, health.get(r.camera_id)) for r in rows]
+    return page(request, items, paging.offset, paging.limit, total, create=create)
 
 
 @router.post(
@@ -250,7 +265,7 @@ def create_camera(request: Request, body: CameraIn, caller: CurrentUser, conn: S
     )
     conn.commit()
     response = respond(
-        request, camera_resource(load_camera(conn, caller, body.camera_id), caller), status=201
+        request, camera_out(conn, load_camera(conn, caller, body.camera_id), caller), status=201
     )
     response.headers["Location"] = f"{API}/cameras/{body.camera_id}"
     return response
@@ -258,7 +273,7 @@ def create_camera(request: Request, body: CameraIn, caller: CurrentUser, conn: S
 
 @router.get("/{camera_id}", response_model=CameraOut, summary="One camera")
 def get_camera(request: Request, camera_id: CameraId, caller: CurrentUser, conn: SessionDep) -> Response:
-    return respond(request, camera_resource(load_camera(conn, caller, camera_id), caller))
+    return respond(request, camera_out(conn, load_camera(conn, caller, camera_id), caller))
 
 
 ONLINE_WITHIN_S = 30.0
@@ -314,7 +329,7 @@ def patch_camera(
         load_site(conn, caller, body.site_id)
         if not caller.can_administer(body.site_id):
             raise Problem(403, "forbidden", "only an admin of both sites may move a camera")
-    require_match(request, camera_resource(row, caller))
+    require_match(request, camera_out(conn, row, caller))
     values: dict[str, Any] = body.model_dump(include={"name", "site_id"}, exclude_none=True)
     if "rtsp_url" in body.model_fields_set:
         values["rtsp_url"] = body.rtsp_url
@@ -334,7 +349,7 @@ def patch_camera(
     fps = (changes.get("settings") or {}).get("fps")
     if fps is not None and row.rtsp_url is None and "rtsp_url" not in values:
         _push_rate(state, conn, caller, camera_id, row.site_id, float(fps))
-    return respond(request, camera_resource(load_camera(conn, caller, camera_id), caller))
+    return respond(request, camera_out(conn, load_camera(conn, caller, camera_id), caller))
 
 
 def _push_rate(

@@ -10,14 +10,19 @@ from anyio import from_thread
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from maskwatch.contracts import CommandOutcome
+from maskwatch.database.device_status import DeviceHealth, load_health
 from maskwatch.database.schema import cameras, gates
 from services.api import audit
+from services.api.commander import OpenResult
 from services.api.deps import CurrentUser, SessionDep, StateDep, require_site
-from services.api.hal import Page, Resource, link, page, require_match, respond
+from services.api.hal import Page, Resource, create_link, link, page, require_match, respond
+from services.api.health import HealthOut, health_out
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.routes.sites import SLUG, load_site
-from services.api.security import Caller
+from services.api.security import Caller, Role
+from services.api.state import AppState
 
 router = APIRouter(prefix=f"{API}/gates", tags=["gates"], responses=PROBLEM_RESPONSES)
 GATE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -29,6 +34,7 @@ class GateOut(Resource):
     site_id: str
     name: str
     created_at: datetime
+    health: HealthOut | None = Field(description="Its latest status; null until the gate first reports")
 
 
 class GateIn(BaseModel):
@@ -50,9 +56,16 @@ class OpenOut(Resource):
     gate_id: str
     command_id: str
     requested_by: str
+    confirmed: bool = Field(description="The gate answered that it opened")
+    outcome: CommandOutcome | None = Field(
+        description="The gate's answer: `opened`, or `expired` (too late to act); null: none in time"
+    )
+    answered_at: datetime | None
 
 
-def gate_resource(row: sa.Row[tuple[str, str, str, datetime]], caller: Caller) -> GateOut:
+def gate_resource(
+    row: sa.Row[tuple[str, str, str, datetime]], caller: Caller, health: DeviceHealth | None
+) -> GateOut:
     href = f"{API}/gates/{row.gate_id}"
     links = {
         "self": link(href),
@@ -65,7 +78,19 @@ def gate_resource(row: sa.Row[tuple[str, str, str, datetime]], caller: Caller) -
     if caller.can_administer(row.site_id):
         links["edit"] = link(href, "PATCH")
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-    return GateOut(links=links, gate_id=row.gate_id, site_id=row.site_id, name=row.name, created_at=created)
+    return GateOut(
+        links=links,
+        gate_id=row.gate_id,
+        site_id=row.site_id,
+        name=row.name,
+        created_at=created,
+        health=health_out(health),
+    )
+
+
+def gate_out(conn: sa.Connection, row: sa.Row[tuple[str, str, str, datetime]], caller: Caller) -> GateOut:
+    """One gate with its health."""
+    return gate_resource(row, caller, load_health(conn, [row.gate_id]).get(row.gate_id))
 
 
 def _columns() -> sa.Select[tuple[str, str, str, datetime]]:
@@ -95,8 +120,12 @@ def list_gates(
     elif visible is not None:
         query = query.where(gates.c.site_id.in_(sorted(visible)))
     total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(query.order_by(gates.c.gate_id).offset(paging.offset).limit(paging.limit))
-    return page(request, [gate_resource(r, caller) for r in rows], paging.offset, paging.limit, total)
+    rows = conn.execute(query.order_by(gates.c.gate_id).offset(paging.offset).limit(paging.limit)).all()
+    health = load_health(conn, [r.gate_id for r in rows])
+    may_create = caller.can_administer(site) if site is not None else caller.role == Role.ADMIN
+    create = create_link(f"{API}/gates", GateIn, "Register a gate") if may_create else None
+    items = [gate_resource(r, caller, health.get(r.gate_id)) for r in rows]
+    return page(request, items, paging.offset, paging.limit, total, create=create)
 
 
 @router.post("", response_model=GateOut, status_code=201, summary="Register a gate at a site (site admins)")
@@ -111,14 +140,14 @@ def create_gate(request: Request, body: GateIn, caller: CurrentUser, conn: Sessi
     conn.execute(sa.insert(gates).values(**body.model_dump(), created_at=datetime.now(UTC)))
     audit.record(conn, caller, "gate.create", f"gate:{body.gate_id}", site_id=body.site_id, name=body.name)
     conn.commit()
-    response = respond(request, gate_resource(load_gate(conn, caller, body.gate_id), caller), status=201)
+    response = respond(request, gate_out(conn, load_gate(conn, caller, body.gate_id), caller), status=201)
     response.headers["Location"] = f"{API}/gates/{body.gate_id}"
     return response
 
 
 @router.get("/{gate_id}", response_model=GateOut, summary="One gate")
 def get_gate(request: Request, gate_id: GateId, caller: CurrentUser, conn: SessionDep) -> Response:
-    return respond(request, gate_resource(load_gate(conn, caller, gate_id), caller))
+    return respond(request, gate_out(conn, load_gate(conn, caller, gate_id), caller))
 
 
 @router.patch("/{gate_id}", response_model=GateOut, summary="Rename a gate or move it to another site")
@@ -132,13 +161,18 @@ def patch_gate(
         load_site(conn, caller, body.site_id)
         if not caller.can_administer(body.site_id):
             raise Problem(403, "forbidden", "only an admin of both sites may move a gate")
-    require_match(request, gate_resource(row, caller))
+    require_match(request, gate_out(conn, row, caller))
     values = body.model_dump(exclude_none=True)
     if values:
         conn.execute(sa.update(gates).where(gates.c.gate_id == gate_id).values(**values))
     audit.record(conn, caller, "gate.update", f"gate:{gate_id}", site_id=row.site_id, changes=values)
     conn.commit()
-    return respond(request, gate_resource(load_gate(conn, caller, gate_id), caller))
+    return respond(request, gate_out(conn, load_gate(conn, caller, gate_id), caller))
+
+
+async def open_and_wait(state: AppState, gate_id: str, by: str, reason: str) -> OpenResult:
+    """Send the command and wait (up to `open_confirm_s`) for the gate to say it opened."""
+    return await state.commander.open_gate(gate_id, by, reason, confirm_within_s=state.api.open_confirm_s)
 
 
 @router.post(
@@ -155,7 +189,7 @@ def open_gate(
     if not caller.can_operate(row.site_id):
         raise Problem(403, "forbidden", "viewers cannot open gates")
     try:
-        command_id = from_thread.run(state.commander.open_gate, gate_id, caller.email, body.reason)
+        result = from_thread.run(open_and_wait, state, gate_id, caller.email, body.reason)
     except Exception as exc:
         audit.record(
             conn,
@@ -175,13 +209,18 @@ def open_gate(
         f"gate:{gate_id}",
         site_id=row.site_id,
         reason=body.reason,
-        command_id=command_id,
+        command_id=result.command_id,
+        outcome=result.ack.outcome.value if result.ack else None,
     )
     conn.commit()
+    ack = result.ack
     out = OpenOut(
         links={"self": link(f"{API}/gates/{gate_id}/open"), "gate": link(f"{API}/gates/{gate_id}")},
         gate_id=gate_id,
-        command_id=command_id,
+        command_id=result.command_id,
         requested_by=caller.email,
+        confirmed=ack is not None and ack.outcome == CommandOutcome.OPENED,
+        outcome=ack.outcome if ack else None,
+        answered_at=ack.at if ack else None,
     )
     return respond(request, out, status=202, etag=False)

@@ -50,7 +50,7 @@ from maskwatch.notification_rules import SEVERITY_LABELS, QuietHours, RateLimit
 from maskwatch.streams import append
 from services.api import audit
 from services.api.deps import CurrentUser, SessionDep, StateDep, require_site
-from services.api.hal import Link, Page, Resource, link, page, require_match, respond
+from services.api.hal import Link, Page, Resource, create_link, link, page, require_match, respond
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.routes.sites import SLUG, SiteId, load_site
@@ -450,7 +450,9 @@ def list_recipients(
     rows = conn.execute(
         query.order_by(RECIPIENT_COLUMNS.recipient_id).offset(paging.offset).limit(paging.limit)
     )
-    return page(request, [recipient_resource(r) for r in rows], paging.offset, paging.limit, total)
+    create = create_link(f"{API}/sites/{site_id}/recipients", RecipientIn, "Add a recipient")
+    items = [recipient_resource(r) for r in rows]
+    return page(request, items, paging.offset, paging.limit, total, create=create)
 
 
 @router.post(

@@ -30,7 +30,14 @@ def root(request: Request, caller: OptionalUser, state: StateDep) -> Response:
         if state.api.oidc is not None:
             links["oidc_login"] = link(f"{API}/auth/oidc/login", "GET", "Sign in through single sign-on")
         return respond(request, Root(links=links), etag=False)
-    links |= {
+    links |= next_steps(caller.role, all_sites=caller.all_sites)
+    return respond(request, Root(links=links, signed_in_as=caller.email), etag=False)
+
+
+def next_steps(role: Role, *, all_sites: bool) -> dict[str, Link]:
+    """What a signed-in user of `role` may follow: the root's links, and the sign-in answer's too, so a
+    client goes on from either without building URLs."""
+    links = {
         "me": link(f"{API}/auth/me"),
         "logout": link(f"{API}/auth/logout", "POST"),
         "tokens": link(f"{API}/tokens"),
@@ -47,12 +54,13 @@ def root(request: Request, caller: OptionalUser, state: StateDep) -> Response:
         ),
         "fcm_tokens": link(f"{API}/me/fcm-tokens", "POST", "Register this phone for a site's alerts"),
     }
-    if caller.role == Role.ADMIN:
+    if role == Role.ADMIN:
+        links["devices"] = link(f"{API}/devices", title="Gates and cameras: broker accounts and health")
         links["deliveries"] = link(f"{API}/deliveries", title="Notifications delivered, owed or dead")
         links["notification_channels"] = link(
             f"{API}/notification-channels", title="Channels a recipient may be on, and which are set up"
         )
-    if caller.is_global_admin:
+    if role == Role.ADMIN and all_sites:
         links["users"] = link(f"{API}/users")
         links["audit"] = link(f"{API}/audit")
-    return respond(request, Root(links=links, signed_in_as=caller.email), etag=False)
+    return links

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 from maskwatch.database.schema import sites
 from services.api import audit
 from services.api.deps import CurrentUser, GlobalAdmin, SessionDep, require_site
-from services.api.hal import Page, Resource, link, page, require_match, respond
+from services.api.hal import Page, Resource, create_link, link, page, require_match, respond
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.security import Caller
@@ -93,7 +93,9 @@ def list_sites(request: Request, caller: CurrentUser, conn: SessionDep, paging: 
         query = query.where(sites.c.site_id.in_(sorted(visible)))
     total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(sites.c.site_id).offset(paging.offset).limit(paging.limit))
-    return page(request, [site_resource(r, caller) for r in rows], paging.offset, paging.limit, total)
+    create = create_link(f"{API}/sites", SiteIn, "Add a site") if caller.is_global_admin else None
+    items = [site_resource(r, caller) for r in rows]
+    return page(request, items, paging.offset, paging.limit, total, create=create)
 
 
 @router.post("", response_model=SiteOut, status_code=201, summary="Add a site")

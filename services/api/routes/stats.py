@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from maskwatch.database import figures
+from maskwatch.database.devices import registered_gates
 from maskwatch.database.schema import sites
 from services.api.deps import CurrentUser, SessionDep
 from services.api.hal import Link, Resource, link, respond
@@ -68,7 +69,9 @@ class HourlyOut(Resource):
     hours: list[HourOut]
 
 
-class GateFigure(BaseModel):
+class GateFigure(Resource):
+    """One gate's figures; links to the gate when it is registered (an unregistered one has no page)."""
+
     gate_id: str
     figures: Counts
 
@@ -105,19 +108,24 @@ def _range(tz: ZoneInfo, first: date, last: date) -> tuple[datetime, datetime]:
     return figures.day_range(first, tz)[0], figures.day_range(last, tz)[1]
 
 
-def _links(site_id: str, first: date, last: date, here: str) -> dict[str, Link]:
+def _links(site_id: str, tz: ZoneInfo, first: date, last: date, here: str) -> dict[str, Link]:
+    """Self and the same range's other views, plus the single day before `first` and, unless it is
+    still to come in the site's zone, the day after `last`."""
     base = f"{API}/sites/{site_id}"
     q = f"from={first}&to={last}"
-    return {
+    view = here if here != "/today" else ""
+    before, after = first - timedelta(days=1), last + timedelta(days=1)
+    links = {
         "self": link(f"{base}/stats{here}?{q}" if here != "/today" else f"{base}/stats/today"),
         "site": link(base),
         "summary": link(f"{base}/stats?{q}"),
         "hourly": link(f"{base}/stats/hourly?{q}"),
         "gates": link(f"{base}/stats/gates?{q}"),
-        "previous_day": link(
-            f"{base}/stats{here if here != '/today' else ''}?from={first - timedelta(days=1)}"
-        ),
+        "previous_day": link(f"{base}/stats{view}?from={before}&to={before}", title=str(before)),
     }
+    if after <= datetime.now(tz).date():
+        links["next_day"] = link(f"{base}/stats{view}?from={after}&to={after}", title=str(after))
+    return links
 
 
 def _summary(
@@ -127,7 +135,7 @@ def _summary(
     s = figures.summary(conn, start, end, site=site_id)
     out = StatsOut.model_validate(
         {
-            "_links": _links(site_id, first, last, here),
+            "_links": _links(site_id, tz, first, last, here),
             "site_id": site_id,
             "time_zone": tz.key,
             "first_day": first,
@@ -177,7 +185,7 @@ def hourly(
     hours = figures.per_hour(conn, *_range(tz, first, last), tz, site=site_id)
     out = HourlyOut.model_validate(
         {
-            "_links": _links(site_id, first, last, "/hourly"),
+            "_links": _links(site_id, tz, first, last, "/hourly"),
             "site_id": site_id,
             "time_zone": tz.key,
             "first_day": first,
@@ -200,16 +208,24 @@ def per_gate(
     tz = ZoneInfo(load_site(conn, caller, site_id).time_zone)
     first, last = _days(tz, first, last, MAX_DAYS)
     rows = figures.per_gate(conn, *_range(tz, first, last), site=site_id)
+    registered = registered_gates(conn, [r.key for r in rows])
     out = GatesStatsOut.model_validate(
         {
-            "_links": _links(site_id, first, last, "/gates"),
+            "_links": _links(site_id, tz, first, last, "/gates"),
             "site_id": site_id,
             "first_day": first,
             "last_day": last,
-            "gates": [GateFigure(gate_id=r.key, figures=counts(r.summary)) for r in rows],
+            "gates": [_gate_figure(r.key, counts(r.summary), r.key in registered) for r in rows],
         }
     )
     return respond(request, out)
+
+
+def _gate_figure(gate_id: str, figures: Counts, registered: bool) -> GateFigure:
+    links = {"checks": link(f"{API}/checks?gate={gate_id}")}
+    if registered:
+        links["gate"] = link(f"{API}/gates/{gate_id}")
+    return GateFigure(links=links, gate_id=gate_id, figures=figures)
 
 
 @router.get("/stats/sites", response_model=SitesStatsOut, summary="Today's figures of every site you may see")

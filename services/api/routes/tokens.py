@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from maskwatch.database.schema import api_tokens
 from services.api import audit
 from services.api.deps import CurrentUser, SessionDep, StateDep
-from services.api.hal import Page, Resource, link, page, respond
+from services.api.hal import Page, Resource, create_link, link, page, respond
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.security import issue_token
@@ -62,7 +62,8 @@ def list_tokens(request: Request, caller: CurrentUser, conn: SessionDep, paging:
     query = _mine(caller.user_id)
     total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(api_tokens.c.token_id).offset(paging.offset).limit(paging.limit))
-    return page(request, [_resource(r) for r in rows], paging.offset, paging.limit, total)
+    create = create_link(f"{API}/tokens", TokenIn, "A new API token (shown once)")
+    return page(request, [_resource(r) for r in rows], paging.offset, paging.limit, total, create=create)
 
 
 @router.post("", response_model=TokenOut, status_code=201, summary="Create an API token")

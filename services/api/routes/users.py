@@ -13,7 +13,7 @@ from maskwatch.database.schema import api_tokens, users
 from services.api import audit
 from services.api.accounts import Account, create_account, load_account, set_sites, unknown_sites
 from services.api.deps import GlobalAdmin, SessionDep
-from services.api.hal import Page, Resource, link, page, require_match, respond
+from services.api.hal import Page, Resource, create_link, link, page, require_match, respond
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.routes.sites import SLUG
@@ -93,7 +93,8 @@ def list_users(request: Request, caller: GlobalAdmin, conn: SessionDep, paging: 
         sa.select(users.c.user_id).order_by(users.c.user_id).offset(paging.offset).limit(paging.limit)
     ).scalars()
     items = [user_resource(_load(conn, i), admin=True) for i in ids]
-    return page(request, items, paging.offset, paging.limit, total)
+    create = create_link(f"{API}/users", UserIn, "Create a user")
+    return page(request, items, paging.offset, paging.limit, total, create=create)
 
 
 @router.post("", response_model=UserOut, status_code=201, summary="Create a user")
