@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # serving on the CPU uses ONNX Runtime.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo up test check lint typecheck format bench clean \
+.PHONY: setup demo up test check lint typecheck format bench clean wheel \
 	dashboard dashboard-check dashboard-types dashboard-types-check dashboard-unit dashboard-test
 
 $(BIN)/python:
@@ -31,15 +31,24 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.runtime
 
 setup: $(VENV)/.dev dashboard
 
-# npm ci and the production build (dashboard/dist, served by the API at /); skipped without npm.
-dashboard:
+# npm ci and the production build (dashboard/dist, served by the API at /), each redone only when what
+# it is made from changed; skipped without npm.
 ifneq ($(NPM),)
-	cd $(DASHBOARD) && npm ci --no-audit --no-fund && npm run build
+DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src $(DASHBOARD)/public -type f 2>/dev/null) \
+	$(wildcard $(DASHBOARD)/index.html $(DASHBOARD)/vite.config.ts $(DASHBOARD)/tsconfig*.json)
+$(DASHBOARD)/node_modules/.package-lock.json: $(DASHBOARD)/package-lock.json
+	cd $(DASHBOARD) && npm ci --no-audit --no-fund
+	touch $@
+$(DASHBOARD)/dist/index.html: $(DASHBOARD)/node_modules/.package-lock.json $(DASHBOARD_SOURCES)
+	cd $(DASHBOARD) && npm run build
+dashboard: $(DASHBOARD)/dist/index.html
 else
+dashboard:
 	@echo "npm not found: the web console is not built (the API still runs; / says how to build it)"
 endif
 
-demo: $(VENV)/.runtime
+# The demo's checks, then the console on the same stack (a demo login is printed) until Ctrl-C.
+demo: $(VENV)/.runtime dashboard
 	$(BIN)/maskwatch demo
 
 up: $(VENV)/.runtime
@@ -83,6 +92,10 @@ dashboard-unit:
 dashboard-test: $(VENV)/.dev
 	cd $(DASHBOARD) && npm test && npm run build
 	$(BIN)/python -m pytest tests/dashboard
+
+# A wheel of this checkout in dist/, for a Pi to install without the source (docs/devices.md).
+wheel: | $(BIN)/python
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
 
 lint:
 	$(BIN)/ruff check .

@@ -1,4 +1,10 @@
-"""The demo: the whole stack in this process, three simulated gates, verdicts printed as they arrive."""
+"""The demo: the whole stack in this process, three simulated gates, verdicts printed as they arrive,
+then the web console on the same stack until Ctrl-C.
+
+Everything the demo makes up (checks, alerts, its console account) goes to a database of its own
+(`demo_database_url`) through an in-process queue, so a demo run on a machine that also runs the real
+installation never adds a made-up visitor to the real figures.
+"""
 
 from __future__ import annotations
 
@@ -56,27 +62,41 @@ def _describe(answer: Verdict | Rejection, min_face_score: float) -> tuple[str, 
     return outcome, f"faces {faces}, {answer.timings.total_ms:.0f} ms"
 
 
-async def run_demo(settings: Settings, *, rounds: int) -> int:
+DEMO_EMAIL = "demo@maskwatch.example.org"
+
+
+def demo_settings(settings: Settings, passwd_file: Path) -> Settings:
+    """The installation's settings with the demo's own database and an in-process queue: the demo's
+    made-up checks never reach the installation's database or streams."""
+    return settings.model_copy(
+        update={
+            "database": settings.database.model_copy(update={"url": settings.demo_database_url}),
+            "queue": settings.queue.model_copy(update={"url": "memory://"}),
+            "ingest": settings.ingest.model_copy(update={"http_port": None}),
+            # The demo's devices sign in with accounts of their own, kept apart from the installation's.
+            "provisioning": settings.provisioning.model_copy(update={"mosquitto_passwd_file": passwd_file}),
+        }
+    )
+
+
+async def run_demo(
+    settings: Settings, *, rounds: int, serve: bool = True, stop: asyncio.Event | None = None
+) -> int:
+    """The demo's checks; then, with `serve`, the console on the same stack until `stop` is set."""
     with tempfile.TemporaryDirectory() as accounts:
-        # The demo's devices sign in with accounts of their own, kept apart from the installation's.
-        passwd_file = Path(accounts) / "passwd"
-        settings = settings.model_copy(
-            update={
-                "ingest": settings.ingest.model_copy(update={"http_port": None}),
-                "provisioning": settings.provisioning.model_copy(
-                    update={"mosquitto_passwd_file": passwd_file}
-                ),
-            }
+        return await _run(
+            demo_settings(settings, Path(accounts) / "passwd"), rounds=rounds, serve=serve, stop=stop
         )
-        return await _run(settings, rounds=rounds)
 
 
-async def _run(settings: Settings, *, rounds: int) -> int:
-    stack = Stack(settings, (*GATE_PATH, "monitoring", "notifier"))
+async def _run(settings: Settings, *, rounds: int, serve: bool, stop: asyncio.Event | None) -> int:
+    Path(settings.database.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    services = (*GATE_PATH, "monitoring", "notifier", *(("api", "device-health") if serve else ()))
+    stack = Stack(settings, services)
     print(
         f"Starting Maskwatch: broker {settings.mqtt.host}:{settings.mqtt.port} "
         f"({'embedded' if settings.mqtt.embedded else 'external'}), queue {settings.queue.url}, "
-        f"database {settings.database.url}"
+        f"the demo's own database {settings.database.url}"
     )
     await stack.start()
     _register_gates(settings, [*sorted({v.gate_id for v in VISITS}), AGENT_GATE])
@@ -111,10 +131,65 @@ async def _run(settings: Settings, *, rounds: int) -> int:
         missing += await _run_indoor_camera(settings)
         await asyncio.sleep(1.0)  # let the stats service write the last outcomes
         _print_stats(settings)
+        print(f"{total - missing} of {total} checks answered; {agreed} matched the expected verdict.")
+        if serve:
+            await _serve_console(settings, stack, stop or _stop_on_signals())
     finally:
         await stack.close()
-    print(f"{total - missing} of {total} checks answered; {agreed} matched the expected verdict.")
     return 1 if missing else 0
+
+
+def _stop_on_signals() -> asyncio.Event:
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _serve_console(settings: Settings, stack: Stack, stop: asyncio.Event) -> None:
+    """Keep the stack running with the console, signed in with a demo account made for this run."""
+    password = _demo_account(settings)
+    host = "127.0.0.1" if settings.api.host in ("0.0.0.0", "::") else settings.api.host
+    print(
+        f"\nThe web console: http://{host}:{settings.api.port}/ — sign in as {DEMO_EMAIL} "
+        f"with the password {password}\n"
+        f"(API: http://{host}:{settings.api.port}/docs). Send more checks from another terminal with "
+        f"`maskwatch simulate gate`; Ctrl-C stops the demo.",
+        flush=True,
+    )
+    waiting = asyncio.create_task(stop.wait())
+    failed = asyncio.create_task(stack.wait())
+    await asyncio.wait({waiting, failed}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (waiting, failed):
+        task.cancel()
+
+
+def _demo_account(settings: Settings) -> str:
+    """The demo's admin account in the demo's database, with a new password each run (printed once)."""
+    from maskwatch.broker_accounts import new_password
+    from maskwatch.database.engine import create_engine
+    from maskwatch.database.schema import users
+    from services.api.accounts import create_account, load_account
+    from services.api.security import Role, hash_password
+
+    password = new_password()
+    engine = create_engine(settings.database.url)
+    try:
+        with engine.begin() as connection:
+            if load_account(connection, email=DEMO_EMAIL) is None:
+                create_account(connection, DEMO_EMAIL, password, Role.ADMIN, all_sites=True, site_ids=[])
+            else:
+                connection.execute(
+                    sa.update(users)
+                    .where(users.c.email == DEMO_EMAIL)
+                    .values(password_hash=hash_password(password))
+                )
+    finally:
+        engine.dispose()
+    return password
 
 
 AGENT_GATE = "turnstile-4"
