@@ -3,11 +3,38 @@
 import { Card, Group, List, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { useTranslation } from "react-i18next";
 import type { Counts } from "../api/client";
-import { useOpenAlertCount, useSiteHourly, useSites, useSitesStats, useSiteToday } from "../api/queries";
+import {
+  useOpenAlertCount,
+  useSiteHourly,
+  useSiteHourlyOn,
+  useSites,
+  useSitesStats,
+  useSiteToday,
+} from "../api/queries";
 import { HourlyChart } from "../components/HourlyChart";
 import { Loading, LoadError } from "../components/QueryState";
 import { reasonLabel } from "../i18n/labels";
-import { formatDay } from "../time/format";
+import { sameWeekdayLastWeek, trendOf, type Trend } from "../stats/trend";
+import { formatDay, formatWeekday } from "../time/format";
+
+function TrendLine({ trend, lastWeek, siteId }: { trend: Trend; lastWeek: string; siteId: string }) {
+  const { t, i18n } = useTranslation();
+  const weekday = formatWeekday(lastWeek, i18n.language);
+  const text =
+    trend.percent === null
+      ? t("overview.trendNone", { weekday })
+      : trend.percent > 0
+        ? t("overview.trendUp", { weekday, percent: trend.percent, before: trend.before })
+        : trend.percent < 0
+          ? t("overview.trendDown", { weekday, percent: -trend.percent, before: trend.before })
+          : t("overview.trendSame", { weekday, before: trend.before });
+  const tone = trend.percent === null || trend.percent === 0 ? "dimmed" : trend.percent > 0 ? "teal.9" : "orange.9";
+  return (
+    <Text size="sm" c={tone} data-testid={`trend-${siteId}`}>
+      {text}
+    </Text>
+  );
+}
 
 function Figure({ label, value, testId, tone }: { label: string; value: number | undefined; testId: string; tone?: string }) {
   return (
@@ -59,6 +86,9 @@ function SiteToday({ siteId, siteName }: { siteId: string; siteName: string }) {
   const today = useSiteToday(siteId);
   const hourly = useSiteHourly(siteId);
   const openAlerts = useOpenAlertCount(siteId);
+  const lastWeek = today.data ? sameWeekdayLastWeek(today.data.first_day) : undefined;
+  const past = useSiteHourlyOn(siteId, lastWeek);
+  const trend = hourly.data && past.data ? trendOf(hourly.data.hours, past.data.hours, new Date()) : null;
   if (today.error) return <LoadError error={today.error} retry={() => void today.refetch()} />;
   const figures = today.data?.figures;
   return (
@@ -81,6 +111,7 @@ function SiteToday({ siteId, siteName }: { siteId: string; siteName: string }) {
           <Figure label={t("overview.denied")} value={figures?.denied} testId={`denied-${siteId}`} tone="red.9" />
           <Figure label={t("overview.openAlerts")} value={openAlerts.data} testId={`open-alerts-${siteId}`} />
         </SimpleGrid>
+        {trend && lastWeek && <TrendLine trend={trend} lastWeek={lastWeek} siteId={siteId} />}
         <SimpleGrid cols={{ base: 1, md: 3 }} spacing="lg">
           <div>{figures ? <DeniedByReason figures={figures} /> : <Loading />}</div>
           <Stack gap={4} className="chart-cell">
