@@ -341,48 +341,45 @@ def device_hardware_or_exit(config: Path, build: Callable[[], _T]) -> _T:
 @device_app.command("add")
 def device_add(
     gate_id: Annotated[str, typer.Argument(help="The new gate's id (letters, digits, . _ -).")],
-    site: Annotated[str, typer.Option(help="The site the gate belongs to.")] = "default",
+    site: Annotated[str, typer.Option(help="The site the gate belongs to (create it first).")] = "default",
     name: Annotated[str | None, typer.Option(help="A name for the dashboard.")] = None,
     passwd_file: Annotated[Path | None, typer.Option(help="Mosquitto password file to update.")] = None,
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="The gate exists: give it a new password (the old one stops).")
+    ] = False,
 ) -> None:
     """Create broker credentials for a gate and print what its Raspberry Pi needs.
 
-    The password is shown once. Reload the broker afterwards (docker compose kill -s SIGHUP mosquitto).
+    The password is shown once. An existing gate is refused unless --rotate is given. The broker applies
+    the account at once with `provisioning.broker_reload_command`, else at its next reload (SIGHUP).
     """
     from maskwatch.database.engine import create_engine, migrate
     from maskwatch.database.gates import DeviceIdTaken, UnknownSiteError, register_gate
-    from stack.provisioning import provision_gate
+    from stack.device_cli import accounts_for, gate_exists, print_provisioned
 
     require_device_id(gate_id, "gate")
     settings = load_settings_or_exit()
+    p = settings.provisioning
+    accounts = accounts_for(p, passwd_file)
     migrate(settings.database.url)
     database = create_engine(settings.database.url)
     try:
+        if not rotate and gate_exists(database, accounts, gate_id):
+            typer.echo(
+                f"gate {gate_id!r} exists already: `--rotate` gives it a new password (its old one stops "
+                "working), or choose another id",
+                err=True,
+            )
+            raise typer.Exit(2)
         register_gate(database, gate_id, site_id=site, name=name)
     except (UnknownSiteError, DeviceIdTaken) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     finally:
         database.dispose()
-    p = settings.provisioning
-    embedded = settings.mqtt.embedded and "public_broker_port" not in p.model_fields_set
-    result = provision_gate(
-        gate_id,
-        passwd_file=passwd_file or p.mosquitto_passwd_file,
-        broker_host=p.public_broker_host,
-        broker_port=settings.mqtt.port if embedded else p.public_broker_port,  # the embedded broker's own
-        topic_root=settings.mqtt.topic_root,
-        ownership=p.ownership(),
-    )
-    typer.echo(
-        f"Gate {gate_id} registered under site {site}; "
-        f"broker account in {passwd_file or p.mosquitto_passwd_file}."
-    )
-    typer.echo(f"Broker: {result.broker_host}:{result.broker_port}  username: {result.username}")
-    typer.echo(f"Password (shown once): {result.password}")
-    for what, topic in result.topic_table().items():
-        typer.echo(f"  {what:<34} {topic}")
-    typer.echo("\n# /etc/maskwatch/gate.yaml on the Pi:\n" + result.agent_config())
+    change = accounts.issue(gate_id)
+    typer.echo(f"Gate {gate_id} registered under site {site}; broker account in {accounts.passwd_file}.")
+    print_provisioned(gate_id, p.broker_address(settings.mqtt.topic_root), change)
 
 
 @device_app.command("rotate")
@@ -504,18 +501,25 @@ def _register_model_commands() -> None:
 
 
 def _register_operator_commands() -> None:
-    from stack.broker_cli import acl_command
-    from stack.camera_cli import app as camera_app
-    from stack.camera_cli import simulate_camera_command
-    from stack.dead_letters_cli import app as dead_letters_app
-    from stack.monitor_cli import app as monitor_app
-    from stack.notify_cli import app as notify_app
+    try:
+        from stack.broker_cli import acl_command
+        from stack.camera_cli import app as camera_app
+        from stack.camera_cli import simulate_camera_command
+        from stack.dead_letters_cli import app as dead_letters_app
+        from stack.device_cli import device_delete_command, device_list_command, device_revoke_command
+        from stack.monitor_cli import app as monitor_app
+        from stack.notify_cli import app as notify_app
+    except ImportError:  # a device install (a Pi) has no server dependencies: `agent` still works
+        return
 
     app.add_typer(dead_letters_app, name="dead-letters")
     app.add_typer(monitor_app, name="monitor")
     app.add_typer(camera_app, name="camera")
     app.add_typer(notify_app, name="notify")
     simulate_app.command("camera")(simulate_camera_command)
+    device_app.command("list")(device_list_command)
+    device_app.command("revoke")(device_revoke_command)
+    device_app.command("delete")(device_delete_command)
     broker_app = typer.Typer(no_args_is_help=True, help="The MQTT broker's configuration.")
     broker_app.command("acl")(acl_command)
     app.add_typer(broker_app, name="broker")

@@ -320,6 +320,9 @@ def build_api_app(settings: Settings, queue: WorkQueue | None) -> FastAPI:
         # With Redis, every API replica shares the sign-in limits.
         redis_url=None if settings.queue.url.startswith("memory://") else settings.queue.url,
         policy=settings.policy,
+        # Admins provision devices from the console: accounts in the broker's password file.
+        device_accounts=settings.provisioning.device_accounts(),
+        broker_address=settings.provisioning.broker_address(settings.mqtt.topic_root),
     )
 
 

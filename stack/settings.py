@@ -29,6 +29,7 @@ from pydantic_settings import (
 from maskwatch.broker_accounts import FileOwnership
 from maskwatch.consumer import ConsumerSettings
 from maskwatch.database.engine import DatabaseSettings
+from maskwatch.device_accounts import BrokerAddress, DeviceAccounts
 from maskwatch.mqtt import MqttSettings
 from maskwatch.queue import QueueSettings
 from maskwatch.snapshots import SnapshotSettings
@@ -76,8 +77,23 @@ class ProvisioningSettings(BaseModel):
         )
 
     public_broker_host: str = "127.0.0.1"
-    """The broker address as the gates reach it (the server's LAN name or address)."""
+    """The broker address as the gates reach it (the server's LAN name or address), written into each
+    device's config by `maskwatch device add` and the console (docs/devices.md)."""
     public_broker_port: int = 1883
+    public_broker_tls: bool = False
+    """Devices connect over TLS (port 8883 then); their config names the CA file to install."""
+    broker_reload_command: list[str] = []
+    """Run after a device's account changes so the broker applies it at once (and drops a revoked
+    device's connection), e.g. `["systemctl", "reload", "mosquitto"]` or `["docker", "compose", "kill",
+    "-s", "SIGHUP", "mosquitto"]`; empty: reload the broker yourself."""
+
+    def device_accounts(self) -> DeviceAccounts:
+        return DeviceAccounts(self.mosquitto_passwd_file, self.ownership(), tuple(self.broker_reload_command))
+
+    def broker_address(self, topic_root: str) -> BrokerAddress:
+        return BrokerAddress(
+            self.public_broker_host, self.public_broker_port, topic_root, self.public_broker_tls
+        )
 
 
 class Settings(BaseSettings):
