@@ -1,8 +1,9 @@
 // The latest verdicts at the gates, newest first. The list is the API's (GET /api/v1/checks); each
 // `check` event from the live stream refetches it, so new verdicts appear with their temperature.
-import { Badge, Button, Group, Stack, Table, Text, Title } from "@mantine/core";
+import { Badge, Box, Button, Group, Stack, Table, Text, Title, VisuallyHidden } from "@mantine/core";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import { linkOf } from "../api/hal";
 import { useLatestChecks, useSites } from "../api/queries";
 import { decisionColor } from "../components/colors";
 import { Loading, LoadError } from "../components/QueryState";
@@ -10,6 +11,24 @@ import { decisionLabel, reasonLabel } from "../i18n/labels";
 import { formatTime, formatDateTime, zoneOf } from "../time/format";
 
 const STEP = 50;
+const THUMB = 48;
+
+/** The face the gate saw, while the venue's retention keeps it; an empty square otherwise. */
+function FaceThumbnail({ href, gate }: { href: string | undefined; gate: string }) {
+  const { t } = useTranslation();
+  if (!href) return <Box w={THUMB} h={THUMB} bg="gray.1" style={{ borderRadius: 6 }} aria-hidden />;
+  return (
+    <img
+      src={href}
+      alt={t("feed.faceAt", { gate })}
+      width={THUMB}
+      height={THUMB}
+      loading="lazy"
+      style={{ objectFit: "cover", borderRadius: 6, display: "block" }}
+      data-testid="face-thumbnail"
+    />
+  );
+}
 
 function isToday(iso: string, zone: string): boolean {
   const day = (d: Date) => new Intl.DateTimeFormat("en-CA", { timeZone: zone, dateStyle: "short" }).format(d);
@@ -49,6 +68,9 @@ export function LiveFeed() {
             <Table striped highlightOnHover verticalSpacing="xs" data-testid="feed">
               <Table.Thead>
                 <Table.Tr>
+                  <Table.Th scope="col" w={64}>
+                    <VisuallyHidden>{t("feed.face")}</VisuallyHidden>
+                  </Table.Th>
                   <Table.Th scope="col">{t("common.time")}</Table.Th>
                   <Table.Th scope="col">{t("common.gate")}</Table.Th>
                   <Table.Th scope="col">{t("feed.decision")}</Table.Th>
@@ -69,6 +91,9 @@ export function LiveFeed() {
                     : formatDateTime(check.decided_at, zone, i18n.language);
                   return (
                     <Table.Tr key={check.check_id} data-check={check.check_id}>
+                      <Table.Td>
+                        <FaceThumbnail href={linkOf(check, "face")?.href} gate={check.gate_id} />
+                      </Table.Td>
                       <Table.Td>
                         <time dateTime={check.decided_at} title={zone}>
                           {when}
