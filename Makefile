@@ -114,5 +114,14 @@ bench: setup
 	$(BIN)/python bench/bench_cameras.py
 	$(BIN)/python bench/bench_figures.py
 
+# The fault drills alone, the database away for 3 minutes (the suite cuts it for 8 s): docs/reliability.md.
+.PHONY: drills soak
+drills: setup
+	MASKWATCH_DRILL_DATABASE_OUTAGE_S=180 $(BIN)/python -m pytest tests/drills -s
+
+# Many gates and cameras for a bounded run: the drills' counts and each service's memory, start and end.
+soak: setup
+	$(BIN)/python bench/soak.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(DASHBOARD)/node_modules $(DASHBOARD)/dist $(DASHBOARD)/test-results

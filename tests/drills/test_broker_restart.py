@@ -31,7 +31,7 @@ async def test_mosquitto_restarted_under_load_loses_nothing_and_both_doors_recov
 async def http_check_answered(drill, gate_id: str) -> bool:
     """A check through the HTTP door gets its verdict, within a bounded number of tries."""
     url = f"http://127.0.0.1:{drill.http_port}/api/v1/gates/{gate_id}/checks"
-    auth = (gate_id, drill.gate_passwords[gate_id])
+    auth = (gate_id, drill.passwords[gate_id])
     async with httpx.AsyncClient(timeout=30) as http:
         for _ in range(int(HTTP_RECOVERY_WAIT_S / 0.5)):
             files = {"image": ("p.jpg", sample_jpeg("mask"), "image/jpeg")}

@@ -9,8 +9,8 @@ import logging
 import pytest
 
 from stack import launcher
-from tests.drills.conftest import free_port
 from tests.drills.services import ServiceProcess
+from tests.drills.world import free_port
 
 pytestmark = pytest.mark.timeout(300)
 
