@@ -23,9 +23,10 @@ from pydantic import BaseModel, Field
 
 from maskwatch import metrics
 from maskwatch.contracts import ContractError, Message, decode
+from maskwatch.contracts.binary_frame import join_image
 from maskwatch.outages import is_outage
 from maskwatch.queue import Entry, GroupMissing, QueueUnavailable, WorkQueue
-from maskwatch.streams import ENTRY_CONTRACTS, EntryKind, StreamGroup
+from maskwatch.streams import ENTRY_CONTRACTS, IMAGE_PATHS, EntryKind, StreamGroup
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,10 @@ def decode_entry(source: StreamGroup, entry: Entry) -> Message:
         raise ContractError("schema", f"unknown entry kind {entry.kind!r}") from None
     if kind not in source.kinds:
         raise ContractError("schema", f"{source.stream} does not carry {kind.value} entries")
-    return decode(ENTRY_CONTRACTS[kind], entry.data)
+    path = IMAGE_PATHS.get(kind)
+    if entry.image and path is not None:  # the image beside the JSON, as raw bytes
+        return join_image(ENTRY_CONTRACTS[kind], entry.data, entry.image, path)
+    return decode(ENTRY_CONTRACTS[kind], entry.data)  # entries written before images travelled apart
 
 
 Sources = StreamGroup | Sequence[StreamGroup]

@@ -25,7 +25,7 @@ async def requeue(queue: WorkQueue, stream: Stream, ids: Sequence[str] | None = 
     """Put the chosen dead letters (all when `ids` is None) back on `stream`; returns those moved."""
     chosen = await _chosen(queue, stream, ids)
     for letter in chosen:
-        await queue.add(stream.key, letter.kind, letter.data)
+        await queue.add(stream.key, letter.kind, letter.data, image=letter.image)
         await queue.remove(stream.dead_letters, [letter.id])
     return chosen
 

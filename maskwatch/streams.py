@@ -18,6 +18,7 @@ never bare strings, and consumers get contracts back (`maskwatch.consumer`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -33,9 +34,10 @@ from maskwatch.contracts import (
     Rejection,
     Verdict,
 )
+from maskwatch.contracts.binary_frame import ImagePath, split_image
 
 if TYPE_CHECKING:
-    from maskwatch.queue.base import WorkQueue
+    from maskwatch.queue.base import NewEntry, WorkQueue
 
 
 FRAMES_KEPT = 1000
@@ -66,6 +68,14 @@ ENTRY_CONTRACTS: dict[EntryKind, type[Message]] = {
     EntryKind.DELIVERY_RETRY: DeliveryRetry,
 }
 _KIND_OF: dict[type[Message], EntryKind] = {contract: kind for kind, contract in ENTRY_CONTRACTS.items()}
+
+IMAGE_PATHS: dict[EntryKind, ImagePath] = {
+    EntryKind.GATE_CHECK: ("check", "image_jpeg"),
+    EntryKind.CAMERA_FRAME: ("frame", "image_jpeg"),
+    EntryKind.CAMERA_ANALYSIS: ("image_jpeg",),
+}
+"""Where the image sits in the contracts that carry one: an entry holds it as a binary field of its
+own beside the JSON, so no service base64-encodes or decodes an image between ingest and the model."""
 
 
 class Group(StrEnum):
@@ -196,8 +206,27 @@ def delivery_job_queue(prefix: str) -> str:
     return f"{prefix}:deliveries"
 
 
+def new_entry(stream: Stream, message: Message) -> NewEntry:
+    """`message` as an entry of `stream`: its kind, its JSON, and its image apart as raw bytes."""
+    from maskwatch.queue.base import NewEntry
+
+    kind = stream.kind_of(message)
+    path = IMAGE_PATHS.get(kind)
+    if path is None:
+        return NewEntry(kind.value, message.to_json())
+    data, image = split_image(message, path)
+    return NewEntry(kind.value, data, image)
+
+
 async def append(queue: WorkQueue, stream: Stream, message: Message) -> str:
     """Add `message` to `stream` under its contract's kind; refuses a contract the stream does not carry."""
+    entry = new_entry(stream, message)
     return await queue.add(
-        stream.key, stream.kind_of(message).value, message.to_json(), max_length=stream.max_length
+        stream.key, entry.kind, entry.data, image=entry.image, max_length=stream.max_length
     )
+
+
+async def append_many(queue: WorkQueue, stream: Stream, messages: Sequence[Message]) -> list[str]:
+    """`append` for a batch, in one round trip: what a worker writes after each model run."""
+    entries = [new_entry(stream, m) for m in messages]
+    return await queue.add_many(stream.key, entries, max_length=stream.max_length)

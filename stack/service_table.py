@@ -95,21 +95,23 @@ async def run_ingest(ctx: ServiceContext) -> None:
 async def run_inference(ctx: ServiceContext) -> None:
     from services.inference.engine import build_engine
     from services.inference.low_priority import low_priority_executor
+    from services.inference.session_tuning import worker_model_config
     from services.inference.worker import InferenceWorker
 
     settings = ctx.settings
     worker = settings.worker
+    model = worker_model_config(settings.inference_model, worker)
     frames = low_priority_executor(worker.frame_nice)
     try:
         engine = ctx.engine
         frame_engine = engine
         if engine is None:
-            engine = await asyncio.to_thread(build_engine, settings.inference_model)
+            engine = await asyncio.to_thread(build_engine, model)
             if (
                 worker.frames_on_own_engine
             ):  # built in the low-priority thread: its pool inherits the priority
                 loop = asyncio.get_running_loop()
-                frame_engine = await loop.run_in_executor(frames, build_engine, settings.inference_model)
+                frame_engine = await loop.run_in_executor(frames, build_engine, model)
         ctx.ready.set()
         await InferenceWorker(
             engine,

@@ -27,6 +27,7 @@ from maskwatch.contracts import (
     SensorState,
     decode,
 )
+from maskwatch.contracts.binary_frame import encode_device_payload
 from maskwatch.contracts.common import utc_now
 from maskwatch.mqtt import MqttSettings, mqtt_client
 from maskwatch.topics import Topics
@@ -147,7 +148,7 @@ class CameraClient:
             frame = CameraFrame(
                 camera_id=self.camera_id, frame_id=uuid4(), captured_at=captured_at, image_jpeg=jpeg
             )
-            await self._client.publish(self._frame_topic, frame.to_json(), qos=0)
+            await self._client.publish(self._frame_topic, encode_device_payload(frame), qos=0)
             self.sent += 1
         finally:
             self._sending = False

@@ -26,6 +26,7 @@ from maskwatch.contracts import (
     TemperatureReading,
     decode,
 )
+from maskwatch.contracts.binary_frame import encode_device_payload
 from maskwatch.contracts.common import utc_now
 from maskwatch.mqtt import MqttSettings, mqtt_client
 from maskwatch.topics import Topics
@@ -138,7 +139,7 @@ class GateClient:
             image_jpeg=image_jpeg,
             temperature=temperature,
         )
-        return await self.send_raw(check.to_json(), check.check_id, timeout=timeout)
+        return await self.send_raw(encode_device_payload(check), check.check_id, timeout=timeout)
 
     async def send_raw(self, payload: bytes, check_id: UUID | None, *, timeout: float) -> Answer:
         """Publish any payload on this gate's check topic; for diagnostics and tests of bad input."""
@@ -149,7 +150,7 @@ class GateClient:
     async def send_record(self, check: GateCheck) -> None:
         """Publish a check decided while offline; nothing waits for its verdict."""
         await self._client.publish(
-            self._topics.gate_check.format(gate_id=self.gate_id), check.to_json(), qos=1
+            self._topics.gate_check.format(gate_id=self.gate_id), encode_device_payload(check), qos=1
         )
 
     async def _listen(self) -> None:

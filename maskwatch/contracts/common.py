@@ -39,7 +39,7 @@ class Message(BaseModel):
 class ContractError(ValueError):
     """A payload that is not a valid message; `code` says which way it failed."""
 
-    def __init__(self, code: Literal["not_json", "schema"], detail: str) -> None:
+    def __init__(self, code: Literal["not_json", "schema", "bad_frame"], detail: str) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
@@ -56,7 +56,19 @@ def decode(model: type[M], payload: bytes | str) -> M:
         kinds = {e["type"] for e in exc.errors()}
         if kinds & {"json_invalid", "json_type"}:
             raise ContractError("not_json", "payload is not valid JSON") from exc
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
-        )
-        raise ContractError("schema", f"{model.__name__} invalid: {problems}") from exc
+        raise _schema_error(model, exc) from exc
+
+
+def validate_python(model: type[M], document: object) -> M:
+    """Validate an already parsed document (a binary frame's metadata with its image put back)."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise _schema_error(model, exc) from exc
+
+
+def _schema_error(model: type[Message], exc: ValidationError) -> ContractError:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
+    )
+    return ContractError("schema", f"{model.__name__} invalid: {problems}")

@@ -19,6 +19,8 @@ class RejectionCode(StrEnum):
     SCHEMA = "schema"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     BAD_IMAGE = "bad_image"
+    BAD_FRAME = "bad_frame"
+    """A binary frame whose header is truncated or garbled (maskwatch/contracts/binary_frame.py)."""
     GATE_MISMATCH = "gate_mismatch"
     TOO_LATE = "too_late"
     """The server was too busy to answer in time: the gate says "try again" rather than deciding late."""

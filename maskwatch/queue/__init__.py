@@ -5,7 +5,15 @@ pending until it is acknowledged, an entry held too long by a silent consumer
 is redelivered, and an entry that keeps failing goes to a dead-letter stream.
 """
 
-from maskwatch.queue.base import DeadLetter, Entry, GroupMissing, QueueDepth, QueueUnavailable, WorkQueue
+from maskwatch.queue.base import (
+    DeadLetter,
+    Entry,
+    GroupMissing,
+    NewEntry,
+    QueueDepth,
+    QueueUnavailable,
+    WorkQueue,
+)
 from maskwatch.queue.factory import open_queue
 from maskwatch.queue.settings import QueueSettings
 
@@ -13,6 +21,7 @@ __all__ = [
     "DeadLetter",
     "Entry",
     "GroupMissing",
+    "NewEntry",
     "QueueDepth",
     "QueueSettings",
     "QueueUnavailable",

@@ -27,6 +27,17 @@ class Entry:
     """1 on first delivery; higher when a consumer died holding it."""
     stream: str = ""
     """The stream it was read from (a consumer may read several)."""
+    image: bytes = b""
+    """The image of a message that carries one, as raw bytes beside `data` (never base64 inside it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """One entry to append: what `add_many` writes in a single round trip."""
+
+    kind: str
+    data: bytes
+    image: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +50,7 @@ class DeadLetter:
     error: str
     source_id: str
     """Its id in the stream it came from."""
+    image: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +62,16 @@ class QueueDepth:
 
 
 class WorkQueue(Protocol):
-    async def add(self, stream: str, kind: str, data: bytes, *, max_length: int | None = None) -> str:
+    async def add(
+        self, stream: str, kind: str, data: bytes, *, image: bytes = b"", max_length: int | None = None
+    ) -> str:
         """Append an entry; with `max_length`, the stream keeps about that many, dropping the oldest."""
+        ...
+
+    async def add_many(
+        self, stream: str, entries: Sequence[NewEntry], *, max_length: int | None = None
+    ) -> list[str]:
+        """Append several entries in order, in one round trip to the server (a worker's whole batch)."""
         ...
 
     async def ensure_group(self, spec: StreamGroup) -> None: ...

@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from maskwatch.queue.base import DeadLetter, Entry, QueueDepth
+from maskwatch.queue.base import DeadLetter, Entry, NewEntry, QueueDepth
 from maskwatch.streams import StreamGroup
 
 
@@ -37,7 +37,8 @@ class _Group:
 
 @dataclass
 class _Stream:
-    entries: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    entries: dict[str, tuple[str, bytes, bytes]] = field(default_factory=dict)
+    """(kind, data, image) by id."""
     groups: dict[str, _Group] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
@@ -63,10 +64,12 @@ class MemoryQueue:
     def _new_id(self) -> str:
         return f"{int(time.time() * 1000)}-{next(self._ids)}"
 
-    async def add(self, stream: str, kind: str, data: bytes, *, max_length: int | None = None) -> str:
+    async def add(
+        self, stream: str, kind: str, data: bytes, *, image: bytes = b"", max_length: int | None = None
+    ) -> str:
         entry_id = self._new_id()
         target = self._stream(stream)
-        target.entries[entry_id] = (kind, data)
+        target.entries[entry_id] = (kind, data, image)
         for group in target.groups.values():
             group.undelivered[entry_id] = None
         if max_length is not None:
@@ -78,6 +81,11 @@ class MemoryQueue:
                     group.pending.pop(oldest, None)
         self._signal(stream).set()
         return entry_id
+
+    async def add_many(
+        self, stream: str, entries: Sequence[NewEntry], *, max_length: int | None = None
+    ) -> list[str]:
+        return [await self.add(stream, e.kind, e.data, image=e.image, max_length=max_length) for e in entries]
 
     def _signal(self, stream: str) -> asyncio.Event:
         return self._added.setdefault(stream, asyncio.Event())
@@ -109,8 +117,8 @@ class MemoryQueue:
             if pending.consumer == consumer and len(entries) < count:
                 pending.deliveries += 1
                 pending.delivered_at = time.monotonic()
-                kind, data = stream.entries[entry_id]
-                entries.append(Entry(entry_id, kind, data, pending.deliveries, spec.stream))
+                kind, data, image = stream.entries[entry_id]
+                entries.append(Entry(entry_id, kind, data, pending.deliveries, spec.stream, image))
         return entries
 
     def _reclaim(
@@ -124,8 +132,8 @@ class MemoryQueue:
             if now - pending.delivered_at >= self._claim_idle_s:
                 pending.consumer, pending.delivered_at = consumer, now
                 pending.deliveries += 1
-                kind, data = stream.entries[entry_id]
-                entries.append(Entry(entry_id, kind, data, pending.deliveries, spec.stream))
+                kind, data, image = stream.entries[entry_id]
+                entries.append(Entry(entry_id, kind, data, pending.deliveries, spec.stream, image))
         return entries
 
     def _deliver_new(
@@ -137,8 +145,8 @@ class MemoryQueue:
         for entry_id in taken:
             del group.undelivered[entry_id]
             group.pending[entry_id] = _Pending(consumer, now, 1)
-            kind, data = stream.entries[entry_id]
-            entries.append(Entry(entry_id, kind, data, 1, spec.stream))
+            kind, data, image = stream.entries[entry_id]
+            entries.append(Entry(entry_id, kind, data, 1, spec.stream, image))
         return entries
 
     async def ack(self, spec: StreamGroup, ids: Sequence[str]) -> None:
@@ -156,7 +164,7 @@ class MemoryQueue:
     async def dead_letter(self, spec: StreamGroup, dead_stream: str, entry: Entry, error: str) -> None:
         dead = self._stream(dead_stream)
         dead_id = self._new_id()
-        dead.entries[dead_id] = (entry.kind, entry.data)
+        dead.entries[dead_id] = (entry.kind, entry.data, entry.image)
         dead.errors[dead_id] = error
         dead.sources[dead_id] = entry.id
         await self.ack(spec, [entry.id])
@@ -164,8 +172,10 @@ class MemoryQueue:
     async def dead_letters(self, dead_stream: str, count: int) -> list[DeadLetter]:
         dead = self._stream(dead_stream)
         return [
-            DeadLetter(entry_id, kind, data, dead.errors.get(entry_id, ""), dead.sources.get(entry_id, ""))
-            for entry_id, (kind, data) in list(dead.entries.items())[:count]
+            DeadLetter(
+                entry_id, kind, data, dead.errors.get(entry_id, ""), dead.sources.get(entry_id, ""), image
+            )
+            for entry_id, (kind, data, image) in list(dead.entries.items())[:count]
         ]
 
     async def remove(self, stream: str, ids: Sequence[str]) -> int:

@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from maskwatch.queue.base import DeadLetter, Entry, GroupMissing, QueueDepth, QueueUnavailable
+from maskwatch.queue.base import DeadLetter, Entry, GroupMissing, NewEntry, QueueDepth, QueueUnavailable
 from maskwatch.streams import StreamGroup
 
 
@@ -42,12 +42,27 @@ class RedisStreamQueue:
         self._claim_idle_ms = claim_idle_ms
         self._last_claim: dict[str, float] = {}
 
-    async def add(self, stream: str, kind: str, data: bytes, *, max_length: int | None = None) -> str:
+    async def add(
+        self, stream: str, kind: str, data: bytes, *, image: bytes = b"", max_length: int | None = None
+    ) -> str:
         with _translated():
             entry_id = await self._redis.xadd(
-                stream, {"kind": kind, "data": data}, maxlen=max_length, approximate=False
+                stream, _fields(kind, data, image), maxlen=max_length, approximate=False
             )
         return _text(entry_id)
+
+    async def add_many(
+        self, stream: str, entries: Sequence[NewEntry], *, max_length: int | None = None
+    ) -> list[str]:
+        """One pipelined round trip (not a transaction: each XADD stands alone, in order)."""
+        if not entries:
+            return []
+        with _translated():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for e in entries:
+                    pipe.xadd(stream, _fields(e.kind, e.data, e.image), maxlen=max_length, approximate=False)
+                ids = await pipe.execute()
+        return [_text(i) for i in ids]
 
     async def ensure_group(self, spec: StreamGroup) -> None:
         """Create this group and every other declared on the stream, so none misses an entry."""
@@ -147,7 +162,7 @@ class RedisStreamQueue:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xadd(
                 dead_stream,
-                {"kind": entry.kind, "data": entry.data, "error": error, "source_id": entry.id},
+                _fields(entry.kind, entry.data, entry.image) | {"error": error, "source_id": entry.id},
             )
             pipe.xack(spec.stream, spec.group, entry.id)
             if not spec.shared:
@@ -167,6 +182,7 @@ class RedisStreamQueue:
                 data=bytes(fields.get(b"data", b"")),
                 error=_text(fields.get(b"error", b"")),
                 source_id=_text(fields.get(b"source_id", b"")),
+                image=bytes(fields.get(b"image", b"")),
             )
             for entry_id, fields in items
         ]
@@ -204,9 +220,22 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _fields(kind: str, data: bytes, image: bytes) -> dict[Any, Any]:
+    """An entry's fields; the image, when there is one, is a binary field of its own."""
+    fields: dict[Any, Any] = {"kind": kind, "data": data}
+    if image:
+        fields["image"] = image
+    return fields
+
+
 def _entry(spec: StreamGroup, entry_id: Any, fields: dict[Any, Any], deliveries: int) -> Entry:
     kind = fields.get(b"kind", b"")
     data = fields.get(b"data", b"")
     return Entry(
-        id=_text(entry_id), kind=_text(kind), data=bytes(data), deliveries=deliveries, stream=spec.stream
+        id=_text(entry_id),
+        kind=_text(kind),
+        data=bytes(data),
+        deliveries=deliveries,
+        stream=spec.stream,
+        image=bytes(fields.get(b"image", b"")),
     )

@@ -25,7 +25,7 @@ from maskwatch.entry_rules import NO_STORED_RULES, StoredRules
 from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
 from maskwatch.queue import QueueSettings, WorkQueue
 from maskwatch.rejections import publish_rejection
-from maskwatch.streams import Group, Streams, append
+from maskwatch.streams import Group, Streams, append_many
 from maskwatch.topics import Topics
 from services.gate_controller.directory import GateDirectory
 from services.gate_controller.policy import PolicyConfig, RuleSet, decide
@@ -170,11 +170,11 @@ class GateController:
                 await client.publish(
                     self._topics.gate_verdict.format(gate_id=verdict.gate_id), payload, qos=1
                 )
-            await append(self._queue, self._streams.outcomes, verdict)
             metrics.VERDICT_LATENCY.labels(verdict.decision.value).observe(verdict.timings.total_ms / 1000)
             self._log_verdict(verdict)
             decided.append(verdict)
-        if decided:
+        if decided:  # recorded in one round trip, after every gate of the batch has its answer
+            await append_many(self._queue, self._streams.outcomes, decided)
             opened = sum(v.decision is Decision.OPEN for v in decided)
             log.info(
                 "%s: %d verdict(s), %d open, %d deny, slowest %.0f ms (gates %s)",

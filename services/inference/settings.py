@@ -26,3 +26,10 @@ class WorkerSettings(ConsumerSettings):
     frame_max_age_s: float = Field(default=3.0, gt=0, le=600)
     """A camera frame that waited longer than this is dropped and counted, not analysed: a newer one is
     already behind it. Gate checks are never dropped."""
+    onnx_threads: int = Field(default=1, ge=1, le=256)
+    """Intra-op threads of each CPU ONNX Runtime session in this worker. One, with one worker process
+    per core (`inference_workers`): threads of several workers fight over the same cores, processes
+    do not (bench/bench_pipeline.py measures 1, 2 and 4 workers). A GPU's sessions keep their own."""
+    onnx_spin_wait: bool = False
+    """Let this worker's ONNX Runtime threads busy-wait between kernels: slightly faster alone on a
+    machine, but the spinning takes the core from the next worker and from ingest."""

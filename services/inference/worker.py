@@ -31,7 +31,7 @@ from maskwatch.contracts import (
 )
 from maskwatch.contracts.common import utc_now
 from maskwatch.queue import QueueSettings, WorkQueue
-from maskwatch.streams import Group, Stream, Streams, append
+from maskwatch.streams import Group, Stream, Streams, append_many
 from services.inference.model.interface import Engine, FrameError, FrameResult
 from services.inference.settings import WorkerSettings
 
@@ -125,14 +125,17 @@ class InferenceWorker:
                 waited_s,
                 self._settings.check_deadline_s,
             )
-            await append(self._queue, self._streams.analyses, _late_analysis(check, waited_s))
+        if late:  # answered at once, before the model runs on the others
+            await append_many(
+                self._queue, self._streams.analyses, [_late_analysis(c, waited_s) for c, waited_s in late]
+            )
         if not checks:
             return
         results = await asyncio.to_thread(self._engine.analyze_batch, [c.check.image_jpeg for c in checks])
         self._observe(results)
-        for check, result in zip(checks, results, strict=True):
-            analysis = _analysis(check, result)
-            await append(self._queue, self._streams.analyses, analysis)
+        analyses = [_analysis(check, result) for check, result in zip(checks, results, strict=True)]
+        await append_many(self._queue, self._streams.analyses, analyses)  # one round trip per batch
+        for check, analysis in zip(checks, analyses, strict=True):
             log.debug(
                 "gate %s: check %s analysed: %s",
                 check.check.gate_id,
@@ -190,6 +193,7 @@ class InferenceWorker:
     async def _publish_frames(
         self, frames: Sequence[ReceivedCameraFrame], results: Sequence[FrameResult | FrameError]
     ) -> None:
+        analyses: list[CameraAnalysis] = []
         for received, result in zip(frames, results, strict=True):
             frame = received.frame
             analysis = CameraAnalysis(
@@ -204,9 +208,11 @@ class InferenceWorker:
                 image_jpeg=frame.image_jpeg,
                 image_error=f"{result.code}: {result.message}" if isinstance(result, FrameError) else None,
             )
-            await append(self._queue, self._streams.camera_analyses, analysis)
-            outcome = "analysed" if isinstance(result, FrameResult) else "rejected"
-            metrics.CAMERA_FRAMES.labels(frame.camera_id, outcome).inc()
+            analyses.append(analysis)
+        await append_many(self._queue, self._streams.camera_analyses, analyses)
+        for analysis in analyses:
+            outcome = "analysed" if analysis.image_error is None else "rejected"
+            metrics.CAMERA_FRAMES.labels(analysis.camera_id, outcome).inc()
 
 
 def _faces(result: FrameResult) -> list[AnalyzedFace]:

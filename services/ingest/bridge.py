@@ -1,5 +1,9 @@
 """MQTT → queue bridge for gate checks and camera frames.
 
+A payload is a binary frame (metadata JSON, then the raw JPEG) or, from older
+devices, JSON with the image in base64 (maskwatch/contracts/binary_frame.py);
+either way the image goes on as bytes beside the JSON in the stream entry.
+
 Gate checks are records: subscribed at QoS 1 on a persistent session, answered
 with a rejection when invalid. Camera frames are samples: QoS 0, and an invalid
 one is logged and counted (a camera has nobody to read a rejection).
@@ -27,8 +31,8 @@ from maskwatch.contracts import (
     ReceivedGateCheck,
     Rejection,
     RejectionCode,
-    decode,
 )
+from maskwatch.contracts.binary_frame import decode_device_payload
 from maskwatch.contracts.common import utc_now
 from maskwatch.image_header import image_problem
 from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
@@ -110,7 +114,7 @@ class IngestBridge:
             )
             return
         try:
-            check = decode(GateCheck, payload)
+            check = decode_device_payload(GateCheck, payload)
         except ContractError as exc:
             await self._reject(client, gate_id, topic, RejectionCode(exc.code), exc.detail)
             return
@@ -142,7 +146,7 @@ class IngestBridge:
             problem = f"payload is {len(payload)} bytes, the limit is {self._mqtt.max_payload_bytes}"
         else:
             try:
-                frame = decode(CameraFrame, payload)
+                frame = decode_device_payload(CameraFrame, payload)
             except ContractError as exc:
                 problem = f"{exc.code}: {exc.detail}"
             else:

@@ -21,6 +21,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from maskwatch.answers import Answer, PendingAnswers
 from maskwatch.broker_accounts import verify_password
 from maskwatch.contracts import ContractError, GateCheck, Rejection, TemperatureReading
+from maskwatch.contracts.binary_frame import encode_device_payload
 from maskwatch.contracts.common import utc_now
 from maskwatch.contracts.gate_check import MAX_IMAGE_BYTES
 from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
@@ -91,7 +92,7 @@ class VerdictRelay:
         with self._answers.expecting(check.check_id) as future:
             try:
                 topic = self._topics.gate_check.format(gate_id=check.gate_id)
-                await self._client.publish(topic, check.to_json(), qos=1)
+                await self._client.publish(topic, encode_device_payload(check), qos=1)
                 return await asyncio.wait_for(future, timeout)
             except TimeoutError as exc:
                 raise HTTPException(

@@ -14,6 +14,7 @@ from devices.camera_agent.client import CameraClient
 from devices.camera_agent.settings import CameraAgentSettings
 from devices.hardware.camera import SyntheticCameraConfig
 from maskwatch.contracts import CameraConfig, CameraFrame, CameraStatus, decode
+from maskwatch.contracts.binary_frame import decode_device_payload
 from maskwatch.mqtt import MqttSettings, mqtt_client
 from maskwatch.topics import Topics
 from services.api.commander import MqttGateCommander
@@ -54,7 +55,9 @@ async def test_the_agent_publishes_frames_at_its_rate_and_a_retained_status(mqtt
     stop = asyncio.Event()
     await agent.run(stop, max_frames=6)
     messages = await listening
-    frames = [decode(CameraFrame, m.payload) for m in messages if str(m.topic).endswith("/frame")]
+    frames = [
+        decode_device_payload(CameraFrame, m.payload) for m in messages if str(m.topic).endswith("/frame")
+    ]
     statuses = [decode(CameraStatus, m.payload) for m in messages if str(m.topic).endswith("/status")]
     assert 1 <= len(frames) <= 6  # QoS 0 and never queued: a busy link may have cost some
     assert all(f.camera_id == "hall-1" for f in frames)

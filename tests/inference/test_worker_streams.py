@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+from maskwatch.consumer import decode_entry
 from maskwatch.contracts import (
-    CameraAnalysis,
     CameraFrame,
     GateAnalysis,
     GateCheck,
@@ -79,11 +79,12 @@ async def test_checks_and_frames_go_to_their_own_engines_and_stale_frames_are_dr
     assert frames_engine.calls[0][1] == 19  # frames run at the lowest priority
 
     analyses = await queue.read(streams.analyses.read_by(Group.GATE_CONTROLLER), "t", 10, 20)
-    camera = await queue.read(streams.camera_analyses.read_by(Group.MONITORING), "t", 10, 20)
+    monitoring = streams.camera_analyses.read_by(Group.MONITORING)
+    camera = await queue.read(monitoring, "t", 10, 20)
     assert len(analyses) == 2
     assert all(isinstance(decode(GateAnalysis, e.data), GateAnalysis) for e in analyses)
     assert len(camera) == 2
-    assert decode(CameraAnalysis, camera[0].data).camera_id == "hall-1"
+    assert decode_entry(monitoring, camera[0]).camera_id == "hall-1"
 
 
 def late_check(waited_s: float, *, offline: bool = False) -> ReceivedGateCheck:

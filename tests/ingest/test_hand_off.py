@@ -10,7 +10,8 @@ from uuid import uuid4
 
 import pytest
 
-from maskwatch.contracts import GateCheck, ReceivedGateCheck, TemperatureReading, decode
+from maskwatch.consumer import decode_entry
+from maskwatch.contracts import GateCheck, ReceivedGateCheck, TemperatureReading
 from maskwatch.mqtt import MqttSettings, mqtt_client
 from maskwatch.queue import open_queue
 from maskwatch.streams import Group, Streams
@@ -46,7 +47,7 @@ async def queued_checks(url: str, streams: Streams) -> list[ReceivedGateCheck]:
     try:
         source = streams.checks.read_by(Group.INFERENCE)
         await queue.ensure_group(source)
-        return [decode(ReceivedGateCheck, e.data) for e in await queue.read(source, "t", 10, 50)]
+        return [decode_entry(source, e) for e in await queue.read(source, "t", 10, 50)]
     finally:
         await queue.close()
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 from maskwatch import metrics
-from maskwatch.contracts import CameraFrame, ReceivedCameraFrame, decode
+from maskwatch.consumer import decode_entry
+from maskwatch.contracts import CameraFrame
 from maskwatch.mqtt import MqttSettings
 from maskwatch.queue import open_queue
 from maskwatch.streams import Group, Streams
@@ -42,5 +43,6 @@ async def test_corrupt_wrong_and_huge_frames_are_refused_and_good_ones_still_que
 
     assert refused(camera) - before == len(bad)
     assert sum(f"camera {camera}: frame refused" in r.getMessage() for r in caplog.records) == len(bad)
-    (entry,) = await queue.read(streams.frames.read_by(Group.INFERENCE), "t", 10, 50)
-    assert decode(ReceivedCameraFrame, entry.data).frame.frame_id == good.frame_id
+    source = streams.frames.read_by(Group.INFERENCE)
+    (entry,) = await queue.read(source, "t", 10, 50)
+    assert decode_entry(source, entry).frame.frame_id == good.frame_id
