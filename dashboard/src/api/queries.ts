@@ -136,17 +136,20 @@ export function useLatestChecks(limit = 50) {
   });
 }
 
-export function useGates() {
+/** Registered gates, with their health; `refreshMs` polls while a page shows it (health changes alone). */
+export function useGates(refreshMs?: number) {
   return useQuery({
     queryKey: keys.gates,
     queryFn: async () => unwrap(await api.GET("/api/v1/gates", { params: { query: { limit: PAGE } } })),
+    refetchInterval: refreshMs,
   });
 }
 
-export function useCameras() {
+export function useCameras(refreshMs?: number) {
   return useQuery({
     queryKey: keys.cameras,
     queryFn: async () => unwrap(await api.GET("/api/v1/cameras", { params: { query: { limit: PAGE } } })),
+    refetchInterval: refreshMs,
   });
 }
 

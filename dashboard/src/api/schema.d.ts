@@ -819,6 +819,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gates and cameras with their accounts and health */
+        get: operations["list_all_api_v1_devices_get"];
+        put?: never;
+        /** Register a gate or camera and give it a broker account (its password shown once) */
+        post: operations["create_api_v1_devices_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{device_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One device */
+        get: operations["get_one_api_v1_devices__device_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete the device and its broker account */
+        delete: operations["delete_api_v1_devices__device_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{device_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new broker password (shown once); the old one stops working; a revoked device is let back */
+        post: operations["rotate_api_v1_devices__device_id__rotate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{device_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take the device's broker account away now */
+        post: operations["revoke_api_v1_devices__device_id__revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -912,6 +982,17 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** BrokerOut */
+        BrokerOut: {
+            /** Host */
+            host: string;
+            /** Port */
+            port: number;
+            /** Topic Root */
+            topic_root: string;
+            /** Tls */
+            tls: boolean;
+        };
         /** CameraIn */
         CameraIn: {
             /** Camera Id */
@@ -950,6 +1031,8 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** @description The camera agent's latest status; null for a camera never heard from (an IP camera) */
+            health: components["schemas"]["HealthOut"] | null;
         };
         /** CameraPatch */
         CameraPatch: {
@@ -1170,6 +1253,11 @@ export interface components {
             /** Total Ms */
             total_ms: number;
         };
+        /**
+         * CommandOutcome
+         * @enum {string}
+         */
+        CommandOutcome: "opened" | "expired";
         /** Counts */
         Counts: {
             /** Visitors */
@@ -1237,6 +1325,48 @@ export interface components {
             /** Sent At */
             sent_at: string | null;
         };
+        /**
+         * DeviceCredentialsOut
+         * @description Shown once: the password is not kept anywhere it could be read again.
+         */
+        DeviceCredentialsOut: {
+            /** Links */
+            _links: {
+                [key: string]: components["schemas"]["Link"];
+            };
+            device: components["schemas"]["ManagedDeviceOut"];
+            /** Username */
+            username: string;
+            /** Password */
+            password: string;
+            broker: components["schemas"]["BrokerOut"];
+            /**
+             * Config
+             * @description The YAML file for the device's Pi, at `config_path`
+             */
+            config: string;
+            /** Config Path */
+            config_path: string;
+            /**
+             * Broker Reloaded
+             * @description The broker applied the change now; false: it does at its next reload (SIGHUP)
+             */
+            broker_reloaded: boolean;
+        };
+        /** DeviceIn */
+        DeviceIn: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "gate" | "camera";
+            /** Device Id */
+            device_id: string;
+            /** Site Id */
+            site_id: string;
+            /** Name */
+            name?: string | null;
+        };
         /** DeviceOut */
         DeviceOut: {
             /** Links */
@@ -1273,6 +1403,19 @@ export interface components {
              */
             created_at: string;
         };
+        /** DeviceRevokedOut */
+        DeviceRevokedOut: {
+            /** Links */
+            _links: {
+                [key: string]: components["schemas"]["Link"];
+            };
+            device: components["schemas"]["ManagedDeviceOut"];
+            /**
+             * Broker Reloaded
+             * @description The broker dropped the account now (and the device's connection); false: at its next reload. The HTTP check door refuses it at once either way
+             */
+            broker_reloaded: boolean;
+        };
         /** Embedded[AlertOut] */
         Embedded_AlertOut_: {
             /** Items */
@@ -1307,6 +1450,11 @@ export interface components {
         Embedded_GateOut_: {
             /** Items */
             items: components["schemas"]["GateOut"][];
+        };
+        /** Embedded[ManagedDeviceOut] */
+        Embedded_ManagedDeviceOut_: {
+            /** Items */
+            items: components["schemas"]["ManagedDeviceOut"][];
         };
         /** Embedded[RecipientOut] */
         Embedded_RecipientOut_: {
@@ -1366,8 +1514,15 @@ export interface components {
             /** Kinds */
             kinds?: components["schemas"]["AlertKind"][];
         };
-        /** GateFigure */
+        /**
+         * GateFigure
+         * @description One gate's figures; links to the gate when it is registered (an unregistered one has no page).
+         */
         GateFigure: {
+            /** Links */
+            _links: {
+                [key: string]: components["schemas"]["Link"];
+            };
             /** Gate Id */
             gate_id: string;
             figures: components["schemas"]["Counts"];
@@ -1398,6 +1553,8 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** @description Its latest status; null until the gate first reports */
+            health: components["schemas"]["HealthOut"] | null;
         };
         /** GatePatch */
         GatePatch: {
@@ -1426,6 +1583,29 @@ export interface components {
             last_day: string;
             /** Gates */
             gates: components["schemas"]["GateFigure"][];
+        };
+        /** HealthOut */
+        HealthOut: {
+            /** Online */
+            online: boolean;
+            /**
+             * Status At
+             * Format: date-time
+             */
+            status_at: string;
+            /** Last Seen At */
+            last_seen_at: string | null;
+            /** Software Version */
+            software_version: string | null;
+            /** Config Version */
+            config_version: string | null;
+            /**
+             * Sensors
+             * @description Each sensor's last result as the device reported it, e.g. camera, thermometer
+             */
+            sensors: {
+                [key: string]: components["schemas"]["SensorState"];
+            };
         };
         /** HourOut */
         HourOut: {
@@ -1467,6 +1647,39 @@ export interface components {
             method?: string | null;
             /** Title */
             title?: string | null;
+            /** Schema */
+            schema?: string | null;
+        };
+        /** ManagedDeviceOut */
+        ManagedDeviceOut: {
+            /** Links */
+            _links: {
+                [key: string]: components["schemas"]["Link"];
+            };
+            /** Device Id */
+            device_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "gate" | "camera";
+            /** Site Id */
+            site_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Credentials
+             * @description `active`: it may sign in; `revoked`: an admin took its account; `none`: it has no account (an IP camera the server reads, or a gate registered without one); null: the API cannot see the broker's password file
+             */
+            credentials: ("active" | "revoked" | "none") | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            health: components["schemas"]["HealthOut"] | null;
         };
         /** OpenIn */
         OpenIn: {
@@ -1488,6 +1701,15 @@ export interface components {
             command_id: string;
             /** Requested By */
             requested_by: string;
+            /**
+             * Confirmed
+             * @description The gate answered that it opened
+             */
+            confirmed: boolean;
+            /** @description The gate's answer: `opened`, or `expired` (too late to act); null: none in time */
+            outcome: components["schemas"]["CommandOutcome"] | null;
+            /** Answered At */
+            answered_at: string | null;
         };
         /** Page[AlertOut] */
         Page_AlertOut_: {
@@ -1586,6 +1808,20 @@ export interface components {
             /** Limit */
             limit: number;
             _embedded: components["schemas"]["Embedded_GateOut_"];
+        };
+        /** Page[ManagedDeviceOut] */
+        Page_ManagedDeviceOut_: {
+            /** Links */
+            _links: {
+                [key: string]: components["schemas"]["Link"];
+            };
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+            _embedded: components["schemas"]["Embedded_ManagedDeviceOut_"];
         };
         /** Page[RecipientOut] */
         Page_RecipientOut_: {
@@ -1990,6 +2226,11 @@ export interface components {
             /** Signed In As */
             signed_in_as?: string | null;
         };
+        /**
+         * SensorState
+         * @enum {string}
+         */
+        SensorState: "ok" | "failing";
         /** SiteFigure */
         SiteFigure: {
             /** Site Id */
@@ -7949,6 +8190,623 @@ export interface operations {
                 content: {
                     "application/problem+json": unknown;
                     "application/json": components["schemas"]["ProblemModel"];
+                };
+            };
+        };
+    };
+    list_all_api_v1_devices_get: {
+        parameters: {
+            query?: {
+                site?: string | null;
+                kind?: ("gate" | "camera") | null;
+                /** @description Items to skip */
+                offset?: number;
+                /** @description Items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/hal+json": components["schemas"]["Page_ManagedDeviceOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Started without the broker's password file */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+        };
+    };
+    create_api_v1_devices_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/hal+json": components["schemas"]["DeviceCredentialsOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Started without the broker's password file */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+        };
+    };
+    get_one_api_v1_devices__device_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/hal+json": components["schemas"]["ManagedDeviceOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Started without the broker's password file */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+        };
+    };
+    delete_api_v1_devices__device_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Started without the broker's password file */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+        };
+    };
+    rotate_api_v1_devices__device_id__rotate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/hal+json": components["schemas"]["DeviceCredentialsOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Started without the broker's password file */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+        };
+    };
+    revoke_api_v1_devices__device_id__revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/hal+json": components["schemas"]["DeviceRevokedOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Started without the broker's password file */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
                 };
             };
         };

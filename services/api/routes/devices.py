@@ -53,7 +53,7 @@ DeviceId = Annotated[str, Path(pattern=GATE_ID)]
 Credentials = Literal["active", "revoked", "none"]
 
 
-class DeviceOut(Resource):
+class ManagedDeviceOut(Resource):
     device_id: str
     kind: DeviceKind
     site_id: str
@@ -78,7 +78,7 @@ class BrokerOut(BaseModel):
 class DeviceCredentialsOut(Resource):
     """Shown once: the password is not kept anywhere it could be read again."""
 
-    device: DeviceOut
+    device: ManagedDeviceOut
     username: str
     password: str
     broker: BrokerOut
@@ -96,8 +96,8 @@ class DeviceIn(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
 
 
-class RevokedOut(Resource):
-    device: DeviceOut
+class DeviceRevokedOut(Resource):
+    device: ManagedDeviceOut
     broker_reloaded: bool = Field(
         description="The broker dropped the account now (and the device's connection); false: at its next "
         "reload. The HTTP check door refuses it at once either way"
@@ -129,7 +129,7 @@ def _credentials(state: AppState, device: DeviceRecord) -> Credentials | None:
     return "active" if has_account(state.device_accounts.passwd_file, device.device_id) else "none"
 
 
-def device_resource(state: AppState, device: DeviceRecord, health: DeviceHealth | None) -> DeviceOut:
+def device_resource(state: AppState, device: DeviceRecord, health: DeviceHealth | None) -> ManagedDeviceOut:
     href = f"{API}/devices/{device.device_id}"
     credentials = _credentials(state, device)
     links = {
@@ -143,7 +143,7 @@ def device_resource(state: AppState, device: DeviceRecord, health: DeviceHealth 
         links["rotate"] = link(f"{href}/rotate", "POST", "A new password, shown once")
     if credentials == "active":
         links["revoke"] = link(f"{href}/revoke", "POST", "Take its broker account away now")
-    return DeviceOut(
+    return ManagedDeviceOut(
         links=links,
         device_id=device.device_id,
         kind=device.kind,
@@ -164,11 +164,11 @@ def _load(conn: sa.Connection, caller: Caller, device_id: str) -> DeviceRecord:
     return device
 
 
-def _out(state: AppState, conn: sa.Connection, device: DeviceRecord) -> DeviceOut:
+def _out(state: AppState, conn: sa.Connection, device: DeviceRecord) -> ManagedDeviceOut:
     return device_resource(state, device, load_health(conn, [device.device_id]).get(device.device_id))
 
 
-def _credentials_out(state: AppState, device: DeviceOut, change: Change) -> DeviceCredentialsOut:
+def _credentials_out(state: AppState, device: ManagedDeviceOut, change: Change) -> DeviceCredentialsOut:
     broker = state.broker_address or BrokerAddress("127.0.0.1", 1883, "maskwatch/v1")
     password = change.password or ""
     return DeviceCredentialsOut(
@@ -183,7 +183,9 @@ def _credentials_out(state: AppState, device: DeviceOut, change: Change) -> Devi
     )
 
 
-@router.get("", response_model=Page[DeviceOut], summary="Gates and cameras with their accounts and health")
+@router.get(
+    "", response_model=Page[ManagedDeviceOut], summary="Gates and cameras with their accounts and health"
+)
 def list_all(
     request: Request,
     caller: CurrentUser,
@@ -242,7 +244,7 @@ def create(
     return response
 
 
-@router.get("/{device_id}", response_model=DeviceOut, summary="One device")
+@router.get("/{device_id}", response_model=ManagedDeviceOut, summary="One device")
 def get_one(
     request: Request, device_id: DeviceId, caller: CurrentUser, conn: SessionDep, state: StateDep
 ) -> Response:
@@ -274,7 +276,9 @@ def rotate(
 
 
 @router.post(
-    "/{device_id}/revoke", response_model=RevokedOut, summary="Take the device's broker account away now"
+    "/{device_id}/revoke",
+    response_model=DeviceRevokedOut,
+    summary="Take the device's broker account away now",
 )
 def revoke(
     request: Request,
@@ -293,7 +297,7 @@ def revoke(
     out = _out(state, conn, _load(conn, caller, device_id))
     links = {"device": link(f"{API}/devices/{device_id}")}
     return respond(
-        request, RevokedOut(links=links, device=out, broker_reloaded=change.broker_reloaded), etag=False
+        request, DeviceRevokedOut(links=links, device=out, broker_reloaded=change.broker_reloaded), etag=False
     )
 
 
