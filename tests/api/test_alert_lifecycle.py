@@ -109,6 +109,7 @@ def test_an_operator_resolves_an_alert_once_and_it_is_audited(world):
     assert body["state"] == "resolved"
     assert body["resolution"] == "by_hand"
     assert body["resolved_by"] == world.user_ids["operator_a"]
+    assert body["resolved_by_email"] == "operator_a@example.org"
     assert body["resolved_at"] is not None
     assert not {"acknowledge", "resolve"} & set(body["_links"])
     again = operator.post(f"{href}/resolve")

@@ -70,6 +70,11 @@ def test_an_open_alert_links_to_acknowledge_until_it_is_acknowledged(world):
     done = operator.post(f"{href}/acknowledge", headers={"If-Match": first.headers["etag"]})
     assert done.status_code == 200
     assert done.json()["acknowledged_by"] == world.user_ids["operator_a"]
+    assert done.json()["acknowledged_by_email"] == "operator_a@example.org"
+    listed = world.client("viewer_a").get("/api/v1/alerts?state=acknowledged").json()["_embedded"]["items"]
+    assert [(a["alert_id"], a["acknowledged_by_email"]) for a in listed] == [
+        (int(href.rsplit("/", 1)[1]), "operator_a@example.org")
+    ]
     assert "acknowledge" not in done.json()["_links"]
     assert operator.post(f"{href}/acknowledge").status_code == 409
     open_only = operator.get("/api/v1/alerts?state=open").json()["_embedded"]["items"]

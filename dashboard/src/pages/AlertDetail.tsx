@@ -15,6 +15,9 @@ import { formatDateTime } from "../time/format";
 function Facts({ alert, zone }: { alert: Alert; zone: string }) {
   const { t, i18n } = useTranslation();
   const when = (iso: string | null) => formatDateTime(iso, zone, i18n.language);
+  // The person by e-mail; a user deleted since by the id the alert kept.
+  const byWhom = (email: string | null | undefined, id: number | null) =>
+    email ? ` (${t("alerts.byEmail", { email })})` : id != null ? ` (${t("alerts.byUser", { id })})` : "";
   const rows: [string, string][] = [
     [t("common.site"), alert.site_id],
     [t("alerts.device"), alert.device_id],
@@ -23,11 +26,11 @@ function Facts({ alert, zone }: { alert: Alert; zone: string }) {
   if (alert.unmasked_since) rows.push([t("alerts.unmaskedSince"), when(alert.unmasked_since)]);
   if (alert.track != null) rows.push([t("alerts.track"), String(alert.track)]);
   if (alert.acknowledged_at) {
-    const by = alert.acknowledged_by != null ? ` (${t("alerts.byUser", { id: alert.acknowledged_by })})` : "";
+    const by = byWhom(alert.acknowledged_by_email, alert.acknowledged_by);
     rows.push([t("alerts.acknowledged"), when(alert.acknowledged_at) + by]);
   }
   if (alert.resolved_at) {
-    const by = alert.resolved_by != null ? ` (${t("alerts.byUser", { id: alert.resolved_by })})` : "";
+    const by = byWhom(alert.resolved_by_email, alert.resolved_by);
     rows.push([t("alerts.resolved"), when(alert.resolved_at) + by]);
   }
   if (alert.resolution) rows.push([t("alerts.resolution"), resolutionLabel(t, alert.resolution)]);

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import Field
 
 from maskwatch.contracts import AlertKind, AlertTransition, Transition
-from maskwatch.database.schema import alerts
+from maskwatch.database.schema import alerts, users
 from maskwatch.streams import append
 from services.api import audit
 from services.api.deps import CurrentUser, SessionDep, StateDep, require_site
@@ -56,8 +56,10 @@ class AlertOut(Resource):
     opened_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: int | None
+    acknowledged_by_email: str | None = Field(description="Who acknowledged it, as the console names them")
     resolved_at: datetime | None
     resolved_by: int | None
+    resolved_by_email: str | None = Field(description="Who resolved it by hand")
     resolution: Resolution | None = Field(
         description="Why it resolved: the person masked up, left the view, or someone resolved it by hand"
     )
@@ -144,8 +146,10 @@ def alert_resource(row: sa.Row[Any], caller: Caller) -> AlertOut:
         opened_at=_aware(row.opened_at) or row.opened_at,
         acknowledged_at=_aware(row.acknowledged_at),
         acknowledged_by=row.acknowledged_by,
+        acknowledged_by_email=getattr(row, "acknowledged_by_email", None),
         resolved_at=_aware(row.resolved_at),
         resolved_by=row.resolved_by,
+        resolved_by_email=getattr(row, "resolved_by_email", None),
         resolution=_resolution(row.resolution),
         track=detail_track(details),
         box=detail_box(details),
@@ -154,8 +158,26 @@ def alert_resource(row: sa.Row[Any], caller: Caller) -> AlertOut:
     )
 
 
+_ACKNOWLEDGER = users.alias("acknowledger")
+_RESOLVER = users.alias("resolver")
+
+
+def alerts_with_people() -> sa.Select[Any]:
+    """Alerts with the e-mail of whoever acknowledged or resolved each: the console shows people, not
+    user ids (a user deleted since shows as nobody, the id stays)."""
+    return sa.select(
+        alerts,
+        _ACKNOWLEDGER.c.email.label("acknowledged_by_email"),
+        _RESOLVER.c.email.label("resolved_by_email"),
+    ).select_from(
+        alerts.outerjoin(_ACKNOWLEDGER, _ACKNOWLEDGER.c.user_id == alerts.c.acknowledged_by).outerjoin(
+            _RESOLVER, _RESOLVER.c.user_id == alerts.c.resolved_by
+        )
+    )
+
+
 def load_alert(conn: sa.Connection, caller: Caller, alert_id: int) -> sa.Row[Any]:
-    row = conn.execute(sa.select(alerts).where(alerts.c.alert_id == alert_id)).one_or_none()
+    row = conn.execute(alerts_with_people().where(alerts.c.alert_id == alert_id)).one_or_none()
     if row is None or not caller.can_read(row.site_id):
         raise Problem(404, "not-found", f"no alert {alert_id}")
     return row
@@ -208,7 +230,7 @@ def list_alerts(
         datetime | None, Query(description="Opened before (ISO 8601; UTC when no offset)")
     ] = None,
 ) -> Response:
-    query = sa.select(alerts)
+    query = alerts_with_people()
     visible = caller.visible_sites()
     if site is not None:
         require_site(caller, site)
