@@ -53,6 +53,11 @@ class ServiceProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
 
+    def terminate(self) -> None:
+        """SIGTERM, without waiting: the service finishes its batch and leaves."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

@@ -195,6 +195,8 @@ async def open_drill(folder: Path, *, gates: int = 3, cameras: int = 0) -> Async
         yield drill
     finally:
         for service in drill.services.values():
+            service.terminate()  # all at once, then each waited for
+        for service in drill.services.values():
             service.stop()
         drill.broker.stop()
         drill.redis.stop()
