@@ -60,14 +60,24 @@ def _processes(settings: Settings) -> list[tuple[str, str, dict[str, str]]]:
     """(label, service, extra environment) for each child: one per service, and `inference_workers`
     inference workers, each under its own consumer name so none takes another's pending checks."""
     children: list[tuple[str, str, dict[str, str]]] = []
+    workers = inference_workers(settings)
     for name in SERVICE_NAMES:
-        if name == "inference" and settings.inference_workers > 1:
+        if name == "inference" and workers > 1:
             host = socket.gethostname()
-            for n in range(1, settings.inference_workers + 1):
+            for n in range(1, workers + 1):
                 children.append((f"inference-{n}", name, {"MASKWATCH_WORKER__INSTANCE": f"{host}-{n}"}))
         else:
             children.append((name, name, {}))
     return children
+
+
+def inference_workers(settings: Settings) -> int:
+    """As configured; by default one per core on the CPU (workers scale by process: one ONNX Runtime
+    thread each, no spinning) and one on a GPU (its batches are where its speed is)."""
+    if settings.inference_workers is not None:
+        return settings.inference_workers
+    on_gpu = getattr(settings.inference_model.detector, "device", "cpu") != "cpu"  # yuface: CPU only
+    return 1 if on_gpu else max(1, len(os.sched_getaffinity(0)))
 
 
 def _child_env(settings: Settings, index: int, extra: dict[str, str]) -> dict[str, str]:

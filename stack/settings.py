@@ -125,9 +125,11 @@ class Settings(BaseSettings):
     stats: ConsumerSettings = ConsumerSettings(batch_size=256)
     monitoring: ConsumerSettings = ConsumerSettings(batch_size=32)
     notifier: NotifierSettings = NotifierSettings(batch_size=64)
-    inference_workers: int = Field(default=1, ge=1, le=64)
-    """Inference worker processes `maskwatch up` starts on Redis, sharing the checks (about one per
-    core on the CPU; compose: `docker compose up --scale inference=N`). The embedded setup runs one."""
+    inference_workers: int | None = Field(default=None, ge=1, le=64)
+    """Inference worker processes `maskwatch up` starts on Redis, sharing the checks (compose:
+    `docker compose up --scale inference=N`). None: one per core when the model runs on the CPU (each
+    worker one ONNX Runtime thread, `worker.onnx_threads`), one on a GPU, whose batches use it best.
+    The embedded setup runs one."""
     allow_unregistered_gates: bool = False
     """Answer gates that were never registered (`maskwatch device add`): for a demo or a test bench,
     never in production, where an unknown gate id is rejected (`unknown_gate`)."""

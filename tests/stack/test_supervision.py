@@ -122,4 +122,16 @@ def test_up_starts_each_inference_worker_under_its_own_name_and_metrics_port(tmp
     assert len(instances) == 3
     ports = {_child_env(base, i, extra)["MASKWATCH_METRICS_PORT"] for i, (_, _, extra) in enumerate(children)}
     assert len(ports) == len(children)
-    assert [name for _, name, _ in _processes(settings(tmp_path))].count("inference") == 1
+    one = settings(tmp_path).model_copy(update={"inference_workers": 1})
+    assert [name for _, name, _ in _processes(one)].count("inference") == 1
+
+
+def test_up_starts_one_worker_per_core_on_the_cpu_and_one_on_a_gpu(tmp_path):
+    import os
+
+    from services.inference.model.config import ModelConfig, UltraFaceConfig
+    from stack.launcher import inference_workers
+
+    assert inference_workers(settings(tmp_path)) == len(os.sched_getaffinity(0))
+    gpu = ModelConfig(detector=UltraFaceConfig(device="cuda", precision="fp32"))
+    assert inference_workers(settings(tmp_path).model_copy(update={"inference_model": gpu})) == 1
