@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { credentialsOf, failingSensors, liveness, openResult, STALE_AFTER_MS, type Health } from "../src/devices/health";
+import {
+  credentialsOf,
+  failingSensors,
+  healthFromFrames,
+  liveness,
+  openResult,
+  STALE_AFTER_MS,
+  type Health,
+} from "../src/devices/health";
 
 const now = new Date("2026-12-03T08:00:00Z");
 const health = (over: Partial<Health> = {}): Health => ({
@@ -44,5 +52,14 @@ describe("device health", () => {
     expect(credentialsOf({ credentials: "active" })).toBe("active");
     expect(credentialsOf({ credentials: "revoked" })).toBe("revoked");
     expect(credentialsOf({ credentials: null })).toBe("unknown");
+  });
+
+  it("reads a camera without an agent from its frames", () => {
+    const status = { _links: {}, camera_id: "hall-1", online: false, last_seen_at: null };
+    expect(liveness(healthFromFrames(status, now), now)).toBe("offline");
+    const seen = healthFromFrames({ ...status, online: true, last_seen_at: "2026-12-03T07:59:55Z" }, now);
+    expect(liveness(seen, now)).toBe("online");
+    expect(seen?.last_seen_at).toBe("2026-12-03T07:59:55Z");
+    expect(healthFromFrames(undefined, now)).toBeNull();
   });
 });

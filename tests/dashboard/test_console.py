@@ -35,7 +35,14 @@ from services.api.config import ApiSettings
 from services.api.security import Role
 from stack.demo.sample_faces import sample_jpeg
 from stack.in_process import Stack
-from stack.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
+from stack.settings import (
+    DatabaseSettings,
+    IngestSettings,
+    ProvisioningSettings,
+    QueueSettings,
+    Settings,
+    WorkerSettings,
+)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -182,6 +189,8 @@ async def test_the_console_in_a_browser(tmp_path):
         api=ApiSettings(port=free_port(), dashboard_dir=DIST),
         snapshots=SnapshotSettings(directory=tmp_path / "snapshots"),
         site_timezone=SITE_ZONE,
+        # Devices the admin registers get accounts in the test's own password file, not the repository's.
+        provisioning=ProvisioningSettings(mosquitto_passwd_file=tmp_path / "passwd"),
         allow_unregistered_gates=True,  # a test bench: gates with made-up ids
     )
     seed(settings)

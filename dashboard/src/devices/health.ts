@@ -1,7 +1,7 @@
 // How a gate or camera is doing, from the health the API carries on it (its latest retained status),
 // reduced to what the devices page shows: one state for the badge, the sensors that need a look, and
 // what became of a remote open. Pure, so it is tested without a browser.
-import type { Schemas } from "../api/client";
+import type { CameraStatus, Schemas } from "../api/client";
 
 export type Health = Schemas["HealthOut"];
 export type Liveness = "online" | "stale" | "offline" | "unknown";
@@ -38,4 +38,18 @@ export type Credentials = "active" | "revoked" | "none" | "unknown";
 export function credentialsOf(device: { credentials?: string | null }): Credentials {
   const value = device.credentials;
   return value === "active" || value === "revoked" || value === "none" ? value : "unknown";
+}
+
+/** For a camera without an agent (an IP camera the server reads): its health as its frames tell it,
+ * online while they arrive, with neither version nor sensors. */
+export function healthFromFrames(status: CameraStatus | undefined, now: Date = new Date()): Health | null {
+  if (!status) return null;
+  return {
+    online: status.online,
+    status_at: now.toISOString(),
+    last_seen_at: status.last_seen_at ?? null,
+    software_version: null,
+    config_version: null,
+    sensors: {},
+  };
 }

@@ -4,11 +4,12 @@
 import { Button, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import type { Gate } from "../api/client";
+import type { Camera, Gate } from "../api/client";
 import { offers } from "../api/hal";
-import { useCameras, useGates, useRoot, useSites } from "../api/queries";
+import { useCameras, useCameraStatus, useGates, useRoot, useSites } from "../api/queries";
 import { Loading, LoadError } from "../components/QueryState";
 import { DeviceAdmin } from "../devices/DeviceAdmin";
+import { healthFromFrames } from "../devices/health";
 import { HealthCells, HealthHeaders } from "../devices/HealthCells";
 import { OpenGateDialog } from "../devices/OpenGateDialog";
 import { zoneOf } from "../time/format";
@@ -83,6 +84,12 @@ function GatesTable() {
   );
 }
 
+/** A camera agent reports its own health; an IP camera the server reads is judged by its frames. */
+function CameraHealth({ camera, zone }: { camera: Pick<Camera, "_links" | "camera_id" | "health">; zone: string }) {
+  const frames = useCameraStatus(camera.camera_id, !camera.health && offers(camera, "status"));
+  return <HealthCells health={camera.health ?? healthFromFrames(frames.data)} zone={zone} />;
+}
+
 function CamerasTable() {
   const { t } = useTranslation();
   const cameras = useCameras(HEALTH_EVERY_MS);
@@ -106,7 +113,7 @@ function CamerasTable() {
             <Table.Tr key={camera.camera_id} data-camera={camera.camera_id}>
               <NameCell name={camera.name} id={camera.camera_id} />
               <Table.Td>{camera.site_id}</Table.Td>
-              <HealthCells health={camera.health} zone={zoneOf(sites.data?._embedded.items, camera.site_id)} />
+              <CameraHealth camera={camera} zone={zoneOf(sites.data?._embedded.items, camera.site_id)} />
             </Table.Tr>
           ))}
         </Table.Tbody>
