@@ -355,7 +355,7 @@ def device_add(
     """
     from maskwatch.database.engine import create_engine, migrate
     from maskwatch.database.gates import DeviceIdTaken, UnknownSiteError, register_gate
-    from stack.device_cli import accounts_for, gate_exists, print_provisioned
+    from stack.device_cli import accounts_for, gate_exists, print_provisioned, record
 
     require_device_id(gate_id, "gate")
     settings = load_settings_or_exit()
@@ -372,12 +372,14 @@ def device_add(
             )
             raise typer.Exit(2)
         register_gate(database, gate_id, site_id=site, name=name)
+        change = accounts.issue(gate_id)
+        with database.begin() as connection:
+            record(connection, "device.rotate" if rotate else "device.add", "gate", gate_id, site)
     except (UnknownSiteError, DeviceIdTaken) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     finally:
         database.dispose()
-    change = accounts.issue(gate_id)
     typer.echo(f"Gate {gate_id} registered under site {site}; broker account in {accounts.passwd_file}.")
     print_provisioned(gate_id, p.broker_address(settings.mqtt.topic_root), change)
 

@@ -43,6 +43,13 @@ def gate_exists(database: sa.Engine, accounts: DeviceAccounts, gate_id: str) -> 
     return known is not None or accounts.has(gate_id)
 
 
+def record(connection: sa.Connection, action: str, kind: str, device_id: str, site_id: str | None) -> None:
+    """The audit entry the admin API writes for the same change, marked as made on the command line."""
+    from services.api import audit
+
+    audit.record(connection, None, action, f"{kind}:{device_id}", site_id=site_id, via="cli")
+
+
 def _loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -123,6 +130,8 @@ def device_revoke_command(
             change = accounts.remove(device_id)
             if device is not None and device.revoked_at is None:
                 set_revoked(connection, device, datetime.now(UTC))
+            if device is not None:
+                record(connection, "device.revoke", device.kind, device_id, device.site_id)
     finally:
         database.dispose()
     if device is None and not change.existed:
@@ -151,6 +160,7 @@ def device_delete_command(
                 raise typer.Exit(2)
             accounts.remove(device_id)
             delete_device(connection, device)
+            record(connection, "device.delete", device.kind, device_id, device.site_id)
     finally:
         database.dispose()
     typer.echo(f"{device.kind} {device_id} deleted with its broker account.")

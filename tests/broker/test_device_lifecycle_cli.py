@@ -4,9 +4,12 @@ is told the broker address it can reach, and a revoked device loses its account 
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from maskwatch.broker_accounts import has_account, verify_password
+from maskwatch.database.engine import create_engine
+from maskwatch.database.schema import audit_log
 from stack.cli import app
 
 
@@ -60,3 +63,11 @@ def test_list_revoke_and_delete(installation):
     assert deleted.exit_code == 0, deleted.output
     assert gate not in CliRunner().invoke(app, ["device", "list"]).output
     assert CliRunner().invoke(app, ["device", "delete", gate]).exit_code == 2
+    engine = create_engine(f"sqlite:///{passwd.parent}/m.db")
+    with engine.connect() as conn:
+        logged = conn.execute(
+            sa.select(audit_log.c.action, audit_log.c.details).where(audit_log.c.target == f"gate:{gate}")
+        ).all()
+    engine.dispose()
+    assert [action for action, _ in logged] == ["device.add", "device.revoke", "device.delete"]
+    assert all(details["via"] == "cli" for _, details in logged)
