@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
 
@@ -99,3 +102,71 @@ async def test_a_device_reaches_only_its_own_topics(broker):
 def _code(granted: object) -> int:
     value = getattr(granted, "value", granted)
     return int(value)  # type: ignore[call-overload]
+
+
+async def test_the_readme_by_hand_a_gate_added_then_simulated_with_its_password(tmp_path, monkeypatch):
+    """README, "Try it by hand": `maskwatch up` on the defaults (here the gate path in this process),
+    `maskwatch device add`, then `maskwatch simulate gate` with the password it printed."""
+    from stack.demo.sample_faces import sample_image
+    from stack.in_process import Stack
+    from stack.service_table import GATE_PATH
+    from stack.settings import load_settings
+
+    env = {
+        "MASKWATCH_MQTT__PORT": str(free_port()),
+        "MASKWATCH_MQTT__TOPIC_ROOT": f"test/{uuid4().hex[:8]}",
+        "MASKWATCH_DATABASE__URL": f"sqlite:///{tmp_path}/maskwatch.db",
+        "MASKWATCH_PROVISIONING__MOSQUITTO_PASSWD_FILE": str(tmp_path / "passwd"),
+        "MASKWATCH_SECRET_KEY_FILE": str(tmp_path / "secret_key"),
+        "MASKWATCH_INGEST__HTTP_PORT": "null",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    photo = tmp_path / "photo.jpg"
+    sample_image("mask").save(photo)
+    stack = Stack(load_settings(), GATE_PATH)
+    await stack.start(timeout=120)
+    try:
+        added = await maskwatch("device", "add", "entrance-1", "--site", "default")
+        assert added.code == 0, added.err
+        password = next(
+            line.rsplit(" ", 1)[1] for line in added.out.splitlines() if line.startswith("Password")
+        )
+        check = (
+            "simulate",
+            "gate",
+            "--gate-id",
+            "entrance-1",
+            "--image",
+            str(photo),
+            "--temperature",
+            "36.6",
+        )
+        answered = await maskwatch(*check, "--password", password)
+        without = await maskwatch(*check)
+        wrong = await maskwatch(*check, "--password", "not-the-password")
+    finally:
+        await stack.close()
+    assert answered.code == 0, answered.err
+    assert json.loads(answered.out)["decision"] == "open"
+    assert without.code == 2
+    assert "--password" in without.err
+    assert "maskwatch device add entrance-1" in without.err
+    assert wrong.code == 4
+    assert "refused" in wrong.err
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    out: str
+    err: str
+
+
+async def maskwatch(*args: str) -> Ran:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "stack", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return Ran(process.returncode, out.decode(), err.decode())
