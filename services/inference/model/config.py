@@ -116,12 +116,55 @@ class UltraFaceConfig(BaseModel):
         ),
     )
     nms_iou: float = Field(0.3, gt=0.0, le=1.0)
+    nested_overlap: float = Field(
+        0.6,
+        gt=0.0,
+        le=1.0,
+        description=(
+            "After NMS, a box with more than this share of the smaller of it and a better-scored box inside "
+            "the other is dropped: an eye inside a face, one face at two scales (detectors/suppression.py)."
+        ),
+    )
     box_adjust: tuple[float, float, float, float] = Field(
         (0.0, 0.0, 1.0, 1.0),
         description=(
             "Centre shift (dx, dy, in box widths/heights) and size scale (sx, sy) applied to every box. "
             "The identity (no adjustment) for the fine-tuned graph; `with_stock_weights` sets "
             "STOCK_BOX_ADJUST for the stock one."
+        ),
+    )
+    whole_face_ratio: float = Field(
+        0.5,
+        ge=0.0,
+        description=(
+            "A larger box holding nested faces replaces them when it scores at least this times the best "
+            "of them: a large face found whole and in pieces is reported once, whole."
+        ),
+    )
+    coarse_input_size: tuple[int, int] | None = Field(
+        (320, 240),
+        description=(
+            "The coarse pass's canvas (width, height), or None for no coarse pass: the frame shrunk into it "
+            "lets the network find faces up to the whole frame, which the main pass splits or misses "
+            "(detectors/coarse_pass.py)."
+        ),
+    )
+    coarse_frame_share: float = Field(
+        0.8, gt=0.0, le=1.0, description="The shrunk frame's share of the coarse canvas; grey around it."
+    )
+    coarse_min_height: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="Coarse-pass boxes lower than this share of the frame's height are left to the main one.",
+    )
+    main_max_height: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "With the coarse pass on, main-pass boxes taller than this share of the frame's height are "
+            "dropped: the coarse pass finds such faces whole, where the main pass splits them."
         ),
     )
     threads: int = Field(2, ge=1, description="CPU threads for the network (either runtime).")

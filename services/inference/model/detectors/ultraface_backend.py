@@ -10,7 +10,7 @@ network call differs (`ultraface_torch.py` for the torch one), box decoding and 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from functools import lru_cache, partial
 from typing import Any, Protocol
@@ -21,6 +21,8 @@ import onnxruntime as ort
 
 from services.inference.model.config import UltraFaceConfig, onnx_file
 from services.inference.model.crops import as_bgr
+from services.inference.model.detectors.coarse_pass import canvas_to_frame, coarse_canvas
+from services.inference.model.detectors.suppression import suppress_nested
 from services.inference.model.interface import BgrImage, FaceBox
 from services.inference.model.onnx_session import CPU, onnx_session
 
@@ -138,48 +140,92 @@ class UltraFaceDetector:
         self._frame_pool = frame_pool
         self._network = _network(config)
         self._priors = ultraface_priors(*config.input_size)
+        canvas = config.coarse_input_size
+        self._coarse = None if canvas is None else (canvas, ultraface_priors(*canvas))
 
     def detect(self, image: BgrImage) -> list[FaceBox]:
         return self.detect_batch([image])[0]
 
     def detect_batch(self, images: Sequence[BgrImage]) -> list[list[FaceBox]]:
-        """Faces per image, running up to `batch_frames` frames per network call."""
+        """Faces per image, running up to `batch_frames` frames per network call (and as many again at
+        the coarse pass's size, when it is on)."""
         found: list[list[FaceBox]] = []
         step = self._config.batch_frames
         for start in range(0, len(images), step):
             chunk = images[start : start + step]
-            scores, locations = self._network.run(self._resized(chunk))
+            size = self._config.input_size
+            scores, locations = self._network.run(
+                self._prepared(chunk, partial(ultraface_resized, input_size=size))
+            )
+            coarse = self._coarse_pass(chunk)
             for i, image in enumerate(chunk):
-                found.append(self._faces(image.shape[1], image.shape[0], scores[i], locations[i]))
+                h, w = image.shape[:2]
+                corners, face_scores = self._candidates(scores[i], locations[i], self._priors)
+                corners = corners * np.array([w, h, w, h], dtype=np.float32)
+                if coarse is not None:
+                    small = (corners[:, 3] - corners[:, 1]) <= self._config.main_max_height * h
+                    corners, face_scores = corners[small], face_scores[small]
+                    large, large_scores = self._large_faces(coarse[0][i], coarse[1][i], (w, h))
+                    corners = np.concatenate([corners, large])
+                    face_scores = np.concatenate([face_scores, large_scores])
+                found.append(self._suppressed(corners, face_scores, w, h))
         return found
 
-    def _resized(self, images: Sequence[BgrImage]) -> list[BgrImage]:
-        size = self._config.input_size
+    def _prepared(
+        self, images: Sequence[BgrImage], prepare: Callable[[BgrImage], BgrImage]
+    ) -> list[BgrImage]:
         if self._frame_pool is None or len(images) == 1:
-            return [ultraface_resized(image, size) for image in images]
-        return list(self._frame_pool.map(partial(ultraface_resized, input_size=size), images))
+            return [prepare(image) for image in images]
+        return list(self._frame_pool.map(prepare, images))
 
-    def _faces(self, w: int, h: int, face_scores: np.ndarray, locations: np.ndarray) -> list[FaceBox]:
-        keep = face_scores >= self._config.min_score
-        if not np.any(keep):
-            return []
-        candidates = np.flatnonzero(keep)
+    def _coarse_pass(self, images: Sequence[BgrImage]) -> tuple[np.ndarray, np.ndarray] | None:
+        if self._coarse is None:
+            return None
+        prepare = partial(coarse_canvas, canvas=self._coarse[0], frame_share=self._config.coarse_frame_share)
+        return self._network.run(self._prepared(images, prepare))
+
+    def _large_faces(
+        self, face_scores: np.ndarray, locations: np.ndarray, frame: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The coarse pass's boxes in frame pixels, only those too large for the main pass."""
+        if self._coarse is None:
+            raise RuntimeError("no coarse pass is configured")
+        canvas, priors = self._coarse
+        corners, scores = self._candidates(face_scores, locations, priors)
+        corners = canvas_to_frame(corners, canvas, self._config.coarse_frame_share, frame).astype(np.float32)
+        large = (corners[:, 3] - corners[:, 1]) >= self._config.coarse_min_height * frame[1]
+        return corners[large], scores[large]
+
+    def _candidates(
+        self, face_scores: np.ndarray, locations: np.ndarray, priors: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Relative corners and scores of the boxes scored `min_score` or more (at most `max_candidates`)."""
+        candidates = np.flatnonzero(face_scores >= self._config.min_score)
         if len(candidates) > self._config.max_candidates:
             top = np.argpartition(face_scores[candidates], -self._config.max_candidates)
             candidates = candidates[top[-self._config.max_candidates :]]
-        face_scores = face_scores[candidates]
-        corners = decode_boxes(locations[candidates], self._priors[candidates])
-        corners = adjust_boxes(corners, self._config.box_adjust) * np.array([w, h, w, h], dtype=np.float32)
+        corners = decode_boxes(locations[candidates], priors[candidates])
+        return adjust_boxes(corners, self._config.box_adjust), face_scores[candidates]
+
+    def _suppressed(self, corners: np.ndarray, face_scores: np.ndarray, w: int, h: int) -> list[FaceBox]:
+        """NMS by IoU, then one box per face (detectors/suppression.py), clipped to the frame."""
+        if len(corners) == 0:
+            return []
         xywh = np.concatenate([corners[:, :2], corners[:, 2:] - corners[:, :2]], axis=1).astype(np.float64)
         # OpenCV takes arrays where its stubs say sequences.
         boxes: Any = xywh
         scores: Any = face_scores
-        picked = cv2.dnn.NMSBoxes(boxes, scores, self._config.min_score, self._config.nms_iou)
+        picked = np.asarray(
+            cv2.dnn.NMSBoxes(boxes, scores, self._config.min_score, self._config.nms_iou), dtype=np.int64
+        ).reshape(-1)
+        kept = suppress_nested(
+            corners[picked], face_scores[picked], self._config.nested_overlap, self._config.whole_face_ratio
+        )
         faces: list[FaceBox] = []
-        for i in np.asarray(picked, dtype=np.int64).reshape(-1):
-            x1, y1, x2, y2 = corners[i]
+        for score_at, shape_at in kept:
+            x1, y1, x2, y2 = corners[picked[shape_at]]
             bx1, by1 = max(0, round(float(x1))), max(0, round(float(y1)))
             bx2, by2 = min(w, round(float(x2))), min(h, round(float(y2)))
             if bx2 > bx1 and by2 > by1:
-                faces.append(FaceBox(bx1, by1, bx2, by2, float(face_scores[i])))
+                faces.append(FaceBox(bx1, by1, bx2, by2, float(face_scores[picked[score_at]])))
         return faces
