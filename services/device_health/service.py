@@ -151,12 +151,18 @@ class DeviceHealthService:
         log.info("%s %s: offline alert %s", event.kind, event.device_id, event.event)
 
     def _site_of(self, device_id: str, kind: Kind) -> str | None:
+        """Whom to tell: the device's site; nobody for a device whose account an admin revoked (it went
+        offline because it was told to, not because something broke)."""
         table, key = (cameras, cameras.c.camera_id) if kind == "camera" else (gates, gates.c.gate_id)
         with self._database.connect() as connection:
-            site = connection.execute(sa.select(table.c.site_id).where(key == device_id)).scalar()
-        if site is None and kind == "gate":
-            return DEFAULT_SITE  # an unregistered gate's checks count for the default site too
-        return str(site) if site is not None else None
+            row = connection.execute(
+                sa.select(table.c.site_id, table.c.revoked_at).where(key == device_id)
+            ).first()
+        if row is None:
+            return (
+                DEFAULT_SITE if kind == "gate" else None
+            )  # an unregistered gate counts for the default site
+        return None if row.revoked_at is not None else str(row.site_id)
 
     def _open_alerts(self) -> list[sa.Row[tuple[str, str, datetime, dict[str, object]]]]:
         with self._database.connect() as connection:
