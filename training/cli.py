@@ -401,10 +401,24 @@ def evaluate_command(
             help="An UltraFace graph from `maskwatch train-detector --out` (its int8 copy beside it).",
         ),
     ] = None,
+    gate_framing: Annotated[
+        bool,
+        typer.Option(
+            "--gate-framing/--no-gate-framing",
+            help="Without PATH, also run the gate-framing validation (one person per 640x480 frame).",
+        ),
+    ] = True,
+    gate_part: Annotated[
+        str,
+        typer.Option(
+            "--gate-part", help="Which half of the held-out items builds the gate frames: report or tune."
+        ),
+    ] = "report",
 ) -> None:
     """Print scene metrics (AP50 per class, recall and label accuracy of faces >= 32 px) and crop metrics.
 
-    Without PATH both dev sets of the data directory are evaluated on the chosen split.
+    Without PATH both dev sets of the data directory are evaluated on the chosen split, and the
+    gate-framing validation runs on the held-out items of the fold (training/gate_validation.py).
     """
     from services.inference.model.sidecar import read_sidecar, write_sidecar
     from training.evaluation import (
@@ -416,6 +430,8 @@ def evaluate_command(
 
     if split not in ("holdout", "train", "all"):
         raise typer.BadParameter(f"unknown split {split!r}", param_hint="--split")
+    if gate_part not in ("report", "tune"):
+        raise typer.BadParameter(f"unknown part {gate_part!r}", param_hint="--gate-part")
     config = _model_config(model, detector, runtime, device, detector_model, half)
     engine = _engine(config)
     root = resolve_data_dir(data_dir)
@@ -452,6 +468,12 @@ def evaluate_command(
             if is_dev and split != "all":
                 items = split_crops(items, fold)[0 if split == "train" else 1]
             report[f"crops:{target.name}"] = crop_metrics(items, engine.classifier.classify)
+    if path is None and gate_framing:
+        from training.gate_validation import gate_framing_report
+
+        report["gate_framing"] = gate_framing_report(
+            root, engine.analyze_batch, "tune" if gate_part == "tune" else "report", fold
+        )
     print(json.dumps(report, indent=2))
     if record:
         sidecar = read_sidecar(model)

@@ -34,10 +34,12 @@ from maskwatch.contracts import (
     Rejection,
     SensorState,
     TemperatureReading,
+    Verdict,
 )
 from maskwatch.contracts.common import utc_now
 from maskwatch.contracts.gate_check import OfflineDecision
 from maskwatch.contracts.gate_command import COMMAND_TTL_S
+from maskwatch.contracts.reason_texts import reason_text
 from maskwatch.mqtt import run_connected
 
 log = logging.getLogger(__name__)
@@ -175,7 +177,14 @@ class GateAgent:
             await self._open_for_a_while()
             return CheckOutcome("opened", answer.message)
         log.info("gate %s: check %s denied: %s", self.gate_id, answer.check_id, ",".join(answer.reasons))
-        return await self._show(IndicatorState.DENY, CheckOutcome("denied", answer.message))
+        return await self._show(IndicatorState.DENY, CheckOutcome("denied", self._words_for(answer)))
+
+    def _words_for(self, verdict: Verdict) -> str:
+        """What the person is told: the first reason in the gate's language, or the server's message for
+        a reason this gate does not know yet."""
+        if not verdict.reasons:
+            return verdict.message
+        return reason_text(verdict.reasons[0], self.settings.language) or verdict.message
 
     async def _decide_offline(self, image: bytes, reading: TemperatureReading | None) -> CheckOutcome:
         policy = self.settings.offline_policy

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from devices.hardware.config import HardwareConfig
 from devices.settings_file import read_settings_file
 from maskwatch.contracts.common import DeviceId
+from maskwatch.contracts.reason_texts import Language
 from maskwatch.mqtt import MqttSettings
 
 
@@ -35,6 +36,8 @@ class AgentSettings(BaseSettings):
     """What the gate does when the broker is unreachable; the check is recorded either way."""
     spool_dir: Path = Path("/var/lib/maskwatch/spool")
     """Checks made while offline wait here until the broker is back."""
+    language: Language = "en"
+    """The language the gate speaks to people in (sentences: maskwatch/contracts/reason_texts.py)."""
     heartbeat_s: float = Field(default=60.0, ge=1, le=3600)
     reconnect_cap_s: float = Field(default=30.0, ge=0.1, le=600)
 

@@ -22,6 +22,17 @@ class AnalyzedFace(Message):
     detector_score: float = Field(ge=0, le=1)
 
 
+class FrameQuality(Message):
+    """How the whole frame looks, measured by the worker, so the gate can say why no face was judged."""
+
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    brightness: float = Field(ge=0, le=255)
+    """Mean luma, 0 (black) to 255."""
+    sharpness: float = Field(ge=0)
+    """Variance of the Laplacian of the grey frame at 320 px wide: low when the picture is blurred."""
+
+
 class GateAnalysis(Message):
     gate_id: DeviceId
     check_id: UUID
@@ -31,6 +42,8 @@ class GateAnalysis(Message):
     temperature: TemperatureReading | None
     offline: OfflineDecision | None = None
     faces: list[AnalyzedFace] = Field(default_factory=list)
+    frame: FrameQuality | None = None
+    """The frame's size, light and focus; None from a worker that does not measure them."""
     image_error: str | None = None
     late_by_s: float | None = Field(default=None, ge=0)
     """The check waited this long for a worker, past its deadline: not analysed, answered "try again"."""

@@ -30,6 +30,12 @@ class Reason(StrEnum):
     NO_TEMPERATURE = "no_temperature"
     NO_FACE = "no_face"
     MULTIPLE_FACES = "multiple_faces"
+    # Why no face could be judged, when the frame says so: the person can fix these themselves.
+    FACE_TOO_SMALL = "face_too_small"
+    FACE_CUT_OFF = "face_cut_off"
+    TOO_DARK = "too_dark"
+    TOO_BLURRED = "too_blurred"
+    FACE_NOT_FRONTAL = "face_not_frontal"
 
 
 class Timings(Message):

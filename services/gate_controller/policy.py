@@ -9,20 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maskwatch.contracts import AnalyzedFace, GateAnalysis, Reason
+from maskwatch.contracts.reason_texts import REASON_TEXTS
 from maskwatch.entry_rules import Enforcement, PolicyConfig, RuleSet
+from services.gate_controller.guidance import no_face_reason
 
 __all__ = ["Enforcement", "PolicyConfig", "PolicyDecision", "RuleSet", "decide"]
 
 
-MESSAGES: dict[Reason, str] = {
-    Reason.NO_FACE: "Please step in front of the camera",
-    Reason.MULTIPLE_FACES: "One person at a time, please",
-    Reason.NO_MASK: "Please wear a mask",
-    Reason.INCORRECT_MASK: "Please cover your nose and mouth with your mask",
-    Reason.FEVER: "Elevated temperature: entry denied",
-    Reason.REMEASURE_TEMPERATURE: "Please measure your temperature again",
-    Reason.NO_TEMPERATURE: "Please measure your temperature",
-}
+MESSAGES: dict[Reason, str] = {reason: texts["en"] for reason, texts in REASON_TEXTS.items()}
+"""The verdict's `message` (English); gates show the reason in their own language (reason_texts.py)."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +45,7 @@ def decide(analysis: GateAnalysis, rules: RuleSet) -> PolicyDecision:
 
     faces = [f for f in analysis.faces if f.score >= rules.min_face_score]
     if not faces:
-        hard.append(Reason.NO_FACE)
+        hard.append(no_face_reason(analysis, rules.min_face_score))
     elif len(faces) > 1:
         hard.append(Reason.MULTIPLE_FACES)
     else:

@@ -18,6 +18,7 @@ from services.inference.model.config import ModelConfig
 from services.inference.model.crops import square_crop
 from services.inference.model.decode import decode_frame
 from services.inference.model.detectors import build_detector
+from services.inference.model.frame_quality import brightness_and_sharpness
 from services.inference.model.interface import (
     BgrImage,
     Engine,
@@ -97,7 +98,10 @@ class MaskEngine:
             share = classify_ms * len(boxes) / n_crops
             cursor += len(boxes)
             h, w = image.shape[:2]
-            results.append(FrameResult(tuple(faces), w, h, decode_ms, detect_ms, share))
+            brightness, sharpness = brightness_and_sharpness(image)
+            results.append(
+                FrameResult(tuple(faces), w, h, decode_ms, detect_ms, share, brightness, sharpness)
+            )
         return results
 
     def _decode_and_detect(

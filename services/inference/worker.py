@@ -30,6 +30,7 @@ from maskwatch.contracts import (
     ReceivedGateCheck,
 )
 from maskwatch.contracts.common import utc_now
+from maskwatch.contracts.gate_analysis import FrameQuality
 from maskwatch.queue import QueueSettings, WorkQueue
 from maskwatch.streams import Group, Stream, Streams, append_many
 from services.inference.model.interface import Engine, FrameError, FrameResult
@@ -258,8 +259,21 @@ def _analysis(received: ReceivedGateCheck, result: FrameResult | FrameError) -> 
         common
         | {
             "faces": faces,
+            "frame": _frame_quality(result),
             "decode_ms": result.decode_ms,
             "detect_ms": result.detect_ms,
             "classify_ms": result.classify_ms,
         }
+    )
+
+
+def _frame_quality(result: FrameResult) -> FrameQuality | None:
+    """The frame's size, light and focus for the gate's guidance; None from an engine that measures none."""
+    if result.brightness is None or result.sharpness is None:
+        return None
+    return FrameQuality(
+        width=result.width,
+        height=result.height,
+        brightness=min(255.0, max(0.0, result.brightness)),
+        sharpness=max(0.0, result.sharpness),
     )

@@ -51,6 +51,10 @@ class FrameResult:
     decode_ms: float
     detect_ms: float
     classify_ms: float
+    brightness: float | None = None
+    """Mean luma of the frame, 0-255 (model/frame_quality.py); None where not measured."""
+    sharpness: float | None = None
+    """Variance of the frame's Laplacian: low when blurred; None where not measured."""
 
 
 @dataclass(frozen=True, slots=True)

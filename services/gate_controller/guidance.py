@@ -1,0 +1,62 @@
+"""Why no face could be judged, in words the person at the gate can act on.
+
+"No face" alone leaves a visitor guessing. The detector's weak candidates (faces scored below the policy's
+threshold, which the worker still reports) and the frame's light and focus say more: a candidate touching
+the frame's edge is a face cut off, a small one is a person too far away, a dark or blurred frame is the
+light or the movement, and a candidate the model doubts for none of these is most often a face turned
+away. Checked in that order, because a face that is visible but cut off is the most
+specific thing to fix, and a dark frame also blurs.
+"""
+
+from __future__ import annotations
+
+from maskwatch.contracts import AnalyzedFace, GateAnalysis, Reason
+
+NO_FACE_REASONS = frozenset(
+    {
+        Reason.NO_FACE,
+        Reason.FACE_NOT_FRONTAL,
+        Reason.FACE_TOO_SMALL,
+        Reason.FACE_CUT_OFF,
+        Reason.TOO_DARK,
+        Reason.TOO_BLURRED,
+    }
+)
+"""Every answer to "no face could be judged": what figures count as no face."""
+CANDIDATE_SCORE = 0.1
+"""Weaker candidates are mostly not faces at all (walls, shirts): they say nothing about the person."""
+MIN_FACE_WIDTH_SHARE = 0.12
+"""A face narrower than this share of the frame's width (77 px at 640) is someone standing too far back;
+at the gate the model is measured on faces 120 px and wider (docs/model-card.md, gate framing)."""
+EDGE_PX = 2
+DARK_BRIGHTNESS = 45.0
+"""Mean luma below this (0-255) is a frame too dark to judge a face in."""
+BLURRED_SHARPNESS = 15.0
+"""Variance of the Laplacian below this is a frame smeared by movement or a dirty lens."""
+
+
+def no_face_reason(analysis: GateAnalysis, min_face_score: float) -> Reason:
+    """The most useful reason for a frame in which no face reached `min_face_score`."""
+    candidates = [f for f in analysis.faces if CANDIDATE_SCORE <= f.score < min_face_score]
+    frame = analysis.frame
+    if frame is not None:
+        if any(_touches_edge(face, frame.width, frame.height) for face in candidates):
+            return Reason.FACE_CUT_OFF
+        if candidates and max(_width(f) for f in candidates) < MIN_FACE_WIDTH_SHARE * frame.width:
+            return Reason.FACE_TOO_SMALL
+        if frame.brightness < DARK_BRIGHTNESS:
+            return Reason.TOO_DARK
+        if frame.sharpness < BLURRED_SHARPNESS:
+            return Reason.TOO_BLURRED
+        if candidates:
+            return Reason.FACE_NOT_FRONTAL
+    return Reason.NO_FACE
+
+
+def _width(face: AnalyzedFace) -> int:
+    return face.box[2] - face.box[0]
+
+
+def _touches_edge(face: AnalyzedFace, width: int, height: int) -> bool:
+    x1, y1, x2, y2 = face.box
+    return x1 <= EDGE_PX or y1 <= EDGE_PX or x2 >= width - EDGE_PX or y2 >= height - EDGE_PX
