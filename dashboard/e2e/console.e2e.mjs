@@ -12,6 +12,8 @@ const ZONE = required("SITE_ZONE");
 const WAIT_MS = 45_000;
 const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 390, height: 844 };
+const NEW_USER = "new.operator@example.org";
+const WEBHOOK = "https://hooks.example.org/maskwatch";
 
 function required(name) {
   const value = process.env[name];
@@ -98,7 +100,9 @@ async function notReloaded(page) {
 }
 
 async function go(page, linkName, heading) {
-  await page.getByRole("navigation").getByRole("link", { name: linkName }).click();
+  // The link's name, maybe followed by its badge's count ("Alerts 2"), but not a longer name ("알림 설정").
+  const name = new RegExp(`^${linkName}(\\s*\\d+)?$`);
+  await page.getByRole("navigation").getByRole("link", { name }).click();
   await page.getByRole("heading", { level: 1, name: heading }).waitFor();
 }
 
@@ -146,6 +150,8 @@ try {
   await page.getByTestId("denied-by-reason").filter({ hasText: "Elevated temperature" }).waitFor();
   await notReloaded(page);
   await page.locator('[data-testid="hourly-chart"] .recharts-bar-rectangle').first().waitFor();
+  // Last week's same weekday had nobody by this hour (a fresh database): the trend says so.
+  await page.getByTestId("trend-default").filter({ hasText: "Nobody had come by this hour last" }).waitFor();
   await shot(page, "en-overview");
 
   step("the gate feed, in the site's time zone");
@@ -164,6 +170,10 @@ try {
     feedRows,
   );
   await notReloaded(page);
+  // The faces the gate saw: thumbnails the API serves to this admin, loaded (not broken images).
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('[data-testid="face-thumbnail"]')].some((img) => img.complete && img.naturalWidth > 0),
+  );
   await shot(page, "en-feed");
 
   step("an alert arrives live and is acknowledged");
@@ -196,6 +206,7 @@ try {
     return img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0;
   });
   assert.equal(new URL(page.url()).pathname, `/alerts/${alertId}`);
+  await page.getByText(`(by ${process.env.ADMIN_EMAIL})`, { exact: false }).waitFor(); // who, not a user id
   await shot(page, "en-alert-detail");
   step("a deep link opens the same page");
   await page.goto(`${BASE}/alerts/${alertId}`);
@@ -237,6 +248,99 @@ try {
   await page.getByRole("dialog").locator('[data-action="confirm"]').click();
   await managed.locator('[data-credentials="revoked"]').waitFor();
 
+  step("settings: a stricter fever threshold, saved by the admin, denies the next warm check");
+  await go(page, "Settings", "Settings");
+  const siteRules = page.getByRole("form", { name: "Entry rules of site default" });
+  await siteRules.getByTestId("effective-site-default").filter({ hasText: "fever at 37.5 °C" }).waitFor();
+  await siteRules.getByLabel("Fever threshold").fill("37.2");
+  await siteRules.getByRole("button", { name: "Save" }).click();
+  await siteRules.getByText("Saved.", { exact: false }).waitFor();
+  await siteRules.getByTestId("effective-site-default").filter({ hasText: "fever at 37.2 °C" }).waitFor();
+  await shot(page, "en-settings");
+  await server("warm_check_denied");
+  await go(page, "Gates and cameras", "Gates and cameras");
+
+  step("users and roles: the admin adds an operator");
+  await go(page, "Users and roles", "Users and roles");
+  await page.locator(`[data-user="${process.env.VIEWER_EMAIL}"]`).waitFor();
+  await page.locator('[data-action="add-user"]').click();
+  const userDialog = page.getByRole("dialog", { name: "A new user" });
+  await userDialog.getByLabel("Email").fill(NEW_USER);
+  await userDialog.getByLabel(/^Password/).fill("a long enough password");
+  await userDialog.getByRole("combobox", { name: "Role" }).click();
+  await page.getByRole("option", { name: "Operator" }).click();
+  await userDialog.getByRole("combobox", { name: "Sites" }).click();
+  await page.getByRole("option", { name: "Default site" }).click();
+  await userDialog.getByRole("heading").click(); // closes the list of sites
+  await shot(page, "en-users-new");
+  await userDialog.getByRole("button", { name: "Create the user" }).click();
+  const newUser = page.locator(`[data-user="${NEW_USER}"]`);
+  await newUser.filter({ hasText: "Operator" }).filter({ hasText: "Default site" }).waitFor();
+  await shot(page, "en-users");
+  await newUser.getByRole("button", { name: `Change ${NEW_USER}` }).click();
+  await page.getByRole("dialog", { name: `Change ${NEW_USER}` }).getByLabel("Disabled").check({ force: true });
+  await page.getByRole("dialog", { name: `Change ${NEW_USER}` }).getByRole("button", { name: "Save" }).click();
+  await newUser.filter({ hasText: "Disabled" }).waitFor();
+
+  step("API tokens: a new token's secret is shown once");
+  await go(page, "API tokens", "API tokens");
+  await page.getByText("You have no API tokens.").waitFor();
+  await page.getByLabel("Name").fill("grafana");
+  await page.getByRole("button", { name: "Create a token" }).click();
+  const secret = page.getByTestId("secret-value");
+  await secret.waitFor();
+  assert.match(await secret.inputValue(), /^mw_/, "the new token's secret is not shown");
+  await page.locator('[data-token="grafana"]').waitFor();
+  await shot(page, "en-tokens-secret");
+  await page.getByRole("button", { name: "I have stored it" }).click();
+  await secret.waitFor({ state: "detached" });
+  await shot(page, "en-tokens");
+
+  step("the audit log: filtered by action, in the site's or this browser's zone");
+  await go(page, "Audit log", "Audit log");
+  await page.locator('[data-audit="token.create"]').first().waitFor();
+  await page.locator('[data-audit="user.create"]').first().waitFor();
+  if (await page.evaluate((zone) => Intl.DateTimeFormat().resolvedOptions().timeZone !== zone, ZONE)) {
+    // What happened at the site also reads in the site's own zone.
+    const acknowledged = page.locator('[data-audit="alert.acknowledge"] [data-testid="site-time"]').first();
+    assert.match(await acknowledged.innerText(), new RegExp(`\\(${ZONE}\\)$`));
+  }
+  await shot(page, "en-audit");
+  await page.getByRole("combobox", { name: "Action" }).click();
+  await page.getByRole("option", { name: "API token created" }).click();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get("action") === "token.create");
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('[data-testid="audit"] tbody tr')].every((r) => r.getAttribute("data-audit") === "token.create"),
+  );
+
+  step("notifications: recipients of the site, a webhook's secret once, a dead delivery retried");
+  await go(page, "Notifications", "Notifications");
+  await page.locator('[data-testid="push-opt-in"], [data-testid="push-unavailable"]').first().waitFor();
+  await page.getByText("Nobody hears of this site's alerts yet.").waitFor();
+  await page.locator('[data-action="add-recipient"]').click();
+  const recipientDialog = page.getByRole("dialog", { name: "A new recipient at Default site" });
+  await recipientDialog.getByRole("combobox", { name: "Channel" }).waitFor();
+  assert.equal(await recipientDialog.getByRole("combobox", { name: "Channel" }).inputValue(), "Webhook");
+  await recipientDialog.getByLabel("Address").fill(WEBHOOK);
+  await recipientDialog.getByLabel("Quiet hours from").fill("22:00");
+  await recipientDialog.getByLabel("Quiet hours until").fill("07:00");
+  await recipientDialog.getByLabel("Rate limit").fill("5/10min");
+  await shot(page, "en-notifications-new-recipient");
+  await recipientDialog.getByRole("button", { name: "Add a recipient" }).click();
+  assert.match(await page.getByTestId("secret-value").inputValue(), /^whsec_/, "the webhook's secret is not shown");
+  await page.locator(`[data-recipient="${WEBHOOK}"]`).filter({ hasText: "Quiet 22:00–07:00" }).waitFor();
+  await shot(page, "en-notifications-webhook-secret");
+  await page.getByRole("button", { name: "I have stored it" }).click();
+  await page.getByTestId("no-dead-deliveries").waitFor();
+  await server("dead_delivery");
+  await page.reload();
+  const dead = page.locator('[data-testid="dead-deliveries"] [data-delivery]');
+  await dead.first().waitFor();
+  await shot(page, "en-notifications");
+  await dead.first().locator('[data-action="retry"]').click();
+  await page.getByTestId("no-dead-deliveries").waitFor();
+  await go(page, "Gates and cameras", "Gates and cameras");
+
   step("switch to Korean: remembered across a reload");
   await page.getByText("한국어", { exact: true }).first().click();
   await page.getByRole("heading", { level: 1, name: "게이트 및 카메라" }).waitFor();
@@ -259,6 +363,24 @@ try {
   await page.goto(`${BASE}/alerts/${alertId}`);
   await page.getByTestId("alert-state").filter({ hasText: "확인됨" }).waitFor();
   await shot(page, "ko-alert-detail");
+
+  await go(page, "설정", "설정");
+  await page.getByTestId("effective-site-default").filter({ hasText: "발열 37.2 °C" }).waitFor();
+  await shot(page, "ko-settings");
+
+  step("the new pages in Korean");
+  await go(page, "사용자 및 역할", "사용자 및 역할");
+  await page.locator(`[data-user="${NEW_USER}"]`).filter({ hasText: "운영자" }).filter({ hasText: "사용 중지됨" }).waitFor();
+  await shot(page, "ko-users");
+  await go(page, "API 토큰", "API 토큰");
+  await page.locator('[data-token="grafana"]').filter({ hasText: "폐기" }).waitFor();
+  await shot(page, "ko-tokens");
+  await go(page, "감사 로그", "감사 로그");
+  await page.locator('[data-audit="token.create"]').filter({ hasText: "API 토큰 생성" }).first().waitFor();
+  await shot(page, "ko-audit");
+  await go(page, "알림 설정", "알림 설정");
+  await page.locator(`[data-recipient="${WEBHOOK}"]`).filter({ hasText: "방해 금지 22:00–07:00" }).waitFor();
+  await shot(page, "ko-notifications");
 
   step("sign out");
   await page.getByRole("button", { name: "로그아웃" }).click();
@@ -283,6 +405,25 @@ try {
   assert.equal(await viewer.locator('[data-action="open"]').count(), 0, "a viewer is offered to open a gate");
   assert.equal(await viewer.getByTestId("managed-devices").count(), 0, "a viewer is shown device accounts");
   await shot(viewer, "en-viewer-devices");
+  await viewer.goto(`${BASE}/settings`);
+  await viewer.getByTestId("effective-site-default").waitFor();
+  await viewer.getByText("Only an administrator of this site can change these.").waitFor();
+  assert.equal(await viewer.getByRole("button", { name: "Save" }).count(), 0, "a viewer is offered to save rules");
+  await shot(viewer, "en-viewer-settings");
+  step("a viewer has no users or audit log, and keeps their own tokens and alerts");
+  const viewerNav = viewer.getByRole("navigation");
+  await viewerNav.getByRole("link", { name: "API tokens" }).waitFor();
+  assert.equal(await viewerNav.getByRole("link", { name: "Users and roles" }).count(), 0, "a viewer sees the users page");
+  assert.equal(await viewerNav.getByRole("link", { name: "Audit log" }).count(), 0, "a viewer sees the audit log");
+  await viewer.goto(`${BASE}/users`);
+  await viewer.getByTestId("not-allowed").waitFor();
+  assert.equal(await viewer.locator('[data-testid="users"]').count(), 0);
+  await shot(viewer, "en-viewer-users");
+  await viewer.goto(`${BASE}/notifications`);
+  await viewer.locator('[data-testid="push-opt-in"], [data-testid="push-unavailable"]').first().waitFor();
+  assert.equal(await viewer.locator('[data-action="add-recipient"]').count(), 0, "a viewer may add recipients");
+  assert.equal(await viewer.locator('[data-testid="dead-deliveries"], [data-testid="no-dead-deliveries"]').count(), 0);
+  await shot(viewer, "en-viewer-notifications");
   await viewerContext.close();
 
   // ---------------- a phone ----------------
@@ -316,6 +457,18 @@ try {
   await phone.getByRole("heading", { level: 1, name: "게이트 및 카메라" }).waitFor();
   await phone.locator('[data-gate="gate-a"]').waitFor();
   await shot(phone, "ko-phone-devices");
+  for (const [path, heading, name] of [
+    ["/users", "사용자 및 역할", "ko-phone-users"],
+    ["/tokens", "API 토큰", "ko-phone-tokens"],
+    ["/audit", "감사 로그", "ko-phone-audit"],
+    ["/notifications", "알림 설정", "ko-phone-notifications"],
+  ]) {
+    await phone.goto(`${BASE}${path}`);
+    await phone.getByRole("heading", { level: 1, name: heading }).waitFor();
+    await phone.locator("table, [data-testid=push-opt-in], [data-testid=push-unavailable]").first().waitFor();
+    assert.equal(await overflows(), false, `${path} is wider than the phone`);
+    await shot(phone, name);
+  }
   await phoneContext.close();
 
   assert.deepEqual(problems, [], "the pages logged errors");

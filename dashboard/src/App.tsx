@@ -4,13 +4,19 @@ import { Route, Routes } from "react-router";
 import { useMe } from "./api/queries";
 import { SignIn } from "./auth/SignIn";
 import { Layout } from "./components/Layout";
+import { RequireLink } from "./components/RequireLink";
 import { Loading, LoadError } from "./components/QueryState";
 import { LiveEvents } from "./live/LiveEvents";
 import { AlertDetail } from "./pages/AlertDetail";
+import { AuditLog } from "./pages/AuditLog";
 import { Alerts } from "./pages/Alerts";
 import { Devices } from "./pages/Devices";
 import { LiveFeed } from "./pages/LiveFeed";
+import { Notifications } from "./pages/Notifications";
 import { Overview } from "./pages/Overview";
+import { Tokens } from "./pages/Tokens";
+import { Users } from "./pages/Users";
+import { Settings } from "./pages/Settings";
 
 export function App() {
   const me = useMe();
@@ -26,6 +32,11 @@ export function App() {
           <Route path="/alerts" element={<Alerts />} />
           <Route path="/alerts/:id" element={<AlertDetail />} />
           <Route path="/devices" element={<Devices />} />
+          <Route path="/settings" element={<Settings />} />
+          <Route path="/notifications" element={<Notifications />} />
+          <Route path="/tokens" element={<Tokens />} />
+          <Route path="/users" element={<RequireLink rel="users"><Users /></RequireLink>} />
+          <Route path="/audit" element={<RequireLink rel="audit"><AuditLog /></RequireLink>} />
           <Route path="*" element={<Overview />} />
         </Routes>
       </Layout>

@@ -28,6 +28,13 @@ RESERVED_PREFIXES = ("/api", "/docs", "/redoc", "/openapi.json", "/metrics")
 HASHED_ASSETS = "/assets/"
 """Vite's output folder for files whose names carry a content hash: cached for good."""
 
+MEDIA_TYPES = {".webmanifest": "application/manifest+json"}
+"""Types Python's `mimetypes` may not know; a phone reads the manifest only when it is typed as one."""
+
+SERVICE_WORKER = "/sw.js"
+"""The push service worker: at the root so that it controls every page, and never served from a cache,
+since browsers look for a new one only by fetching this file again."""
+
 NOT_BUILT = """\
 The Maskwatch web console is not built.
 
@@ -82,7 +89,13 @@ class ConsoleFiles:
         if found is not None:
             hashed = path.startswith(HASHED_ASSETS)
             cache = "public, max-age=31536000, immutable" if hashed else "no-cache"
-            return FileResponse(found, headers={"Cache-Control": cache, **SECURITY_HEADERS})
+            if path == SERVICE_WORKER:
+                cache = "no-cache, max-age=0"
+            return FileResponse(
+                found,
+                media_type=MEDIA_TYPES.get(found.suffix),
+                headers={"Cache-Control": cache, **SECURITY_HEADERS},
+            )
         if path.startswith(HASHED_ASSETS):
             return None
         # The page changes with every build: revalidated each time, so a new build is picked up at once.

@@ -72,6 +72,21 @@ def test_built_files_are_served_with_their_types_and_hashed_ones_cached_for_good
     assert head.status_code == 200
 
 
+def test_the_manifest_and_the_service_worker_are_typed_and_never_stale(database, built):
+    (built / "manifest.webmanifest").write_text('{"name": "Maskwatch"}')
+    (built / "sw.js").write_text("self.addEventListener('push', () => {})")
+    with client(database, built) as c:
+        manifest = c.get("/manifest.webmanifest")
+        worker = c.get("/sw.js")
+    assert manifest.status_code == 200
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    assert manifest.json() == {"name": "Maskwatch"}
+    assert worker.status_code == 200
+    assert "javascript" in worker.headers["content-type"]
+    assert worker.headers["cache-control"] == "no-cache, max-age=0"
+    assert worker.text.startswith("self.addEventListener")
+
+
 def test_a_missing_hashed_asset_is_a_404_not_the_page(database, built):
     with client(database, built) as c:
         r = c.get("/assets/index-gone.js")

@@ -649,6 +649,29 @@ def test_a_viewer_registers_this_browser_and_removes_it_again(world):
     assert removed.user_id == world.user_ids["viewer_a"]
 
 
+def test_a_user_finds_this_browsers_subscriptions_and_only_their_own(world):
+    viewer, root = world.client("viewer_a"), world.client("root")
+    mine, other = endpoint(), endpoint()
+    body = {"site_id": "a", "endpoint": mine, "keys": push_keys()}
+    device = viewer.post("/api/v1/me/push-subscriptions", json=body).json()
+    assert root.post("/api/v1/me/push-subscriptions", json=body | {"site_id": "b"}).status_code == 201
+    assert root.post("/api/v1/me/push-subscriptions", json=body | {"endpoint": other}).status_code == 201
+
+    listed = viewer.get("/api/v1/me/push-subscriptions", params={"endpoint": mine})
+    assert listed.status_code == 200, listed.text
+    page = listed.json()
+    assert [d["recipient_id"] for d in page["_embedded"]["items"]] == [device["recipient_id"]]
+    assert page["total"] == 1
+    assert page["_links"]["create"]["method"] == "POST"
+    unregister = page["_embedded"]["items"][0]["_links"]["unregister"]
+    assert unregister == {"href": device["_links"]["self"]["href"], "method": "DELETE"}
+
+    everywhere = root.get("/api/v1/me/push-subscriptions").json()["_embedded"]["items"]
+    assert sorted((d["site_id"], d["address"]) for d in everywhere) == sorted([("b", mine), ("a", other)])
+    assert root.get("/api/v1/me/push-subscriptions", params={"endpoint": other}).json()["total"] == 1
+    assert world.client("operator_b").get("/api/v1/me/push-subscriptions").json()["total"] == 0
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -24,9 +24,19 @@ import pytest
 import sqlalchemy as sa
 
 from devices.gate_agent.client import GateClient
-from maskwatch.contracts import AlertKind, AlertTransition, TemperatureReading, Transition
+from maskwatch.contracts import (
+    AlertKind,
+    AlertTransition,
+    Decision,
+    Reason,
+    TemperatureReading,
+    Transition,
+    Verdict,
+)
 from maskwatch.database.engine import create_engine, migrate
-from maskwatch.database.schema import cameras, gates
+from maskwatch.database.notifications import plan_deliveries, record_failure
+from maskwatch.database.schema import cameras, gates, notification_recipients
+from maskwatch.face_crops import FaceCropSettings
 from maskwatch.mqtt import MqttSettings
 from maskwatch.snapshots import SnapshotSettings, SnapshotStore
 from maskwatch.streams import Streams, append
@@ -108,6 +118,10 @@ class Actions:
             await self._check("mask", 38.4)
         elif name == "alert":
             await self._alert()
+        elif name == "dead_delivery":
+            self._dead_delivery()
+        elif name == "warm_check_denied":
+            await self._warm_check_denied()
         else:
             raise ValueError(f"the script asked for an unknown action {name!r}")
 
@@ -117,6 +131,56 @@ class Actions:
                 sample_jpeg(photo), TemperatureReading(corrected_c=temperature), timeout=30
             )
         assert answer is not None, "the gate got no verdict"
+
+    async def _warm_check_denied(self) -> None:
+        """37.3 °C passes the default rules; once the gate controller has read the console's 37.2 °C
+        (its directory refreshes every few seconds) the same person is denied for fever."""
+        for _ in range(60):
+            async with GateClient(self.settings.mqtt, "gate-a") as gate:
+                answer = await gate.check(
+                    sample_jpeg("mask"), TemperatureReading(corrected_c=37.3), timeout=30
+                )
+            if isinstance(answer, Verdict) and answer.decision is Decision.DENY:
+                assert answer.reasons == [Reason.FEVER], answer.reasons
+                return
+            await asyncio.sleep(0.5)
+        raise AssertionError("the console's fever threshold never reached the gate controller")
+
+    def _dead_delivery(self) -> None:
+        """A message to the webhook the console added, given up on as the notifier gives up: the console
+        lists it with a retry. The webhook's address does not resolve, so once retried it waits to be
+        tried again (pending) rather than dying at once."""
+        engine = create_engine(self.settings.database.url)
+        try:
+            with engine.begin() as conn:
+                recipient = conn.execute(
+                    sa.select(notification_recipients).where(notification_recipients.c.channel == "webhook")
+                ).one()
+                key = str(uuid4())
+                notification = {  # what the notifier stores with a delivery (services/notifier/service.py)
+                    "alert_id": key,
+                    "transition": "opened",
+                    "kind": "unmasked",
+                    "site_id": "default",
+                    "site_name": "Default site",
+                    "device_id": "hall-1",
+                    "at": datetime.now(UTC).isoformat(),
+                    "unmasked_since": None,
+                    "offline_since": None,
+                    "why": None,
+                    "link": "",
+                    "snapshot": None,
+                }
+                (delivery_id,) = plan_deliveries(
+                    conn,
+                    alert_key=key,
+                    transition="opened",
+                    notification=notification,
+                    recipients=[recipient],
+                )
+                record_failure(conn, delivery_id, "webhook answered 503", dead=True)
+        finally:
+            engine.dispose()
 
     async def _alert(self) -> None:
         """Someone unmasked on the waiting-room camera, with pictures, as the monitoring service raises it."""
@@ -188,6 +252,7 @@ async def test_the_console_in_a_browser(tmp_path):
         ingest=IngestSettings(http_port=free_port()),
         api=ApiSettings(port=free_port(), dashboard_dir=DIST),
         snapshots=SnapshotSettings(directory=tmp_path / "snapshots"),
+        face_crops=FaceCropSettings(directory=tmp_path / "faces"),
         site_timezone=SITE_ZONE,
         # Devices the admin registers get accounts in the test's own password file, not the repository's.
         provisioning=ProvisioningSettings(mosquitto_passwd_file=tmp_path / "passwd"),

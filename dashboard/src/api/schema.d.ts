@@ -178,6 +178,42 @@ export interface paths {
         patch: operations["patch_site_api_v1_sites__site_id__patch"];
         trace?: never;
     };
+    "/api/v1/sites/{site_id}/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The entry rules of a site */
+        get: operations["get_site_rules_api_v1_sites__site_id__rules_get"];
+        /** Set a site's entry rules (admins of the site); fields left out are inherited */
+        put: operations["put_site_rules_api_v1_sites__site_id__rules_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gates/{gate_id}/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The entry rules of a gate */
+        get: operations["get_gate_rules_api_v1_gates__gate_id__rules_get"];
+        /** Set a gate's own entry rules (admins of its site); fields left out follow the site */
+        put: operations["put_gate_rules_api_v1_gates__gate_id__rules_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sites/{site_id}/stats/today": {
         parameters: {
             query?: never;
@@ -395,6 +431,23 @@ export interface paths {
         };
         /** One check */
         get: operations["get_check_api_v1_checks__check_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/checks/{check_id}/face": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The face at the gate, small, while the retention setting keeps it */
+        get: operations["face_api_v1_checks__check_id__face_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -634,7 +687,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Your Web Push subscriptions, at the sites you still see; `endpoint` picks this browser's */
+        get: operations["list_push_subscriptions_api_v1_me_push_subscriptions_get"];
         put?: never;
         /** Register this browser's Web Push subscription for one of your sites */
         post: operations["register_push_subscription_api_v1_me_push_subscriptions_post"];
@@ -927,10 +981,20 @@ export interface components {
             acknowledged_at: string | null;
             /** Acknowledged By */
             acknowledged_by: number | null;
+            /**
+             * Acknowledged By Email
+             * @description Who acknowledged it, as the console names them
+             */
+            acknowledged_by_email: string | null;
             /** Resolved At */
             resolved_at: string | null;
             /** Resolved By */
             resolved_by: number | null;
+            /**
+             * Resolved By Email
+             * @description Who resolved it by hand
+             */
+            resolved_by_email: string | null;
             /**
              * Resolution
              * @description Why it resolved: the person masked up, left the view, or someone resolved it by hand
@@ -1446,6 +1510,11 @@ export interface components {
             /** Items */
             items: components["schemas"]["DeliveryOut"][];
         };
+        /** Embedded[DeviceOut] */
+        Embedded_DeviceOut_: {
+            /** Items */
+            items: components["schemas"]["DeviceOut"][];
+        };
         /** Embedded[GateOut] */
         Embedded_GateOut_: {
             /** Items */
@@ -1476,6 +1545,13 @@ export interface components {
             /** Items */
             items: components["schemas"]["UserOut"][];
         };
+        /**
+         * Enforcement
+         * @description Each rule is HARD (deny), SOFT (let the person in, record the problem) or OFF, because a hospital
+         *     and a cinema draw the line in different places.
+         * @enum {string}
+         */
+        Enforcement: "hard" | "soft" | "off";
         /** FcmTokenIn */
         FcmTokenIn: {
             /**
@@ -1794,6 +1870,20 @@ export interface components {
             /** Limit */
             limit: number;
             _embedded: components["schemas"]["Embedded_DeliveryOut_"];
+        };
+        /** Page[DeviceOut] */
+        Page_DeviceOut_: {
+            /** Links */
+            _links: {
+                [key: string]: components["schemas"]["Link"];
+            };
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+            _embedded: components["schemas"]["Embedded_DeviceOut_"];
         };
         /** Page[GateOut] */
         Page_GateOut_: {
@@ -2226,6 +2316,72 @@ export interface components {
             /** Signed In As */
             signed_in_as?: string | null;
         };
+        /**
+         * RuleOverrides
+         * @description The fields an admin sets for one site or one gate; a field left out (or null) is inherited.
+         */
+        RuleOverrides: {
+            /** Fever Threshold C */
+            fever_threshold_c?: number | null;
+            /** Plausible Min C */
+            plausible_min_c?: number | null;
+            /** Plausible Max C */
+            plausible_max_c?: number | null;
+            mask?: components["schemas"]["Enforcement"] | null;
+            temperature?: components["schemas"]["Enforcement"] | null;
+            /** Min Face Score */
+            min_face_score?: number | null;
+        };
+        /**
+         * RuleSet
+         * @description The part of the policy that may differ per site and per gate.
+         */
+        RuleSet: {
+            /**
+             * Fever Threshold C
+             * @default 37.5
+             */
+            fever_threshold_c: number;
+            /**
+             * Plausible Min C
+             * @default 30
+             */
+            plausible_min_c: number;
+            /**
+             * Plausible Max C
+             * @default 43
+             */
+            plausible_max_c: number;
+            /** @default hard */
+            mask: components["schemas"]["Enforcement"];
+            /** @default hard */
+            temperature: components["schemas"]["Enforcement"];
+            /**
+             * Min Face Score
+             * @default 0.5
+             */
+            min_face_score: number;
+        };
+        /** RulesOut */
+        RulesOut: {
+            /** Links */
+            _links: {
+                [key: string]: components["schemas"]["Link"];
+            };
+            scope: components["schemas"]["Scope"];
+            /** Subject Id */
+            subject_id: string;
+            /** Site Id */
+            site_id: string;
+            effective: components["schemas"]["RuleSet"];
+            overrides: components["schemas"]["RuleOverrides"];
+            inherited: components["schemas"]["RuleSet"];
+        };
+        /**
+         * Scope
+         * @enum {string}
+         */
+        Scope: "site" | "gate";
         /**
          * SensorState
          * @enum {string}
@@ -3586,6 +3742,382 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["SiteOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+        };
+    };
+    get_site_rules_api_v1_sites__site_id__rules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/hal+json": components["schemas"]["RulesOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+        };
+    };
+    put_site_rules_api_v1_sites__site_id__rules_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleOverrides"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/hal+json": components["schemas"]["RulesOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+        };
+    };
+    get_gate_rules_api_v1_gates__gate_id__rules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                gate_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/hal+json": components["schemas"]["RulesOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+        };
+    };
+    put_gate_rules_api_v1_gates__gate_id__rules_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                gate_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleOverrides"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/hal+json": components["schemas"]["RulesOut"];
                 };
             };
             /** @description Bad Request */
@@ -5281,6 +5813,100 @@ export interface operations {
             };
         };
     };
+    face_api_v1_checks__check_id__face_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                check_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The JPEG */
+            200: {
+                headers: {
+                    /** @description private, max-age=3600 */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["ProblemModel"];
+                };
+            };
+        };
+    };
     list_alerts_api_v1_alerts_get: {
         parameters: {
             query?: {
@@ -6714,6 +7340,103 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["RetriedOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/hal+json": components["schemas"]["ProblemModel"];
+                };
+            };
+        };
+    };
+    list_push_subscriptions_api_v1_me_push_subscriptions_get: {
+        parameters: {
+            query?: {
+                /** @description Only this subscription's (this browser's) */
+                endpoint?: string | null;
+                /** @description Items to skip */
+                offset?: number;
+                /** @description Items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/hal+json": components["schemas"]["Page_DeviceOut_"];
                 };
             };
             /** @description Bad Request */

@@ -7,7 +7,8 @@ import type { ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { NavLink as RouterLink, useLocation } from "react-router";
 import { api, type User } from "../api/client";
-import { keys, useOpenAlertCount } from "../api/queries";
+import { offers } from "../api/hal";
+import { keys, useOpenAlertCount, useRoot } from "../api/queries";
 import { COLORS } from "./colors";
 import { LanguageSwitch } from "./LanguageSwitch";
 import { LiveBadge } from "./LiveBadge";
@@ -17,6 +18,12 @@ const PAGES = [
   { to: "/feed", key: "nav.feed" },
   { to: "/alerts", key: "nav.alerts" },
   { to: "/devices", key: "nav.devices" },
+  { to: "/settings", key: "nav.settings" },
+  { to: "/notifications", key: "nav.notifications" },
+  { to: "/tokens", key: "nav.tokens" },
+  // Only for those the API root links them to (admins of every site); the API refuses everyone else.
+  { to: "/users", key: "nav.users", rel: "users" },
+  { to: "/audit", key: "nav.audit", rel: "audit" },
 ] as const;
 
 export function Layout({ me, children }: { me: User; children: ReactNode }) {
@@ -24,6 +31,8 @@ export function Layout({ me, children }: { me: User; children: ReactNode }) {
   const [opened, { toggle, close }] = useDisclosure(false);
   const location = useLocation();
   const openAlerts = useOpenAlertCount();
+  const root = useRoot();
+  const visible = PAGES.filter((page) => !("rel" in page) || offers(root.data, page.rel));
   const client = useQueryClient();
   const signOut = useMutation({
     mutationFn: async () => api.POST("/api/v1/auth/logout"),
@@ -70,7 +79,7 @@ export function Layout({ me, children }: { me: User; children: ReactNode }) {
       </AppShell.Header>
       <AppShell.Navbar p="sm" aria-label={t("nav.label")} component="nav">
         <Stack gap={4}>
-          {PAGES.map((page) => (
+          {visible.map((page) => (
             <NavLink
               key={page.to}
               component={RouterLink}

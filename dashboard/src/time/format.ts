@@ -61,7 +61,23 @@ export function formatDay(day: string, language: string): string {
   );
 }
 
+/** The weekday of a calendar day (`2026-11-26` → "Thursday", "목요일"). */
+export function formatWeekday(day: string, language: string): string {
+  const date = parsed(`${day}T12:00:00Z`);
+  if (date === null) return day;
+  return formatter(language, "UTC", { weekday: "long" }).format(date);
+}
+
 /** The zone of `siteId` among `sites`, UTC when the site is not (yet) known. */
 export function zoneOf(sites: ReadonlyArray<{ site_id: string; time_zone: string }> | undefined, siteId: string): string {
   return sites?.find((s) => s.site_id === siteId)?.time_zone ?? FALLBACK_ZONE;
+}
+
+/** The zone this browser lives in, for times that belong to no site (API tokens, sign-ins). */
+export function browserZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || FALLBACK_ZONE;
+  } catch {
+    return FALLBACK_ZONE;
+  }
 }

@@ -919,6 +919,35 @@ def register_push_subscription(
 
 
 @router.get(
+    f"{API}/me/push-subscriptions",
+    response_model=Page[DeviceOut],
+    summary="Your Web Push subscriptions, at the sites you still see; `endpoint` picks this browser's",
+)
+def list_push_subscriptions(
+    request: Request,
+    caller: CurrentUser,
+    conn: SessionDep,
+    paging: Paging,
+    endpoint: Annotated[
+        str | None, Query(max_length=2000, description="Only this subscription's (this browser's)")
+    ] = None,
+) -> Response:
+    # Who registered a device is kept in its secrets (a JSON column read alike on every backend), so the
+    # caller's own are picked here; a user has a few browsers, not thousands.
+    query = sa.select(notification_recipients).where(RECIPIENT_COLUMNS.channel == "webpush")
+    if endpoint is not None:
+        query = query.where(RECIPIENT_COLUMNS.address == endpoint)
+    visible = caller.visible_sites()
+    if visible is not None:
+        query = query.where(RECIPIENT_COLUMNS.site_id.in_(sorted(visible)))
+    rows = conn.execute(query.order_by(RECIPIENT_COLUMNS.recipient_id))
+    mine = [r for r in rows if _registered_by(r) == caller.user_id]
+    items = [device_resource(r) for r in mine[paging.offset : paging.offset + paging.limit]]
+    create = create_link(f"{API}/me/push-subscriptions", PushSubscriptionIn, "Register this browser")
+    return page(request, items, paging.offset, paging.limit, len(mine), create=create)
+
+
+@router.get(
     f"{API}/me/push-subscriptions/{{recipient_id}}",
     response_model=DeviceOut,
     summary="One of your Web Push subscriptions",
