@@ -457,6 +457,23 @@ try {
   await phone.getByRole("heading", { level: 1, name: "게이트 및 카메라" }).waitFor();
   await phone.locator('[data-gate="gate-a"]').waitFor();
   await shot(phone, "ko-phone-devices");
+  step("installable: the manifest, its icons and the service worker are served as a phone needs them");
+  const manifestHref = await phone.locator('link[rel="manifest"]').getAttribute("href");
+  const manifest = await phone.request.get(`${BASE}${manifestHref}`);
+  assert.match(manifest.headers()["content-type"], /^application\/manifest\+json/);
+  const app = await manifest.json();
+  assert.equal(app.display, "standalone");
+  assert.equal(app.start_url, "/");
+  for (const size of ["192x192", "512x512"]) {
+    const icon = app.icons.find((i) => i.sizes === size && i.type === "image/png");
+    assert.ok(icon, `no ${size} PNG icon in the manifest`);
+    const png = await phone.request.get(`${BASE}${icon.src}`);
+    assert.equal(png.headers()["content-type"], "image/png");
+  }
+  const worker = await phone.request.get(`${BASE}/sw.js`);
+  assert.match(worker.headers()["content-type"], /javascript/);
+  assert.match(worker.headers()["cache-control"], /no-cache/);
+  assert.match(await worker.text(), /addEventListener\("notificationclick"/);
   for (const [path, heading, name] of [
     ["/users", "사용자 및 역할", "ko-phone-users"],
     ["/tokens", "API 토큰", "ko-phone-tokens"],

@@ -1,7 +1,7 @@
 // What the administration pages read: accounts, API tokens, the audit log, notification recipients,
 // deliveries and this browser's push subscriptions. Kept apart from queries.ts (the live pages), whose
 // keys the event stream invalidates; nothing here changes with a check or an alert.
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQueries, useQuery } from "@tanstack/react-query";
 import { api, ApiError, unwrap, type Schemas } from "./client";
 import type { paths } from "./schema";
 
@@ -71,14 +71,23 @@ export function useAudit(filters: AuditFilters) {
 export function useRecipients(site: string | null) {
   return useQuery({
     queryKey: adminKeys.recipients(site ?? ""),
-    queryFn: async () =>
-      unwrap(
-        await api.GET("/api/v1/sites/{site_id}/recipients", {
-          params: { path: { site_id: site ?? "" }, query: { limit: PAGE } },
-        }),
-      ),
+    queryFn: () => fetchRecipients(site ?? ""),
     enabled: site !== null,
   });
+}
+
+async function fetchRecipients(site: string) {
+  return unwrap(
+    await api.GET("/api/v1/sites/{site_id}/recipients", { params: { path: { site_id: site }, query: { limit: PAGE } } }),
+  );
+}
+
+/** Every recipient's address at the sites given (those the caller administers), by recipient id. */
+export function useRecipientAddresses(sites: string[]): Map<number, string> {
+  const pages = useQueries({
+    queries: sites.map((site) => ({ queryKey: adminKeys.recipients(site), queryFn: () => fetchRecipients(site) })),
+  });
+  return new Map(pages.flatMap((p) => p.data?._embedded.items ?? []).map((r) => [r.recipient_id, r.address]));
 }
 
 export function useDeliveries(status: "dead" | "pending" | "sent", enabled: boolean) {

@@ -46,7 +46,7 @@ export function Notifications() {
       )}
       {offers(root.data, "deliveries") && (
         <Section id="dead-title" title={t("notify.dead")} hint={t("notify.deadHint")}>
-          <DeadDeliveries sites={siteList} />
+          <DeadDeliveries sites={siteList} administered={administered.map((s) => s.site_id)} />
         </Section>
       )}
     </Stack>

@@ -4,7 +4,7 @@ import { Anchor, Button, Stack, Table, Text } from "@mantine/core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { Link as RouterLink } from "react-router";
-import { useDeliveries, type Delivery } from "../../api/admin";
+import { useDeliveries, useRecipientAddresses, type Delivery } from "../../api/admin";
 import { api, unwrap, type Site } from "../../api/client";
 import { offers } from "../../api/hal";
 import { channelLabel, transitionLabel } from "../../i18n/labels";
@@ -36,9 +36,10 @@ function RetryButton({ delivery }: { delivery: Delivery }) {
   );
 }
 
-export function DeadDeliveries({ sites }: { sites: Site[] }) {
+export function DeadDeliveries({ sites, administered }: { sites: Site[]; administered: string[] }) {
   const { t, i18n } = useTranslation();
   const dead = useDeliveries("dead", true);
+  const addresses = useRecipientAddresses(administered);
   if (dead.isPending) return <Loading />;
   if (dead.error) return <LoadError error={dead.error} retry={() => void dead.refetch()} />;
   const items = dead.data._embedded.items;
@@ -72,9 +73,11 @@ export function DeadDeliveries({ sites }: { sites: Site[] }) {
                 </Text>
               </Table.Td>
               <Table.Td data-label={t("deliveries.to")}>
-                <Text size="sm">{channelLabel(t, d.channel)}</Text>
+                <Text size="sm" style={{ overflowWrap: "anywhere" }}>
+                  {addresses.get(d.recipient_id) ?? t("deliveries.recipient", { id: d.recipient_id })}
+                </Text>
                 <Text size="xs" c="dimmed">
-                  {t("deliveries.recipient", { id: d.recipient_id })} · {t("deliveries.attempts", { count: d.attempts })}
+                  {channelLabel(t, d.channel)} · {t("deliveries.attempts", { count: d.attempts })}
                 </Text>
               </Table.Td>
               <Table.Td data-label={t("deliveries.lastError")}>
