@@ -10,8 +10,11 @@ COPY maskwatch ./maskwatch
 COPY services ./services
 COPY devices ./devices
 COPY stack ./stack
-RUN pip install ".[server]" && useradd --system --uid 10001 maskwatch \
-    && mkdir -p /var/lib/maskwatch/snapshots && chown -R maskwatch /var/lib/maskwatch
+# The `mosquitto` group (1883, the broker image's) lets the API keep the broker's password file
+# readable by the broker alone (owner maskwatch, group mosquitto, 0640) when it registers a device.
+RUN pip install ".[server]" && groupadd --system --gid 1883 mosquitto \
+    && useradd --system --uid 10001 --groups mosquitto maskwatch \
+    && mkdir -p /var/lib/maskwatch/snapshots /var/lib/maskwatch/faces && chown -R maskwatch /var/lib/maskwatch
 USER maskwatch
 ENTRYPOINT ["maskwatch"]
 CMD ["--help"]

@@ -112,3 +112,39 @@ def test_people_reach_the_api_through_the_tls_proxy_only():
     assert "reverse_proxy api:8000" in caddyfile
     assert "include_dir /mosquitto/config/conf.d" in (ROOT / "deploy/mosquitto/mosquitto.conf").read_text()
     assert "8883:8883" in services["mosquitto"]["ports"]
+
+
+def test_the_api_registers_devices_in_the_password_file_the_broker_reads_and_reloads() -> None:
+    services = _load("compose.yaml")["services"]
+    environment = _load("compose.yaml")["x-maskwatch"]["environment"]
+    passwd = Path(environment["MASKWATCH_PROVISIONING__MOSQUITTO_PASSWD_FILE"])
+    host_dir = "./deploy/mosquitto/accounts"
+    # The API writes it (read-write), the HTTP door reads it, both at the path the settings name.
+    assert f"{host_dir}:{passwd.parent}" in services["api"]["volumes"]
+    assert f"{host_dir}:{passwd.parent}:ro" in services["ingest"]["volumes"]
+    # Mosquitto reads the same file, as its configuration says.
+    broker_mount = next(v for v in services["mosquitto"]["volumes"] if v.startswith(f"{host_dir}:"))
+    broker_dir = broker_mount.split(":")[1]
+    conf = (ROOT / "deploy/mosquitto/mosquitto.conf").read_text()
+    assert f"password_file {broker_dir}/{passwd.name}" in conf.splitlines()
+    # Each change reaches the running broker: the reloader shares its PID namespace and watches the file.
+    reloader = services["broker-reloader"]
+    assert reloader["pid"] == "service:mosquitto"
+    assert f"{host_dir}:{broker_dir}:ro" in reloader["volumes"]
+    script = reloader["command"][0]
+    assert f"{broker_dir}/{passwd.name}" in script
+    assert "kill -HUP 1" in script
+    # The image's user may hand the file to the broker's group (1883, the eclipse-mosquitto user's).
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "groupadd --system --gid 1883 mosquitto" in dockerfile
+    assert "--groups mosquitto maskwatch" in dockerfile
+
+
+def test_face_thumbnails_are_shared_by_the_worker_that_cuts_them_and_the_api_that_serves_them() -> None:
+    services = _load("compose.yaml")["services"]
+    written = services["inference"]["environment"]["MASKWATCH_FACE_CROPS__DIRECTORY"]
+    served = services["api"]["environment"]["MASKWATCH_FACE_CROPS__DIRECTORY"]
+    assert written == served
+    assert f"faces:{written}" in services["inference"]["volumes"]
+    assert f"faces:{served}:ro" in services["api"]["volumes"]
+    assert "faces" in _load("compose.yaml")["volumes"]
