@@ -39,6 +39,7 @@ from services.inference.model.config import ModelConfig
 from services.inference.settings import WorkerSettings
 from services.ingest.settings import HttpDeviceAuth, IngestSettings
 from services.notifier.settings import NotifierSettings
+from services.stats.settings import StatsSettings
 from stack.embedded_account import embedded_server_account
 from stack.secret_key import local_secret_key
 
@@ -122,7 +123,9 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings(batch_size=16)
     """How the inference worker batches checks and frames (`MASKWATCH_WORKER__BATCH_SIZE`)."""
     gate_controller: ConsumerSettings = ConsumerSettings(batch_size=64)
-    stats: ConsumerSettings = ConsumerSettings(batch_size=256)
+    stats: StatsSettings = StatsSettings()
+    """How the stats writer batches, and its retry window: a denied person trying again at the same gate
+    within `retry_window_s` (30) is one visitor (`MASKWATCH_STATS__RETRY_WINDOW_S`, docs/api.md)."""
     monitoring: ConsumerSettings = ConsumerSettings(batch_size=32)
     notifier: NotifierSettings = NotifierSettings(batch_size=64)
     inference_workers: int | None = Field(default=None, ge=1, le=64)

@@ -56,24 +56,51 @@ _QUARTER = timedelta(minutes=15)
 Q = TypeVar("Q", bound="sa.Select[*tuple[Any, ...]]")
 
 
+RETRY = "retry"
+"""The `check_reasons` marker on a check that retried a denial: the same gate, within the stats writer's
+retry window (services/stats/visits.py). Counted as a retry, never as a reason or a flag."""
+
+
 @dataclass
 class Summary:
-    """Counts for one range: every check that reached a decision, split by decision and reason."""
+    """Counts for one range: people (visitors) and their final outcomes, and the raw attempts.
 
-    visitors: int = 0
-    passed: int = 0
-    denied: int = 0
+    A person denied who tries again at the same gate within the retry window is one visitor: every check
+    that is not a retry starts a visit, a pass ends one, so visitors = attempts - retries, passed = passes,
+    and denied = the visits that did not end in a pass. Reasons count attempts.
+    """
+
+    attempts: int = 0
+    attempts_passed: int = 0
+    attempts_denied: int = 0
+    retries: int = 0
     denied_by_reason: dict[str, int] = field(default_factory=dict)
     flagged_by_reason: dict[str, int] = field(default_factory=dict)
     """Problems recorded on passes by a soft-mode policy: counted, not enforced."""
 
+    @property
+    def visitors(self) -> int:
+        return self.attempts - self.retries
+
+    @property
+    def passed(self) -> int:
+        return self.attempts_passed
+
+    @property
+    def denied(self) -> int:
+        """Visits whose last attempt was a denial. A visit that began before the range and passed inside
+        it counts its pass but not its start, so this never goes below zero."""
+        return max(0, self.visitors - self.passed)
+
     def add(self, decision: str, reason: str, enforced: bool, n: int) -> None:
         if not reason:
-            self.visitors += n
+            self.attempts += n
             if decision == "open":
-                self.passed += n
+                self.attempts_passed += n
             else:
-                self.denied += n
+                self.attempts_denied += n
+        elif reason == RETRY:
+            self.retries += n
         elif enforced and decision == "deny":
             self.denied_by_reason[reason] = self.denied_by_reason.get(reason, 0) + n
         elif not enforced:

@@ -14,9 +14,12 @@ from maskwatch import metrics
 from maskwatch.consumer import ConsumerSettings, consume_messages
 from maskwatch.contracts import AlertTransition, Message, Rejection, Verdict
 from maskwatch.database.alerts import record_transition
+from maskwatch.database.figures import RETRY
 from maskwatch.database.schema import check_reasons, checks, rejections
 from maskwatch.queue import QueueSettings, WorkQueue
 from maskwatch.streams import Group, Streams
+from services.stats.settings import StatsSettings
+from services.stats.visits import retries
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +62,18 @@ class StatsWriter:
         *,
         name: str = "stats-1",
     ) -> None:
+        """`settings` may be plain consumer settings (the retry window is then its default, 30 s)."""
         self._engine = engine
         self._queue = queue
         self._queue_settings = queue_settings or QueueSettings()
-        self._settings = settings or ConsumerSettings(batch_size=256)
+        self._settings = settings or StatsSettings()
         self._streams = Streams(self._queue_settings.prefix)
         self.name = name
+        self._retry_window_s = (
+            self._settings.retry_window_s
+            if isinstance(self._settings, StatsSettings)
+            else StatsSettings().retry_window_s
+        )
 
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> int:
         return await consume_messages(
@@ -105,6 +114,10 @@ class StatsWriter:
                     for v in verdicts
                     for reasons, enforced in ((v.reasons, True), (v.flags, False))
                     for r in reasons
+                ]
+                reason_rows += [
+                    {"check_id": check_id, "reason": RETRY, "enforced": False}
+                    for check_id in retries(connection, verdicts, self._retry_window_s)
                 ]
                 if reason_rows:
                     connection.execute(insert(check_reasons).on_conflict_do_nothing(), reason_rows)

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
 
+from maskwatch.database.figures import RETRY
 from maskwatch.database.schema import DEFAULT_SITE, check_reasons, checks, gates
 from services.api.deps import CurrentUser, SessionDep, require_site
 from services.api.hal import Page, Resource, link, page, respond
@@ -53,7 +54,8 @@ def _resources(conn: sa.Connection, rows: list[sa.Row[tuple[object, ...]]]) -> l
     if rows:
         found = conn.execute(
             sa.select(check_reasons)
-            .where(check_reasons.c.check_id.in_(list(reasons)))
+            # A retry mark is for the figures (services/stats/visits.py), not a reason of the check.
+            .where(check_reasons.c.check_id.in_(list(reasons)), check_reasons.c.reason != RETRY)
             .order_by(check_reasons.c.reason)
         )
         for r in found:

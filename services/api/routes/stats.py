@@ -27,11 +27,23 @@ ToDay = Annotated[date | None, Query(alias="to", description="Last local day, in
 
 
 class Counts(BaseModel):
+    """People first, attempts beside them (docs/api.md, "Visitors and attempts")."""
+
     visitors: int
-    """Checks that reached a decision."""
+    """People: checks that reached a decision, less retries (a denied person trying again at the same
+    gate within the retry window, 30 s by default, is one visitor)."""
     passed: int
+    """Visitors let in (each visit ends at its first pass)."""
     denied: int
+    """Visitors whose last attempt was denied."""
+    attempts: int
+    """Every check that reached a decision, retries included."""
+    attempts_passed: int
+    attempts_denied: int
+    retries: int
+    """Attempts that retried a denial: attempts - retries = visitors."""
     denied_by_reason: dict[str, int]
+    """Denied attempts by reason (an attempt may have several)."""
     flagged_by_reason: dict[str, int]
 
 
@@ -40,6 +52,10 @@ def counts(s: figures.Summary) -> Counts:
         visitors=s.visitors,
         passed=s.passed,
         denied=s.denied,
+        attempts=s.attempts,
+        attempts_passed=s.attempts_passed,
+        attempts_denied=s.attempts_denied,
+        retries=s.retries,
         denied_by_reason=s.denied_by_reason,
         flagged_by_reason=s.flagged_by_reason,
     )
