@@ -152,12 +152,17 @@ def _stop_on_signals() -> asyncio.Event:
 async def _serve_console(settings: Settings, stack: Stack, stop: asyncio.Event) -> None:
     """Keep the stack running with the console, signed in with a demo account made for this run."""
     password = _demo_account(settings)
+    gate = device_account(settings, VISITS[0].gate_id)  # the broker lets in accounts only
+    assert gate.password is not None
     host = "127.0.0.1" if settings.api.host in ("0.0.0.0", "::") else settings.api.host
     print(
         f"\nThe web console: http://{host}:{settings.api.port}/ — sign in as {DEMO_EMAIL} "
         f"with the password {password}\n"
-        f"(API: http://{host}:{settings.api.port}/docs). Send more checks from another terminal with "
-        f"`maskwatch simulate gate`; Ctrl-C stops the demo.",
+        f"(API: http://{host}:{settings.api.port}/docs). Send more checks from another terminal, signed in "
+        f"as one of the demo's gates:\n"
+        f"  maskwatch simulate gate --gate-id {gate.username} --password {gate.password.get_secret_value()} "
+        f"--image PHOTO.jpg --temperature 36.6\n"
+        "Ctrl-C stops the demo.",
         flush=True,
     )
     waiting = asyncio.create_task(stop.wait())
