@@ -312,6 +312,27 @@ try {
   await page.waitForFunction(() =>
     [...document.querySelectorAll('[data-testid="audit"] tbody tr')].every((r) => r.getAttribute("data-audit") === "token.create"),
   );
+  await page.getByRole("button", { name: "Show everything" }).click();
+  await page.waitForFunction(() => new URL(location.href).search === "");
+  await page.getByRole("combobox", { name: "Site" }).click();
+  await page.getByRole("option", { name: "Default site" }).click();
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-testid="audit"] tbody tr')];
+    return new URL(location.href).searchParams.get("site") === "default" && rows.length > 0 &&
+      rows.every((r) => r.getAttribute("data-site") === "default");
+  });
+  const today = await page.evaluate(() => {
+    const d = new Date();
+    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  });
+  await page.getByLabel("From").fill(today);
+  await page.getByLabel("Until (included)").fill(today);
+  await page.waitForFunction((day) => {
+    const query = new URL(location.href).searchParams;
+    return query.get("from") === day && query.get("to") === day &&
+      document.querySelectorAll('[data-testid="audit"] tbody tr[data-site="default"]').length > 0;
+  }, today);
+  await shot(page, "en-audit-site");
 
   step("notifications: recipients of the site, a webhook's secret once, a dead delivery retried");
   await go(page, "Notifications", "Notifications");

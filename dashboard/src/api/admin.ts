@@ -50,7 +50,15 @@ export function useTokens() {
   });
 }
 
-export type AuditFilters = { action?: string; user?: number; offset: number; limit: number };
+export type AuditFilters = {
+  action?: string;
+  user?: number;
+  site?: string;
+  since?: string;
+  until?: string;
+  offset: number;
+  limit: number;
+};
 
 export function useAudit(filters: AuditFilters) {
   return useQuery({
@@ -61,6 +69,9 @@ export function useAudit(filters: AuditFilters) {
         limit: filters.limit,
         ...(filters.action ? { action: filters.action } : {}),
         ...(filters.user ? { user_id: filters.user } : {}),
+        ...(filters.site ? { site: filters.site } : {}),
+        ...(filters.since ? { since: filters.since } : {}),
+        ...(filters.until ? { until: filters.until } : {}),
       };
       return unwrap(await api.GET("/api/v1/audit", { params: { query } }));
     },

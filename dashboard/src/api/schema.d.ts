@@ -446,7 +446,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The face at the gate, small, while the retention setting keeps it */
+        /** The face at the gate: the check's thumbnail, while retention keeps it */
         get: operations["face_api_v1_checks__check_id__face_get"];
         put?: never;
         post?: never;
@@ -1322,7 +1322,10 @@ export interface components {
          * @enum {string}
          */
         CommandOutcome: "opened" | "expired";
-        /** Counts */
+        /**
+         * Counts
+         * @description People first, attempts beside them (docs/api.md, "Visitors and attempts").
+         */
         Counts: {
             /** Visitors */
             visitors: number;
@@ -1330,6 +1333,14 @@ export interface components {
             passed: number;
             /** Denied */
             denied: number;
+            /** Attempts */
+            attempts: number;
+            /** Attempts Passed */
+            attempts_passed: number;
+            /** Attempts Denied */
+            attempts_denied: number;
+            /** Retries */
+            retries: number;
             /** Denied By Reason */
             denied_by_reason: {
                 [key: string]: number;
@@ -8643,6 +8654,12 @@ export interface operations {
             query?: {
                 action?: string | null;
                 user_id?: number | null;
+                /** @description Only what happened at this site */
+                site?: string | null;
+                /** @description At or after (ISO 8601; UTC when no offset) */
+                since?: string | null;
+                /** @description Before (ISO 8601; UTC when no offset) */
+                until?: string | null;
                 /** @description Items to skip */
                 offset?: number;
                 /** @description Items per page */

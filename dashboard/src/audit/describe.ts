@@ -23,6 +23,20 @@ function render(value: unknown): string {
   return String(value);
 }
 
+/** A range of local days (`2026-03-01`, this browser's calendar) as the moments the API filters by:
+ * from the first day's midnight to the midnight after the last. An empty or unreadable day is no bound. */
+export function dayBounds(from: string, to: string): { since?: string; until?: string } {
+  const midnight = (day: string, plusDays = 0) => {
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+    if (!match) return undefined;
+    const date = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + plusDays);
+    return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+  };
+  const since = midnight(from);
+  const until = midnight(to, 1);
+  return { ...(since ? { since } : {}), ...(until ? { until } : {}) };
+}
+
 /** The audit actions the API writes today, for the filter; a newer server's others still show. */
 export const AUDIT_ACTIONS = [
   "auth.login",

@@ -1,12 +1,12 @@
 // The audit log, for admins of every site: who did what, when, newest first. Filtered by action and
 // by person, a page at a time; the filters and the page are in the address, so a view can be shared.
 // Times are in this browser's zone, and an entry of a site also in the site's.
-import { Group, Pagination, Select, Stack, Table, Text, Title } from "@mantine/core";
+import { Button, Group, Pagination, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useTranslation } from "react-i18next";
 import { useSearchParams } from "react-router";
 import { useAudit, useUsers, type AuditEntry } from "../api/admin";
 import { useSites } from "../api/queries";
-import { actorOf, AUDIT_ACTIONS, detailsLine, type Actor } from "../audit/describe";
+import { actorOf, AUDIT_ACTIONS, dayBounds, detailsLine, type Actor } from "../audit/describe";
 import { Loading, LoadError } from "../components/QueryState";
 import { auditActionLabel } from "../i18n/labels";
 import { browserZone, formatDateTime, zoneOf } from "../time/format";
@@ -48,7 +48,7 @@ function AuditRow({ entry, actor, zone, siteZone }: { entry: AuditEntry; actor: 
   const { t } = useTranslation();
   const details = detailsLine(entry.details);
   return (
-    <Table.Tr data-audit={entry.action}>
+    <Table.Tr data-audit={entry.action} data-site={entry.site_id ?? ""}>
       <Table.Td data-label={t("common.time")}>
         <AuditTime at={entry.at} zone={zone} siteZone={siteZone} />
       </Table.Td>
@@ -81,14 +81,17 @@ export function AuditLog() {
   const user = Number.isInteger(userParam) && userParam > 0 ? userParam : undefined;
   const pageParam = Number(params.get("page"));
   const page = Number.isInteger(pageParam) && pageParam > 0 ? pageParam : 1;
-  const audit = useAudit({ action, user, offset: (page - 1) * PER_PAGE, limit: PER_PAGE });
+  const site = params.get("site") ?? undefined;
+  const from = params.get("from") ?? "";
+  const to = params.get("to") ?? "";
+  const audit = useAudit({ action, user, site, ...dayBounds(from, to), offset: (page - 1) * PER_PAGE, limit: PER_PAGE });
   const users = useUsers();
   const sites = useSites();
   const accounts = new Map((users.data?._embedded.items ?? []).map((a) => [a.user_id, a]));
   const here = browserZone();
 
   /** A new filter starts again at the first page. */
-  const filter = (key: "action" | "user", value: string | null) => {
+  const filter = (key: "action" | "user" | "site" | "from" | "to", value: string | null) => {
     const next = new URLSearchParams(params);
     if (value) next.set(key, value);
     else next.delete(key);
@@ -109,7 +112,7 @@ export function AuditLog() {
       <Text size="sm" c="dimmed">
         {t("audit.subtitle", { zone: here })}
       </Text>
-      <Group gap="sm" align="flex-end">
+      <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="sm">
         <Select
           label={t("audit.action")}
           placeholder={t("audit.anyAction")}
@@ -118,8 +121,6 @@ export function AuditLog() {
           onChange={(value) => filter("action", value)}
           clearable
           searchable
-          style={{ minWidth: 220, flex: 1 }}
-          clearButtonProps={{ "aria-label": t("audit.clearAction") }}
           data-testid="audit-action"
         />
         <Select
@@ -130,9 +131,25 @@ export function AuditLog() {
           onChange={(value) => filter("user", value)}
           clearable
           searchable
-          style={{ minWidth: 220, flex: 1 }}
-          clearButtonProps={{ "aria-label": t("audit.clearWho") }}
         />
+        <Select
+          label={t("common.site")}
+          placeholder={t("audit.anySite")}
+          data={(sites.data?._embedded.items ?? []).map((s) => ({ value: s.site_id, label: s.name }))}
+          value={site ?? null}
+          onChange={(value) => filter("site", value)}
+          clearable
+        />
+      </SimpleGrid>
+      <Group gap="sm" align="flex-end">
+        <TextInput type="date" w={190} label={t("audit.from")} value={from} max={to || undefined} onChange={(e) => filter("from", e.currentTarget.value)} />
+        <TextInput type="date" w={190} label={t("audit.to")} value={to} min={from || undefined} onChange={(e) => filter("to", e.currentTarget.value)} />
+        {/* Mantine's clear buttons are for the mouse only (hidden from keyboards and screen readers). */}
+        {[...params.keys()].some((key) => key !== "page") && (
+          <Button variant="subtle" onClick={() => setParams(new URLSearchParams(), { replace: true })}>
+            {t("audit.clearFilters")}
+          </Button>
+        )}
       </Group>
       {audit.isPending ? (
         <Loading />

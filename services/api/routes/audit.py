@@ -13,6 +13,7 @@ from services.api.deps import GlobalAdmin, SessionDep
 from services.api.hal import Page, Resource, link, page, respond
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
+from services.api.routes.sites import SLUG
 
 router = APIRouter(prefix=f"{API}/audit", tags=["audit"], responses=PROBLEM_RESPONSES)
 AuditId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -26,6 +27,15 @@ class AuditOut(Resource):
     target: str
     site_id: str | None
     details: dict[str, Any]
+
+
+def _utc(moment: datetime) -> datetime:
+    """Compared as every backend keeps `at`: UTC (naive means UTC; SQLite stores no offset)."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    try:
+        return aware.astimezone(UTC)
+    except OverflowError:  # within a day of year 1 or 9999: past every entry either way
+        return datetime.min.replace(tzinfo=UTC) if aware.year == 1 else datetime.max.replace(tzinfo=UTC)
 
 
 def _resource(r: sa.Row[Any]) -> AuditOut:
@@ -54,12 +64,21 @@ def list_audit(
     paging: Paging,
     action: Annotated[str | None, Query(max_length=64)] = None,
     user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    site: Annotated[str | None, Query(pattern=SLUG, description="Only what happened at this site")] = None,
+    since: Annotated[datetime | None, Query(description="At or after (ISO 8601; UTC when no offset)")] = None,
+    until: Annotated[datetime | None, Query(description="Before (ISO 8601; UTC when no offset)")] = None,
 ) -> Response:
     query = sa.select(audit_log)
     if action is not None:
         query = query.where(audit_log.c.action == action)
     if user_id is not None:
         query = query.where(audit_log.c.user_id == user_id)
+    if site is not None:
+        query = query.where(audit_log.c.site_id == site)
+    if since is not None:
+        query = query.where(audit_log.c.at >= _utc(since))
+    if until is not None:
+        query = query.where(audit_log.c.at < _utc(until))
     total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(audit_log.c.audit_id.desc()).offset(paging.offset).limit(paging.limit))
     items = [_resource(r) for r in rows]
