@@ -5,15 +5,28 @@ import source from "../public/sw.js?raw";
 
 type Handler = (event: Record<string, unknown>) => void;
 
-function worker(origin = "https://console.example") {
+type Call = { url: string; method: string; body?: Record<string, unknown> };
+
+function worker(origin = "https://console.example", registered: unknown[] = []) {
   const handlers = new Map<string, Handler>();
   const shown: { title: string; options: Record<string, unknown> }[] = [];
   const opened: string[] = [];
+  const calls: Call[] = [];
   const scope = {
+    fetch: async (url: string, init: { method?: string; body?: string } = {}) => {
+      calls.push({ url, method: init.method ?? "GET", ...(init.body ? { body: JSON.parse(init.body) } : {}) });
+      const json = init.method ? {} : { _embedded: { items: registered } };
+      return { ok: true, json: async () => json };
+    },
     location: new URL(`${origin}/sw.js`),
     addEventListener: (type: string, handler: Handler) => handlers.set(type, handler),
     skipWaiting: async () => undefined,
     registration: {
+      pushManager: {
+        subscribe: async () => ({
+          toJSON: () => ({ endpoint: "https://push.example/new", keys: { p256dh: "BNew", auth: "new" } }),
+        }),
+      },
       showNotification: async (title: string, options: Record<string, unknown>) => {
         shown.push({ title, options });
       },
@@ -39,7 +52,9 @@ function worker(origin = "https://console.example") {
       data: { json: () => payload, text: () => JSON.stringify(payload) },
     });
   const click = (data: unknown) => dispatch("notificationclick", { notification: { data, close: () => undefined } });
-  return { shown, opened, push, click };
+  const change = (oldSubscription: unknown, newSubscription: unknown = null) =>
+    dispatch("pushsubscriptionchange", { oldSubscription, newSubscription });
+  return { shown, opened, calls, push, click, change };
 }
 
 const payload = {
@@ -83,5 +98,47 @@ describe("the service worker", () => {
     expect(sw.shown.map((s) => (s.options.data as { path: string }).path)).toEqual(["/alerts", "/alerts", "/alerts"]);
     expect(sw.shown[2]?.title).toBe("Maskwatch");
     expect(sw.shown[2]?.options.tag).toBeUndefined();
+  });
+});
+
+describe("a subscription the push service replaced", () => {
+  const device = {
+    _links: { unregister: { href: "/api/v1/me/push-subscriptions/7", method: "DELETE" } },
+    site_id: "cinema",
+    language: "ko",
+    time_zone: "Asia/Seoul",
+    kinds: [],
+    min_severity: "warning",
+    quiet_hours: { start: "22:00", end: "07:00" },
+    rate_limit: null,
+  };
+  const old = { endpoint: "https://push.example/old", options: { applicationServerKey: new Uint8Array([4]) } };
+
+  it("is registered again for the same sites with the same rules, and the old one removed", async () => {
+    const sw = worker("https://console.example", [device]);
+    await sw.change(old);
+    expect(sw.calls.map((c) => `${c.method} ${c.url}`)).toEqual([
+      "GET /api/v1/me/push-subscriptions?limit=500&endpoint=https%3A%2F%2Fpush.example%2Fold",
+      "POST /api/v1/me/push-subscriptions",
+      "DELETE /api/v1/me/push-subscriptions/7",
+    ]);
+    expect(sw.calls[1]?.body).toEqual({
+      site_id: "cinema",
+      endpoint: "https://push.example/new",
+      keys: { p256dh: "BNew", auth: "new" },
+      language: "ko",
+      time_zone: "Asia/Seoul",
+      kinds: [],
+      min_severity: "warning",
+      quiet_hours: { start: "22:00", end: "07:00" },
+      rate_limit: null,
+    });
+  });
+
+  it("keeps a registration refreshed in place, when only the keys changed", async () => {
+    const sw = worker("https://console.example", [device]);
+    const sameEndpoint = { toJSON: () => ({ endpoint: old.endpoint, keys: { p256dh: "BNew", auth: "new" } }) };
+    await sw.change(old, sameEndpoint);
+    expect(sw.calls.map((c) => c.method)).toEqual(["GET", "POST"]);
   });
 });
