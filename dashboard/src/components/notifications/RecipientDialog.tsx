@@ -26,6 +26,9 @@ type Props = {
   onCreated: (created: Schemas["RecipientCreatedOut"]) => void;
 };
 
+// Descriptions under the inputs, so that the inputs side by side in the grid line up.
+const BELOW = ["label", "input", "description", "error"] as ("label" | "input" | "description" | "error")[];
+
 const ZONES: string[] = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : ["UTC"];
 
 export function RecipientDialog({ site, recipient, opened, onClose, onCreated }: Props) {
@@ -107,6 +110,7 @@ function RecipientFields({ site, recipient, onClose, onCreated }: Omit<Props, "o
           <TextInput
             label={t("recipients.address")}
             description={t(`recipients.addressHint.${form.channel}`)}
+            inputWrapperOrder={BELOW}
             required
             value={form.address}
             onChange={(e) => set("address", e.currentTarget.value)}
@@ -137,6 +141,7 @@ function RecipientFields({ site, recipient, onClose, onCreated }: Omit<Props, "o
           <Select
             label={t("recipients.minSeverity")}
             description={t(`recipients.severityHint.${form.minSeverity}`)}
+            inputWrapperOrder={BELOW}
             data={SEVERITIES.map((s) => ({ value: s, label: t(`severity.${s}`) }))}
             value={form.minSeverity}
             onChange={(value) => {
@@ -149,6 +154,7 @@ function RecipientFields({ site, recipient, onClose, onCreated }: Omit<Props, "o
           <TextInput
             label={t("recipients.rateLimit")}
             description={t("recipients.rateLimitHint")}
+            inputWrapperOrder={BELOW}
             placeholder="5/10min"
             value={form.rateLimit}
             onChange={(e) => set("rateLimit", e.currentTarget.value)}
@@ -165,6 +171,7 @@ function RecipientFields({ site, recipient, onClose, onCreated }: Omit<Props, "o
             type="time"
             label={t("recipients.quietUntil")}
             description={t("recipients.quietHint")}
+            inputWrapperOrder={BELOW}
             value={form.quietEnd}
             onChange={(e) => set("quietEnd", e.currentTarget.value)}
           />
