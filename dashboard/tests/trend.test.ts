@@ -4,7 +4,17 @@ import { hoursStarted, sameWeekdayLastWeek, trendOf } from "../src/stats/trend";
 function day(date: string, visitors: number[]) {
   return visitors.map((n, hour) => ({
     start: `${date}T${String(hour).padStart(2, "0")}:00:00+09:00`,
-    figures: { visitors: n, passed: n, denied: 0, denied_by_reason: {}, flagged_by_reason: {} },
+    figures: {
+      visitors: n,
+      passed: n,
+      denied: 0,
+      attempts: n,
+      attempts_passed: n,
+      attempts_denied: 0,
+      retries: 0,
+      denied_by_reason: {},
+      flagged_by_reason: {},
+    },
   }));
 }
 
