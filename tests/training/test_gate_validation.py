@@ -1,14 +1,20 @@
-"""The gate-framing validation judges frames through the real gate policy, and builds frames as documented."""
+"""The gate-framing validation judges frames through the real gate policy and builds frames as documented;
+`maskwatch evaluate` reports it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
 import numpy as np
+from typer.testing import CliRunner
 
 from services.gate_controller.policy import RuleSet
 from services.inference.model.interface import Face, FaceBox, FrameError, FrameResult, MaskLabel
+from stack.cli import app
+from tests.inference.conftest import voc_scene_set
+from training.dataset import is_holdout
 from training.gate_framing import CLOSE_UP, FACE_WIDTHS, FRAME_SIZE, crop_frames, gate_part
 from training.gate_validation import gate_table, outcome
 
@@ -57,3 +63,25 @@ def test_the_table_counts_rights_and_failures_per_class_and_size(tmp_path: Path,
     [first, *_] = crop_frames([(path, "mask")])
     table = gate_table([(first, "right"), (first, "several_faces")])
     assert table["crops"]["mask"][first.size] == {"frames": 2, "right": 0.5, "failures": {"several_faces": 1}}
+
+
+def held_out_report_names(count: int) -> list[str]:
+    """Crop names that fall in the held-out fifth and its report half."""
+    names = (f"face{i}.jpg" for i in range(10_000))
+    return [n for n in names if is_holdout(n) and gate_part(n) == "report"][:count]
+
+
+def test_evaluate_reports_the_gate_framing_of_the_data_dir(tmp_path: Path, face_crop: np.ndarray):
+    data = tmp_path / "data"
+    voc_scene_set(data, face_crop, 3)
+    crops = data / "crops" / "train" / "without_mask"
+    crops.mkdir(parents=True)
+    for name in held_out_report_names(2):
+        cv2.imwrite(str(crops / name), face_crop)
+    result = CliRunner().invoke(app, ["evaluate", "--data-dir", str(data), "--split", "all"])
+    assert result.exit_code == 0, result.output
+    gate = json.loads(result.stdout)["gate_framing"]
+    assert (gate["part"], gate["crops"], gate["crops_left_out_as_several_people"]) == ("report", 2, 0)
+    sizes = gate["table"]["crops"]["no_mask"]
+    assert set(sizes) == {*map(str, FACE_WIDTHS), CLOSE_UP, "all"}
+    assert sizes["all"]["frames"] == 2 * (len(FACE_WIDTHS) + 1)
