@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # serving on the CPU uses ONNX Runtime.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo up test check lint typecheck format bench clean wheel \
+.PHONY: setup demo up test check lint typecheck format bench bench-quick bench-more clean wheel \
 	dashboard dashboard-check dashboard-types dashboard-types-check dashboard-unit dashboard-test
 
 $(BIN)/python:
@@ -108,7 +108,18 @@ format:
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The pipeline against the bare model and a synchronous server, workers, memory, cameras: a table per
+# section, then one JSON object with every figure, last (bench/bench_pipeline.py; about 25 minutes).
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--soak-s 600".
 bench: setup
+	$(BIN)/python bench/bench_pipeline.py $(BENCH_ARGS)
+
+# Every figure of `make bench` from short runs: a smoke test of the harness, not numbers to compare.
+bench-quick: setup
+	$(BIN)/python bench/bench_pipeline.py --quick $(BENCH_ARGS)
+
+# The single-purpose benchmarks: the model's options, the gate path in one process, cameras, figures.
+bench-more: setup
 	$(BIN)/python bench/bench_inference.py
 	$(BIN)/python bench/bench_gate_path.py
 	$(BIN)/python bench/bench_cameras.py

@@ -1,0 +1,351 @@
+"""`make bench`: what the pipeline costs beyond the model, how it scales, and its tail under load.
+
+    python bench/bench_pipeline.py                 # the full run (about 25 minutes)
+    python bench/bench_pipeline.py --quick         # a short smoke run of every figure (`make bench-quick`)
+    python bench/bench_pipeline.py --soak-s 600    # the half-saturation run for 10 minutes
+
+Over the real Mosquitto, Redis and PostgreSQL (loopback; a topic root, stream prefix and scratch database
+of its own), with each service a separate process started as its container starts it:
+
+1. the model alone, as a worker runs it: ms per stage and frames/s for batch 1-32, and its bare
+   throughput on one frame in a tight loop (measured again at the end; the mean is the reference);
+2. N simulated gates at increasing open-loop rates until saturation, p50/p95/p99 at the gate from
+   publish to verdict, verdicts/s, shed checks, and each service's CPU per check;
+3. the binary frame against today's JSON payload at the same rate;
+4. resident memory of every service at start and after a run at half saturation (`--soak-s`);
+5. indoor cameras at 2 and 5 fps: how many one worker keeps up with, and gate latency beside them;
+6. 1, 2 and 4 inference workers sharing the consumer group;
+7. the same load through a synchronous one-request-one-inference HTTP server (bench/sync_server.py).
+
+Prints a table per section, then, last, one JSON object with every figure. Numbers, never assertions;
+on a machine with other work the figures move, so compare runs taken on a quiet one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.cameras import frames_by_outcome, run_cameras
+from pipeline.footprint import redis_bytes_per_check, rows_per_check
+from pipeline.gate_load import LoadResult, PayloadMaker, run_gates
+from pipeline.http_load import run_http_gates
+from pipeline.model_stages import bare_frames_per_s, batch_figures, worker_engine
+from pipeline.saturation import Search, search
+from pipeline.world import World, cpu_seconds, free_port, rss_mib
+
+from stack.demo.sample_faces import sample_jpeg
+
+GATE_PATH = ["ingest", "gate-controller", "stats", "inference"]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short steps and runs: a smoke test")
+    parser.add_argument("--soak-s", type=float, default=None, help="the half-saturation run (default 300)")
+    parser.add_argument("--step-s", type=float, default=None, help="each load step (default 20)")
+    parser.add_argument("--gates", type=int, default=16)
+    parser.add_argument("--workers", default="1,2,4", help="inference worker counts to compare")
+    args = parser.parse_args()
+    args.soak_s = args.soak_s if args.soak_s is not None else (20.0 if args.quick else 300.0)
+    args.step_s = args.step_s if args.step_s is not None else (5.0 if args.quick else 20.0)
+    return args
+
+
+def table(title: str, rows: list[dict[str, Any]]) -> None:
+    print(f"\n{title}")
+    if not rows:
+        print("  (none)")
+        return
+    keys = list(rows[0])
+    widths = [max(len(k), *(len(_cell(r.get(k))) for r in rows)) for k in keys]
+    print("  " + "  ".join(k.rjust(w) for k, w in zip(keys, widths, strict=True)))
+    for r in rows:
+        print("  " + "  ".join(_cell(r.get(k)).rjust(w) for k, w in zip(keys, widths, strict=True)))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, world: World, jpeg: bytes, bare_per_s: float) -> None:
+        self.args = args
+        self.world = world
+        self.jpeg = jpeg
+        self.bare_per_s = bare_per_s
+
+    def gate_load(self, rate: float, *, binary: bool = True, duration_s: float | None = None) -> LoadResult:
+        return asyncio.run(
+            run_gates(
+                self.world.mqtt,
+                self.jpeg,
+                gates=self.args.gates,
+                rate_per_s=rate,
+                duration_s=duration_s or self.args.step_s,
+                binary=binary,
+            )
+        )
+
+    def with_cpu(self, rate: float, *, binary: bool = True) -> tuple[LoadResult, dict[str, float]]:
+        """A step, and each service's CPU ms per answered check during it."""
+        before = {s.label: cpu_seconds(s.pid) for s in self.world.services}
+        step = self.gate_load(rate, binary=binary)
+        answered = max(len(step.latencies_ms), 1)
+        cpu = {
+            s.label: round((cpu_seconds(s.pid) - before[s.label]) * 1000 / answered, 2)
+            for s in self.world.services
+            if s.label in before
+        }
+        return step, cpu
+
+    def warm_up(self) -> None:
+        """A few checks, thrown away: sessions, connections and caches are cold right after a start."""
+        self.gate_load(2.0, duration_s=3.0)
+
+    def saturation(self) -> Search:
+        async def load(rate: float) -> LoadResult:
+            return await run_gates(
+                self.world.mqtt,
+                self.jpeg,
+                gates=self.args.gates,
+                rate_per_s=rate,
+                duration_s=self.args.step_s,
+            )
+
+        return asyncio.run(search(load, self.bare_per_s))
+
+
+def main() -> None:
+    args = parse_args()
+    jpeg = sample_jpeg("mask")
+    figures: dict[str, Any] = {"quick": args.quick, "gates": args.gates, "jpeg_bytes": len(jpeg)}
+    started = time.monotonic()
+
+    engine = worker_engine()
+    stages = batch_figures(engine, jpeg, 1.0 if args.quick else 4.0)
+    bare_before = bare_frames_per_s(engine, jpeg, 3.0 if args.quick else 10.0)
+    figures["model"] = [vars(s) for s in stages]
+    table("Model alone (one thread, no spinning): per frame", figures["model"])
+
+    with tempfile.TemporaryDirectory(prefix="maskwatch-bench-") as folder:
+        world = World(Path(folder))
+        world.create_database()
+        try:
+            run_pipeline(args, world, jpeg, bare_before, figures)
+        finally:
+            world.stop()
+            world.drop_database()
+        figures["sync_server"] = run_sync_server(args, jpeg, bare_before)
+
+    bare_after = bare_frames_per_s(engine, jpeg, 3.0 if args.quick else 10.0)
+    bare = statistics.mean([bare_before, bare_after])
+    figures["bare_model_per_s"] = {"before": round(bare_before, 2), "after": round(bare_after, 2)}
+    summarise(figures, bare)
+    figures["wall_s"] = round(time.monotonic() - started, 1)
+    print(json.dumps(figures, separators=(",", ":")))
+
+
+def run_pipeline(
+    args: argparse.Namespace, world: World, jpeg: bytes, bare: float, figures: dict[str, Any]
+) -> None:
+    services = world.start(GATE_PATH)
+    rss_start = {s.label: round(rss_mib(s.pid), 1) for s in services}
+    bench = Bench(args, world, jpeg, bare)
+    bench.warm_up()
+
+    one = bench.saturation()
+    figures["pipeline_1_worker"] = one.rows()
+    table(f"End to end, 1 worker, {args.gates} gates, open loop ({args.step_s:.0f} s a step)", one.rows())
+    half = max(one.saturation_per_s / 2, 0.5)
+
+    formats = []
+    maker_sizes = {
+        "binary": len(PayloadMaker(jpeg).check("g")[1]),
+        "json": len(PayloadMaker(jpeg, binary=False).check("g")[1]),
+    }
+    for name in ("json", "binary"):
+        step, cpu = bench.with_cpu(half, binary=name == "binary")
+        formats.append(
+            {"format": name, "payload_bytes": maker_sizes[name]}
+            | {k: v for k, v in one.row(step).items() if k in ("offered_per_s", "p50_ms", "p99_ms")}
+            | {f"{label}_cpu_ms": ms for label, ms in cpu.items()}
+        )
+    figures["frame_formats"] = formats
+    table("Binary frame against JSON with base64, at half saturation (CPU ms per check)", formats)
+
+    rss_before = {s.label: round(rss_mib(s.pid), 1) for s in services}
+    soak = bench.gate_load(half, duration_s=args.soak_s)
+    rss_after = {s.label: round(rss_mib(s.pid), 1) for s in services}
+    figures["half_saturation"] = one.row(soak) | {"duration_s": args.soak_s}
+    figures["rss_mib"] = [
+        {
+            "service": k,
+            "start": rss_start[k],
+            "before_run": rss_before[k],
+            "after_run": rss_after[k],
+            "ratio": round(rss_after[k] / rss_before[k], 3),
+        }
+        for k in rss_start
+    ]
+    table(f"Half saturation for {args.soak_s:.0f} s", [figures["half_saturation"]])
+    table(
+        "Resident memory (MiB): at start, before and after the run (ratio: after / before)",
+        figures["rss_mib"],
+    )
+    figures["footprint"] = {
+        "redis_bytes_per_check": asyncio.run(redis_bytes_per_check(world, jpeg)),
+        "database_rows": rows_per_check(world),
+    }
+
+    figures["cameras"] = run_camera_section(args, world, bench, half)
+
+    workers: list[dict[str, Any]] = [{"workers": 1, "saturation_per_s": round(one.saturation_per_s, 2)}]
+    for n in [int(w) for w in args.workers.split(",") if int(w) > 1]:
+        world.stop([s for s in world.services if s.name == "inference"])
+        world.start(["inference"], workers=n)
+        bench.warm_up()
+        found = bench.saturation()
+        workers.append({"workers": n, "saturation_per_s": round(found.saturation_per_s, 2)})
+        figures[f"pipeline_{n}_workers"] = found.rows()
+    figures["workers"] = workers
+    table("Inference workers sharing the consumer group", workers)
+
+
+def run_camera_section(args: argparse.Namespace, world: World, bench: Bench, half: float) -> dict[str, Any]:
+    (monitoring,) = world.start(["monitoring"])
+    (worker,) = [s for s in world.services if s.name == "inference"]
+    duration = 6.0 if args.quick else 20.0
+    kept: dict[str, Any] = {}
+    rows = []
+    for fps in (2.0, 5.0):
+        best = 0
+        for cameras in (1, 2, 4, 8, 16):
+            prefix = f"cam-{int(fps)}-{cameras}"
+            sent = asyncio.run(
+                run_cameras(
+                    world.mqtt, bench.jpeg, cameras=cameras, fps=fps, duration_s=duration, prefix=prefix
+                )
+            )
+            time.sleep(3.5)  # the frame age limit: what is still queued is analysed or dropped by now
+            outcomes = frames_by_outcome(worker.metrics_port, prefix)
+            analysed = outcomes.get("analysed", 0.0)
+            rows.append({"fps": fps, "cameras": cameras, "sent": sent, "analysed": int(analysed)})
+            if analysed < 0.95 * sent:
+                break
+            best = cameras
+        kept[f"cameras_kept_up_at_{int(fps)}_fps"] = best
+    table("Indoor cameras one worker keeps up with (>= 95% of frames analysed)", rows)
+
+    quiet = bench.gate_load(half)
+
+    async def busy() -> LoadResult:
+        cameras = max(kept["cameras_kept_up_at_2_fps"], 1)
+        load = asyncio.create_task(
+            run_cameras(
+                world.mqtt, bench.jpeg, cameras=cameras, fps=2.0, duration_s=args.step_s, prefix="cam-mix"
+            )
+        )
+        result = await run_gates(
+            world.mqtt, bench.jpeg, gates=args.gates, rate_per_s=half, duration_s=args.step_s
+        )
+        await load
+        return result
+
+    beside = asyncio.run(busy())
+    latency = [
+        {"load": "gates alone"} | _latency(quiet),
+        {"load": "gates + cameras at 2 fps"} | _latency(beside),
+    ]
+    table("Gate latency at half saturation, with and without the cameras", latency)
+    world.stop([monitoring])
+    return kept | {"runs": rows, "gate_latency": latency}
+
+
+def _latency(step: LoadResult) -> dict[str, float | None]:
+    p50, p99 = step.percentile(50), step.percentile(99)
+    return {
+        "p50_ms": None if p50 is None else round(p50, 1),
+        "p99_ms": None if p99 is None else round(p99, 1),
+        "shed": float(step.shed),
+    }
+
+
+def run_sync_server(args: argparse.Namespace, jpeg: bytes, bare: float) -> dict[str, Any]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "sync_server.py"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+
+        async def load(rate: float) -> LoadResult:
+            return await run_http_gates(
+                "127.0.0.1",
+                port,
+                jpeg,
+                gates=args.gates,
+                rate_per_s=rate,
+                duration_s=args.step_s,
+            )
+
+        found = asyncio.run(search(load, bare))
+    finally:
+        server.terminate()
+        server.wait(20)
+    table("Synchronous HTTP server, one request one inference, same load", found.rows())
+    return {"steps": found.rows(), "saturation_per_s": round(found.saturation_per_s, 2)}
+
+
+def summarise(figures: dict[str, Any], bare: float) -> None:
+    """The headline ratios, under the keys runs are compared by."""
+    one = max(s["verdicts_per_s"] for s in figures["pipeline_1_worker"])
+    workers = {w["workers"]: w["saturation_per_s"] for w in figures["workers"]}
+    sync = figures["sync_server"]["saturation_per_s"]
+    figures["bare_model_frames_per_s"] = round(bare, 2)
+    figures["saturation_per_s"] = one
+    figures["saturation_vs_bare_model"] = round(one / bare, 3) if bare else None
+    figures["saturation_vs_sync_server"] = round(one / sync, 3) if sync else None
+    figures["p99_ms_half_saturation"] = figures["half_saturation"]["p99_ms"]
+    figures["two_workers_vs_one"] = round(workers[2] / workers[1], 3) if 2 in workers and workers[1] else None
+    figures["four_workers_vs_one"] = (
+        round(workers[4] / workers[1], 3) if 4 in workers and workers[1] else None
+    )
+    figures["rss_growth_ratio"] = max(r["ratio"] for r in figures["rss_mib"])
+    headline = (
+        "bare_model_frames_per_s",
+        "saturation_per_s",
+        "saturation_vs_bare_model",
+        "saturation_vs_sync_server",
+        "p99_ms_half_saturation",
+        "two_workers_vs_one",
+        "four_workers_vs_one",
+        "rss_growth_ratio",
+    )
+    table("Summary", [{"figure": k, "value": figures[k]} for k in headline])
+
+
+if __name__ == "__main__":
+    main()
