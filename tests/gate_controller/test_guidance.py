@@ -39,7 +39,9 @@ def analysis(faces: list[AnalyzedFace], brightness: float = 120.0, sharpness: fl
         (analysis([weak((500, 100, 640, 300))]), Reason.FACE_CUT_OFF),
         (analysis([weak((300, 200, 350, 260))]), Reason.FACE_TOO_SMALL),
         (analysis([], brightness=20.0), Reason.TOO_DARK),
-        (analysis([], sharpness=3.0), Reason.TOO_BLURRED),
+        (analysis([weak((200, 100, 400, 340))], sharpness=3.0), Reason.TOO_BLURRED),
+        # A smooth frame with nothing face-like in it is an empty (or plain) view, not a blurred person.
+        (analysis([], sharpness=3.0), Reason.NO_FACE),
         (analysis([weak((200, 100, 400, 340))]), Reason.FACE_NOT_FRONTAL),
         # A candidate too weak to be a face says nothing about the person: the light does.
         (analysis([weak((300, 200, 350, 260), score=0.05)], brightness=20.0), Reason.TOO_DARK),
