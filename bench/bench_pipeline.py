@@ -232,7 +232,7 @@ def run_camera_section(args: argparse.Namespace, world: World, bench: Bench, hal
     rows = []
     for fps in (2.0, 5.0):
         best = 0
-        for cameras in (1, 2, 4, 8, 16):
+        for cameras in (1, 2, 4, 8, 16, 32):
             prefix = f"cam-{int(fps)}-{cameras}"
             sent = asyncio.run(
                 run_cameras(
