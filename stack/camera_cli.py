@@ -94,8 +94,8 @@ def camera_add_command(
     password = new_password()
     write_password(passwd, camera_id, password, settings.provisioning.ownership())
     topics = Topics(settings.mqtt.topic_root)
-    p = settings.provisioning
-    typer.echo(f"Broker: {p.public_broker_host}:{p.public_broker_port}  username: {camera_id}")
+    broker = settings.device_broker_address()
+    typer.echo(f"Broker: {broker.host}:{broker.port}  username: {camera_id}")
     typer.echo(f"Password (shown once): {password}")
     typer.echo(f"  publish frames              {topics.camera_frame.format(camera_id=camera_id)}")
     typer.echo(f"  publish status (retained)   {topics.camera_status.format(camera_id=camera_id)}")
@@ -128,14 +128,29 @@ def simulate_camera_command(
         Path | None, typer.Option(exists=True, file_okay=False, help="A folder of images, in name order.")
     ] = None,
     fps: Annotated[float, typer.Option(min=0.1, max=10, help="Frames per second.")] = 2.0,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MASKWATCH_CAMERA_PASSWORD",
+            help="The camera's broker password from `maskwatch camera add` (username: the camera id).",
+        ),
+    ] = None,
 ) -> None:
-    """Publish frames as a camera agent would, in real time; prints how many were sent and dropped.
+    """Publish frames as a camera agent would, signed in as that camera, in real time; prints how many
+    were sent and dropped.
 
-    Exit status: 0 sent, 2 a bad camera id, a folder without images or a file that is not one, or a
-    video that cannot be read, 4 the broker cannot be reached.
+    Exit status: 0 sent, 2 a bad camera id, a folder without images or a file that is not one, a video
+    that cannot be read, or no password for the embedded broker, 4 the broker cannot be reached or
+    refused the camera's account.
     """
     from maskwatch.video import VideoError
-    from stack.cli import broker_errors_exit, load_settings_or_exit, require_device_id
+    from stack.cli import (
+        CREDENTIALS_HINT,
+        broker_errors_exit,
+        gate_account_or_exit,
+        load_settings_or_exit,
+        require_device_id,
+    )
     from stack.demo.simulate import simulate_camera, video_frames
 
     if (video is None) == (images is None):
@@ -144,9 +159,13 @@ def simulate_camera_command(
     require_device_id(camera_id, "camera")
     frames = video_frames(str(video), fps) if video is not None else _folder_frames_or_exit(images, fps)
     settings = load_settings_or_exit()
+    mqtt = gate_account_or_exit(settings.mqtt, camera_id, password, kind="camera")
+    refused = (
+        f"check camera {camera_id}'s password (--password)" if password is not None else CREDENTIALS_HINT
+    )
     try:
-        with broker_errors_exit(settings.mqtt):
-            sent, dropped = asyncio.run(simulate_camera(settings.mqtt, camera_id, frames, fps=fps))
+        with broker_errors_exit(mqtt, refused):
+            sent, dropped = asyncio.run(simulate_camera(mqtt, camera_id, frames, fps=fps))
     except VideoError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc

@@ -243,20 +243,26 @@ def migrate() -> None:
 @app.command()
 def demo(
     rounds: Annotated[int, typer.Option(min=1, help="Checks per simulated gate.")] = 2,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Keep the stack and the web console running afterwards."),
+    ] = True,
 ) -> None:
-    """Start the whole stack on embedded defaults and let three simulated gates check people."""
+    """Start the whole stack on embedded defaults, let three simulated gates check people and a camera
+    alert, then keep serving the web console (with a demo login) until Ctrl-C. The demo records into a
+    database of its own (`demo_database_url`), never the installation's."""
     from maskwatch.logs import configure_logging
     from stack.demo.run import run_demo
     from stack.preflight import listeners
 
     settings = load_settings_or_exit()
-    # The demo serves neither the HTTP check door nor the API: only its broker may find its port taken.
-    require_free_ports(listeners(settings, (), embedded_broker=True))
+    # The demo never serves the HTTP check door; the API only when it keeps serving the console.
+    require_free_ports(listeners(settings, ("api",) if serve else (), embedded_broker=True))
     if not settings.mqtt.embedded:
         require_broker(settings.mqtt, EXTERNAL_BROKER_HINT)
     configure_logging("demo", level="WARNING")
     with port_errors_exit():
-        code = asyncio.run(run_demo(settings, rounds=rounds))
+        code = asyncio.run(run_demo(settings, rounds=rounds, serve=serve))
     raise typer.Exit(code)
 
 
@@ -381,7 +387,7 @@ def device_add(
     finally:
         database.dispose()
     typer.echo(f"Gate {gate_id} registered under site {site}; broker account in {accounts.passwd_file}.")
-    print_provisioned(gate_id, p.broker_address(settings.mqtt.topic_root), change)
+    print_provisioned(gate_id, settings.device_broker_address(), change)
 
 
 @device_app.command("rotate")
@@ -446,10 +452,13 @@ def simulate_gate(
     raise typer.Exit(code)
 
 
-def gate_account_or_exit(mqtt: MqttSettings, gate_id: str, password: str | None) -> MqttSettings:
-    """The broker settings signed in as the gate, as its Pi signs in. Without a password: the configured
-    account on an external broker; on the embedded one, whose server account is no gate's to borrow,
-    exit 2 saying where the password comes from (once the broker is known to be there: exit 4 first)."""
+def gate_account_or_exit(
+    mqtt: MqttSettings, gate_id: str, password: str | None, *, kind: str = "gate"
+) -> MqttSettings:
+    """The broker settings signed in as the gate (or camera, by `kind`), as its Pi signs in. Without a
+    password: the configured account on an external broker; on the embedded one, whose server account
+    is no device's to borrow, exit 2 saying where the password comes from (once the broker is known to
+    be there: exit 4 first)."""
     from pydantic import SecretStr
 
     if password is not None:
@@ -457,9 +466,10 @@ def gate_account_or_exit(mqtt: MqttSettings, gate_id: str, password: str | None)
         return mqtt.model_copy(update=account)
     if mqtt.embedded:
         require_broker(mqtt, CLIENT_BROKER_HINT)
+        add = f"maskwatch device add {gate_id}" if kind == "gate" else f"maskwatch camera add {gate_id}"
         typer.echo(
-            f"give gate {gate_id}'s broker password (--password, or MASKWATCH_GATE_PASSWORD): "
-            f"`maskwatch device add {gate_id}` printed it; `maskwatch device rotate {gate_id}` makes another",
+            f"give {kind} {gate_id}'s broker password (--password, or MASKWATCH_{kind.upper()}_PASSWORD): "
+            f"`{add}` printed it; `maskwatch device rotate {gate_id}` makes another",
             err=True,
         )
         raise typer.Exit(2)

@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 
+from maskwatch.database.engine import migrate
 from maskwatch.embedded_broker import EmbeddedBroker
 from stack.in_process import RESTART_CAP_S, RESTART_START_S, Stack
 from stack.service_table import SERVICE_NAMES
@@ -40,6 +41,9 @@ async def up(settings: Settings) -> None:
         return
     stop = asyncio.Event()
     _stop_on_signals(stop)
+    # The schema once, before the children start: each also migrates at its start (a no-op then), and
+    # SQLite, unlike PostgreSQL's advisory lock, cannot keep several processes from creating one table.
+    await asyncio.to_thread(migrate, settings.database.url)
     broker = None
     if settings.mqtt.embedded:
         broker = EmbeddedBroker(settings.mqtt, settings.provisioning.mosquitto_passwd_file)

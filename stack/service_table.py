@@ -94,6 +94,7 @@ async def run_ingest(ctx: ServiceContext) -> None:
 
 async def run_inference(ctx: ServiceContext) -> None:
     from services.inference.engine import build_engine
+    from services.inference.face_thumbnails import FaceThumbnails
     from services.inference.low_priority import low_priority_executor
     from services.inference.session_tuning import worker_model_config
     from services.inference.worker import InferenceWorker
@@ -121,6 +122,7 @@ async def run_inference(ctx: ServiceContext) -> None:
             frame_engine=frame_engine,
             frame_executor=frames,
             name=f"{settings.queue.prefix}-inference-{worker.instance or _host_and_pid()}",
+            thumbnails=FaceThumbnails(settings.face_crops),
         ).run(ctx.stop)
     finally:
         frames.shutdown(wait=False)
@@ -322,9 +324,10 @@ def build_api_app(settings: Settings, queue: WorkQueue | None) -> FastAPI:
         # With Redis, every API replica shares the sign-in limits.
         redis_url=None if settings.queue.url.startswith("memory://") else settings.queue.url,
         policy=settings.policy,
+        face_crops=settings.face_crops,
         # Admins provision devices from the console: accounts in the broker's password file.
         device_accounts=settings.provisioning.device_accounts(),
-        broker_address=settings.provisioning.broker_address(settings.mqtt.topic_root),
+        broker_address=settings.device_broker_address(),
     )
 
 

@@ -13,6 +13,7 @@ cookies are `Secure`.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 from pathlib import Path
@@ -30,6 +31,7 @@ from maskwatch.broker_accounts import FileOwnership
 from maskwatch.consumer import ConsumerSettings
 from maskwatch.database.engine import DatabaseSettings
 from maskwatch.device_accounts import BrokerAddress, DeviceAccounts
+from maskwatch.face_crops import FaceCropSettings
 from maskwatch.mqtt import MqttSettings
 from maskwatch.queue import QueueSettings
 from maskwatch.snapshots import SnapshotSettings
@@ -117,6 +119,9 @@ class Settings(BaseSettings):
     """Signs sessions and API tokens. Production names its own; elsewhere, left unset, one is made on
     the first run and kept in `secret_key_file` (stack/secret_key.py)."""
     secret_key_file: Path = Path("var/secret_key")
+    demo_database_url: str = "sqlite:///var/demo.db"
+    """Where `maskwatch demo` records its made-up checks, alerts and demo account: never the
+    installation's own database (`database.url`), whatever that is."""
     mqtt: MqttSettings = MqttSettings()
     queue: QueueSettings = QueueSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -139,6 +144,9 @@ class Settings(BaseSettings):
     device_offline_after_s: float = Field(default=120.0, gt=0, le=86400)
     """A gate or camera offline this long raises an alert (a reboot or a Wi-Fi blip does not)."""
     snapshots: SnapshotSettings = SnapshotSettings()
+    face_crops: FaceCropSettings = FaceCropSettings()
+    """Where the face thumbnails of gate checks are kept (the inference worker writes them, the API
+    serves them to the console's feed) and for how long (`MASKWATCH_FACE_CROPS__KEEP_HOURS`, 0: none)."""
     """Where alert snapshots are kept (shared by the monitoring service and the API) and for how long."""
     ingest: IngestSettings = IngestSettings()
     policy: PolicyConfig = PolicyConfig()
@@ -204,6 +212,15 @@ class Settings(BaseSettings):
             username, password = embedded_server_account(self.signing_key())
             self.mqtt = self.mqtt.model_copy(update={"username": username, "password": password})
         return self
+
+    def device_broker_address(self) -> BrokerAddress:
+        """Where devices reach the broker, as their printed config says: on the embedded broker its own
+        port, unless `provisioning.public_broker_port` names another (a port forwarded to it, say)."""
+        p = self.provisioning
+        address = p.broker_address(self.mqtt.topic_root)
+        if self.mqtt.embedded and "public_broker_port" not in p.model_fields_set:
+            address = dataclasses.replace(address, port=self.mqtt.port)
+        return address
 
     def _refuse_open_doors(self) -> None:
         """The embedded broker speaks no TLS: beyond loopback, every password would cross the network in

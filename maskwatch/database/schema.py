@@ -287,3 +287,17 @@ server_keys = sa.Table(
 )
 """Keys made once and then shared by every process, such as the VAPID key pair that browsers' push
 subscriptions are bound to: the API hands out its public half and the notifier signs with it."""
+
+# --- Entry rules set from the console (migration 0013) ---
+
+entry_rules = sa.Table(
+    "entry_rules",
+    metadata,
+    # "site" or "gate", and that site's or gate's id: the fields an admin set for it
+    # (maskwatch.entry_rules.RuleOverrides, only the ones set), over the settings file's.
+    sa.Column("scope", sa.String(8), primary_key=True),
+    sa.Column("subject_id", sa.String(64), primary_key=True),
+    sa.Column("overrides", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.Integer, sa.ForeignKey("users.user_id", ondelete="SET NULL"), nullable=True),
+)

@@ -16,6 +16,8 @@ from maskwatch.database.engine import create_engine
 from maskwatch.database.schema import DEFAULT_SITE
 from maskwatch.database.schema import sites as sites_table
 from maskwatch.device_accounts import BrokerAddress, DeviceAccounts
+from maskwatch.entry_rules import PolicyConfig
+from maskwatch.face_crops import FaceCropSettings
 from maskwatch.metrics import API_LATENCY, API_REQUESTS, update_gpu_memory
 from maskwatch.mqtt import MqttSettings
 from maskwatch.queue import WorkQueue
@@ -43,6 +45,7 @@ from services.api.routes import (
     notifications,
     oidc,
     root,
+    rules,
     sites,
     stats,
     tokens,
@@ -102,6 +105,8 @@ def create_app(
     vapid_private_key: SecretStr | None = None,
     redis_url: str | None = None,
     dashboard_dir: Path | None = None,
+    policy: PolicyConfig | None = None,
+    face_crops: FaceCropSettings | None = None,
     device_accounts: DeviceAccounts | None = None,
     broker_address: BrokerAddress | None = None,
 ) -> FastAPI:
@@ -123,6 +128,9 @@ def create_app(
 
     The web console is served at `/` from `dashboard_dir` (or `api.dashboard_dir`, or the repository's
     `dashboard/dist`) for every path no API route answers.
+
+    `policy` is the installation's entry rules from its settings, shown under the rules admins change
+    per site and gate.
 
     With `device_accounts` admins provision gates and cameras (broker accounts in its password file),
     handing each the configuration for its Pi with `broker_address` (default: `mqtt`'s address).
@@ -169,6 +177,8 @@ def create_app(
         snapshots=snapshots or SnapshotSettings(),
         notification_channels=notification_channels,
         vapid_private_key=vapid_private_key,
+        policy=policy or PolicyConfig(),
+        face_crops=face_crops or FaceCropSettings(),
         device_accounts=device_accounts,
         broker_address=broker_address or _broker_address(mqtt),
     )
@@ -179,6 +189,7 @@ def create_app(
         oidc,
         tokens,
         sites,
+        rules,
         stats,
         gates,
         cameras,

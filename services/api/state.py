@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from maskwatch.device_accounts import BrokerAddress, DeviceAccounts
+from maskwatch.entry_rules import PolicyConfig
+from maskwatch.face_crops import FaceCropSettings, FaceCropStore
 from maskwatch.queue import WorkQueue
 from maskwatch.snapshots import SnapshotSettings, SnapshotStore
 from maskwatch.streams import Streams
@@ -39,6 +41,10 @@ class AppState:
     through the API, only listed."""
     broker_address: BrokerAddress | None = None
     """The broker as a device's Pi reaches it, written into the configuration a new device is given."""
+    face_crops: FaceCropSettings = field(default_factory=FaceCropSettings)
+    """Where the inference worker keeps the face thumbnails of gate checks, and for how long."""
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    """The entry rules in the installation's settings, under what admins set per site and gate."""
 
     @property
     def secret_key(self) -> bytes:
@@ -47,6 +53,10 @@ class AppState:
     @property
     def streams(self) -> Streams:
         return Streams(self.queue_prefix)
+
+    @property
+    def face_crop_store(self) -> FaceCropStore:
+        return FaceCropStore(self.face_crops)
 
     @property
     def snapshot_store(self) -> SnapshotStore:

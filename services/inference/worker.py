@@ -33,6 +33,7 @@ from maskwatch.contracts.common import utc_now
 from maskwatch.contracts.gate_analysis import FrameQuality
 from maskwatch.queue import QueueSettings, WorkQueue
 from maskwatch.streams import Group, Stream, Streams, append_many
+from services.inference.face_thumbnails import FaceThumbnails, thumbnails_of
 from services.inference.model.interface import Engine, FrameError, FrameResult
 from services.inference.settings import WorkerSettings
 
@@ -50,9 +51,11 @@ class InferenceWorker:
         frame_engine: Engine | None = None,
         frame_executor: Executor | None = None,
         name: str = "inference-1",
+        thumbnails: FaceThumbnails | None = None,
     ) -> None:
         """`frame_engine` analyses camera frames (default: `engine`), in `frame_executor` (default: a
-        thread at normal priority); `run_inference` passes a low-priority pair."""
+        thread at normal priority); `run_inference` passes a low-priority pair. With `thumbnails`, each
+        analysed check's face is kept for the console's feed, in `frame_executor` too."""
         self._engine = engine
         self._frame_engine = frame_engine or engine
         self._frame_executor = frame_executor
@@ -63,6 +66,8 @@ class InferenceWorker:
         self._streams = Streams(queue_settings.prefix)
         self.name = name
         self._gpu_checked = float("-inf")
+        self._thumbnails = thumbnails
+        self._thumbnailing: set[asyncio.Future[int]] = set()
 
     async def run(self, stop: asyncio.Event | None = None, *, burst: bool = False) -> int:
         """Both consumers until `stop` (or, in burst mode, until both streams are drained)."""
@@ -136,6 +141,7 @@ class InferenceWorker:
         self._observe(results)
         analyses = [_analysis(check, result) for check, result in zip(checks, results, strict=True)]
         await append_many(self._queue, self._streams.analyses, analyses)  # one round trip per batch
+        self._keep_thumbnails(checks, results)
         for check, analysis in zip(checks, analyses, strict=True):
             log.debug(
                 "gate %s: check %s analysed: %s",
@@ -150,6 +156,30 @@ class InferenceWorker:
             (time.perf_counter() - started) * 1000,
             ", ".join(sorted({c.check.gate_id for c in checks})),
         )
+
+    def _keep_thumbnails(
+        self, checks: Sequence[ReceivedGateCheck], results: Sequence[FrameResult | FrameError]
+    ) -> None:
+        """Cut the faces for the console's feed behind the analyses, at low priority, never awaited."""
+        if self._thumbnails is None or not self._thumbnails.enabled:
+            return
+        cuts = thumbnails_of(
+            [
+                (c.check.check_id, c.check.gate_id, c.check.image_jpeg, r)
+                for c, r in zip(checks, results, strict=True)
+            ]
+        )
+        if cuts:
+            future = asyncio.get_running_loop().run_in_executor(
+                self._frame_executor, self._thumbnails.keep, cuts
+            )
+            self._thumbnailing.add(future)
+            future.add_done_callback(self._thumbnailing.discard)
+
+    async def thumbnails_written(self) -> None:
+        """Until the thumbnails of the batches handled so far are stored (for tests and a clean stop)."""
+        if self._thumbnailing:
+            await asyncio.gather(*self._thumbnailing, return_exceptions=True)
 
     def _within_deadline(
         self, received: Sequence[ReceivedGateCheck]

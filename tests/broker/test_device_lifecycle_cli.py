@@ -29,7 +29,8 @@ def test_adding_an_existing_gate_is_refused_unless_rotating(installation):
     passwd, gate = installation
     first = CliRunner().invoke(app, ["device", "add", gate])
     assert first.exit_code == 0, first.output
-    assert f"mqtt://mqtt.venue.lan:1883  username: {gate}" in first.output
+    # The embedded broker (these settings) on its own port, as the Pi must reach it.
+    assert f"mqtt://mqtt.venue.lan:18830  username: {gate}" in first.output
     assert "host: mqtt.venue.lan" in first.output  # in the Pi's gate.yaml
     again = CliRunner().invoke(app, ["device", "add", gate])
     assert again.exit_code == 2

@@ -22,7 +22,11 @@ export const keys = {
   gates: ["gates"] as const,
   cameras: ["cameras"] as const,
   cameraStatus: (id: string) => ["camera-status", id] as const,
+  allRules: ["rules"] as const,
+  rules: (scope: RulesScope, id: string) => ["rules", scope, id] as const,
 };
+
+export type RulesScope = "site" | "gate";
 
 export function useRoot() {
   return useQuery({ queryKey: keys.root, queryFn: async () => unwrap(await api.GET("/api/v1/")) });
@@ -74,6 +78,21 @@ export function useSiteHourly(site: string) {
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/sites/{site_id}/stats/hourly", { params: { path: { site_id: site } } })),
     placeholderData: keepPreviousData,
+  });
+}
+
+/** Per hour on a past local day: it no longer changes, so the live stream leaves it alone. */
+export function useSiteHourlyOn(site: string, day: string | undefined) {
+  return useQuery({
+    queryKey: ["history", "hourly", site, day ?? ""] as const,
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/sites/{site_id}/stats/hourly", {
+          params: { path: { site_id: site }, query: { from: day, to: day } },
+        }),
+      ),
+    enabled: day !== undefined,
+    staleTime: 60 * 60_000,
   });
 }
 
@@ -163,5 +182,18 @@ export function useCameraStatus(cameraId: string, linked: boolean) {
       ),
     enabled: linked,
     refetchInterval: CAMERA_STATUS_EVERY_MS,
+  });
+}
+
+/** The entry rules of a site or a gate: in force, set here, and inherited. */
+export function useRules(scope: RulesScope, id: string) {
+  return useQuery({
+    queryKey: keys.rules(scope, id),
+    queryFn: async () =>
+      unwrap(
+        scope === "site"
+          ? await api.GET("/api/v1/sites/{site_id}/rules", { params: { path: { site_id: id } } })
+          : await api.GET("/api/v1/gates/{gate_id}/rules", { params: { path: { gate_id: id } } }),
+      ),
   });
 }

@@ -100,6 +100,11 @@ const en = {
     no_temperature: "No temperature reading",
     no_face: "No face seen",
     multiple_faces: "More than one person",
+    face_too_small: "Too far from the camera",
+    face_cut_off: "Face cut off at the edge",
+    too_dark: "Too dark",
+    too_blurred: "Picture blurred",
+    face_not_frontal: "Not facing the camera",
   },
   alerts: {
     title: "Alerts",

@@ -102,6 +102,11 @@ const ko: Messages = {
     no_temperature: "체온 측정값 없음",
     no_face: "얼굴이 보이지 않음",
     multiple_faces: "두 명 이상 감지",
+    face_too_small: "카메라에서 너무 멂",
+    face_cut_off: "얼굴이 화면 밖으로 잘림",
+    too_dark: "너무 어두움",
+    too_blurred: "사진이 흐림",
+    face_not_frontal: "카메라를 보지 않음",
   },
   alerts: {
     title: "알림",

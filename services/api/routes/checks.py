@@ -11,10 +11,12 @@ from fastapi import APIRouter, Query, Request, Response
 
 from maskwatch.database.figures import RETRY
 from maskwatch.database.schema import DEFAULT_SITE, check_reasons, checks, gates
-from services.api.deps import CurrentUser, SessionDep, require_site
+from maskwatch.face_crops import FaceCropStore
+from services.api.deps import CurrentUser, SessionDep, StateDep, require_site
 from services.api.hal import Page, Resource, link, page, respond
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
+from services.api.routes.alerts import IMAGE_CACHE, IMAGE_RESPONSES
 from services.api.routes.gates import GATE_ID
 from services.api.routes.sites import SLUG
 from services.api.security import Caller
@@ -49,7 +51,9 @@ def _base() -> sa.Select[tuple[object, ...]]:
     )
 
 
-def _resources(conn: sa.Connection, rows: list[sa.Row[tuple[object, ...]]]) -> list[CheckOut]:
+def _resources(
+    conn: sa.Connection, rows: list[sa.Row[tuple[object, ...]]], faces: FaceCropStore | None = None
+) -> list[CheckOut]:
     reasons: dict[uuid.UUID, tuple[list[str], list[str]]] = {r.check_id: ([], []) for r in rows}
     if rows:
         found = conn.execute(
@@ -68,6 +72,8 @@ def _resources(conn: sa.Connection, rows: list[sa.Row[tuple[object, ...]]]) -> l
             "site": link(f"{API}/sites/{row.site_id}"),
             "gate_checks": link(f"{API}/checks?gate={row.gate_id}"),
         }
+        if faces is not None and faces.path(row.check_id) is not None:
+            links["face"] = link(f"{API}/checks/{row.check_id}/face", title="The face at the gate (JPEG)")
         out.append(
             CheckOut(
                 links=links,
@@ -101,6 +107,7 @@ def list_checks(
     request: Request,
     caller: CurrentUser,
     conn: SessionDep,
+    state: StateDep,
     paging: Paging,
     site: Annotated[str | None, Query(pattern=SLUG)] = None,
     gate: Annotated[str | None, Query(pattern=GATE_ID)] = None,
@@ -129,13 +136,39 @@ def list_checks(
         .offset(paging.offset)
         .limit(paging.limit)
     )
-    items = _resources(conn, list(conn.execute(ordered)))
+    items = _resources(conn, list(conn.execute(ordered)), state.face_crop_store)
     return page(request, items, paging.offset, paging.limit, total)
 
 
 @router.get("/{check_id}", response_model=CheckOut, summary="One check")
-def get_check(request: Request, check_id: uuid.UUID, caller: CurrentUser, conn: SessionDep) -> Response:
+def get_check(
+    request: Request, check_id: uuid.UUID, caller: CurrentUser, conn: SessionDep, state: StateDep
+) -> Response:
+    row = _readable(conn, caller, check_id)
+    return respond(request, _resources(conn, [row], state.face_crop_store)[0])
+
+
+@router.get(
+    "/{check_id}/face",
+    response_class=Response,
+    responses=IMAGE_RESPONSES,
+    summary="The face at the gate: the check's thumbnail, while retention keeps it",
+)
+def face(check_id: uuid.UUID, caller: CurrentUser, conn: SessionDep, state: StateDep) -> Response:
+    _readable(conn, caller, check_id)
+    path = state.face_crop_store.path(check_id)
+    try:
+        jpeg = path.read_bytes() if path is not None else None
+    except FileNotFoundError:
+        jpeg = None
+    if jpeg is None:
+        raise Problem(404, "not-found", f"check {check_id} has no face (none was kept, or it was purged)")
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": IMAGE_CACHE})
+
+
+def _readable(conn: sa.Connection, caller: Caller, check_id: uuid.UUID) -> sa.Row[tuple[object, ...]]:
+    """The check's row, or 404 when it does not exist or belongs to a site the caller may not see."""
     row = conn.execute(_base().where(checks.c.check_id == check_id)).one_or_none()
     if row is None or not caller.can_read(row.site_id):
         raise Problem(404, "not-found", f"no check {check_id}")
-    return respond(request, _resources(conn, [row])[0])
+    return row

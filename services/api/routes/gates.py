@@ -72,6 +72,7 @@ def gate_resource(
         "site": link(f"{API}/sites/{row.site_id}"),
         "checks": link(f"{API}/checks?gate={row.gate_id}"),
         "collection": link(f"{API}/gates?site={row.site_id}"),
+        "rules": link(f"{href}/rules"),
     }
     if caller.can_operate(row.site_id):
         links["open"] = link(f"{href}/open", "POST", "Open the gate now (audited)")

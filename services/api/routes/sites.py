@@ -66,6 +66,7 @@ def site_resource(row: sa.Row[*tuple[Any, ...]], caller: Caller) -> SiteOut:
         "stats": link(f"{href}/stats"),
         "stats_hourly": link(f"{href}/stats/hourly"),
         "stats_gates": link(f"{href}/stats/gates"),
+        "rules": link(f"{href}/rules"),
         "cameras": link(f"{API}/cameras?site={row.site_id}"),
     }
     if caller.can_administer(row.site_id):
