@@ -53,6 +53,7 @@ from stack.settings import (
     Settings,
     WorkerSettings,
 )
+from tests.api.databases import new_postgres, postgres_template
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -63,6 +64,9 @@ CHROMIUM = Path(os.environ.get("MASKWATCH_CHROMIUM", "/usr/bin/chromium"))
 ADMIN = ("admin@example.org", "admin password 1234")
 VIEWER = ("viewer@example.org", "viewer password 1234")
 SITE_ZONE = "Asia/Seoul"
+
+
+__all__ = ["new_postgres", "postgres_template"]
 
 
 def _missing() -> str | None:
@@ -238,17 +242,20 @@ async def drive(script: Path, env: dict[str, str], actions: Actions) -> tuple[in
             await process.wait()
 
 
-async def test_the_console_in_a_browser(tmp_path):
+async def test_the_console_in_a_browser(tmp_path, mosquitto, redis_url, new_postgres):
+    """On the real Mosquitto, Redis and PostgreSQL (a database of its own), as a venue runs it."""
     missing = _missing()
     if missing:
         pytest.skip(missing)
+    host, port = mosquitto
+    run = uuid4().hex[:8]
     settings = Settings(
         mqtt=MqttSettings(
-            host="127.0.0.1", port=free_port(), embedded=True, topic_root=f"console/{uuid4().hex[:8]}"
+            host=host, port=port, embedded=False, topic_root=f"console/{run}", persistent_sessions=False
         ),
-        queue=QueueSettings(url="memory://", prefix=f"console-{uuid4().hex[:8]}", claim_idle_ms=3000),
-        database=DatabaseSettings(url=f"sqlite:///{tmp_path}/console.db"),
-        worker=WorkerSettings(batch_size=8, block_ms=50),
+        queue=QueueSettings(url=redis_url, prefix=f"console-{run}", claim_idle_ms=3000),
+        database=DatabaseSettings(url=new_postgres()),
+        worker=WorkerSettings(batch_size=8, block_ms=50, check_deadline_s=30),  # never "too late" here
         ingest=IngestSettings(http_port=free_port()),
         api=ApiSettings(port=free_port(), dashboard_dir=DIST),
         snapshots=SnapshotSettings(directory=tmp_path / "snapshots"),

@@ -130,6 +130,8 @@ def _stack_env(database: str, base: int) -> dict[str, str]:
         "MASKWATCH_API__PORT": str(free_port()),
         "MASKWATCH_METRICS_PORT": str(base),
         "MASKWATCH_ALLOW_UNREGISTERED_GATES": "true",  # a test bench: a gate with a made-up id
+        # One process per service, so each has the metrics port base + its place in the service table.
+        "MASKWATCH_INFERENCE_WORKERS": "1",
     }
 
 

@@ -26,7 +26,8 @@ def backend(request) -> str:
 
 @pytest.fixture
 def stack_settings(backend, unique_id, tmp_path, request) -> Settings:
-    worker = WorkerSettings(batch_size=8, block_ms=50)
+    # A generous deadline: on a loaded test machine a check must not come back "too late".
+    worker = WorkerSettings(batch_size=8, block_ms=50, check_deadline_s=30)
     if backend == "real":
         host, port = request.getfixturevalue("mosquitto")
         return Settings(

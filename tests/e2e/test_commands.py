@@ -72,7 +72,7 @@ def test_simulate_reports_a_timeout_clearly(tmp_path, mosquitto, redis_url, post
 
 
 def test_up_runs_each_service_as_a_process(tmp_path, mosquitto, redis_url, postgres_url, unique_id):
-    env = real_env(unique_id, postgres_url, redis_url)
+    env = real_env(unique_id, postgres_url, redis_url) | {"MASKWATCH_INFERENCE_WORKERS": "2"}
     up = subprocess.Popen(
         [sys.executable, "-m", "stack", "up"],
         env=env,
@@ -96,10 +96,13 @@ def test_up_runs_each_service_as_a_process(tmp_path, mosquitto, redis_url, postg
         assert verdict["decision"] == "deny"
         assert verdict["reasons"] == ["no_mask"]
         children = subprocess.run(["pgrep", "-P", str(up.pid)], capture_output=True, text=True).stdout.split()
-        assert len(children) == len(SERVICE_NAMES)  # one process per service in the table
+        # One process per service in the table, and the inference workers asked for: two, not one.
+        assert len(children) == len(SERVICE_NAMES) + 1
     finally:
         up.send_signal(signal.SIGTERM)
         output, _ = up.communicate(timeout=60)
     assert up.returncode == 0, output
     for name in SERVICE_NAMES:
-        assert f"{name} started" in output
+        labels = ("inference-1", "inference-2") if name == "inference" else (name,)
+        for label in labels:
+            assert f"{label} started" in output

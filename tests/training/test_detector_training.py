@@ -158,7 +158,11 @@ def test_the_train_detector_command_writes_a_servable_graph(tmp_path: Path, face
     assert record["data"]["fold"] == 1
     assert [entry["epoch"] for entry in record["history"]] == [0, 1]
     frame = face_frame(face_crop)
-    (stock,) = UltraFaceDetector(with_stock_weights(UltraFaceConfig(precision="fp32"))).detect(frame)
+    # The face the stock weights are surest of (weak candidates near the frame's edge may come too).
+    stock = max(
+        UltraFaceDetector(with_stock_weights(UltraFaceConfig(precision="fp32"))).detect(frame),
+        key=lambda box: box.score,
+    )
     found = UltraFaceDetector(UltraFaceConfig(model_path=out, precision="int8")).detect(frame)
     assert any(
         box_iou((f.x1, f.y1, f.x2, f.y2), (stock.x1, stock.y1, stock.x2, stock.y2)) > 0.5 for f in found
