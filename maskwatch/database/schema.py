@@ -288,7 +288,7 @@ server_keys = sa.Table(
 """Keys made once and then shared by every process, such as the VAPID key pair that browsers' push
 subscriptions are bound to: the API hands out its public half and the notifier signs with it."""
 
-# --- Entry rules set from the console (migration 0013) ---
+# --- Entry rules set from the console (migration 0010) ---
 
 entry_rules = sa.Table(
     "entry_rules",
