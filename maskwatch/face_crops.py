@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from maskwatch.retention import purge_older_than
+
 NAME = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jpg$")
 
 
@@ -58,12 +60,4 @@ class FaceCropStore:
 
     def purge(self, now: float | None = None) -> int:
         """Delete thumbnails past retention; returns how many."""
-        if not self.directory.is_dir():
-            return 0
-        cutoff = (time.time() if now is None else now) - self.keep_s
-        removed = 0
-        for path in self.directory.iterdir():
-            if NAME.match(path.name) and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-                removed += 1
-        return removed
+        return purge_older_than(self.directory, NAME, self.keep_s, now)

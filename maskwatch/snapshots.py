@@ -9,10 +9,11 @@ service runs every hour.
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 from pydantic import BaseModel, Field
+
+from maskwatch.retention import purge_older_than
 
 NAME = re.compile(r"^[0-9a-f-]{36}-(snapshot|crop)\.jpg$")
 
@@ -48,12 +49,4 @@ class SnapshotStore:
 
     def purge(self, now: float | None = None) -> int:
         """Delete snapshots past the retention period; returns how many."""
-        if not self.directory.is_dir():
-            return 0
-        cutoff = (time.time() if now is None else now) - self.keep_s
-        removed = 0
-        for path in self.directory.iterdir():
-            if NAME.match(path.name) and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-                removed += 1
-        return removed
+        return purge_older_than(self.directory, NAME, self.keep_s, now)

@@ -27,6 +27,7 @@ from maskwatch.streams import append
 from services.api import audit
 from services.api.deps import CurrentUser, SessionDep, StateDep, require_site
 from services.api.hal import Page, Resource, link, page, require_match, respond
+from services.api.images import IMAGE_RESPONSES, jpeg_response
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
 from services.api.routes.gates import GATE_ID
@@ -40,8 +41,6 @@ router = APIRouter(prefix=f"{API}/alerts", tags=["alerts"], responses=PROBLEM_RE
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 AlertState = Literal["open", "acknowledged", "resolved"]
 Resolution = Literal["masked", "left", "by_hand", "back_online"]
-IMAGE_CACHE = "private, max-age=3600"
-"""A stored image never changes; `private`, because it shows a person and only some users may see it."""
 
 
 class AlertOut(Resource):
@@ -309,30 +308,13 @@ def resolve(
     return respond(request, alert_resource(load_alert(conn, caller, alert_id), caller))
 
 
-IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
-        "description": "The JPEG",
-        "headers": {"Cache-Control": {"schema": {"type": "string"}, "description": IMAGE_CACHE}},
-    }
-}
-
-
 def _image(
     conn: sa.Connection, caller: Caller, state: AppState, alert_id: int, which: Literal["snapshot", "crop"]
 ) -> Response:
     row = load_alert(conn, caller, alert_id)
     name: str | None = row.snapshot if which == "snapshot" else row.crop
     path: FilePath | None = state.snapshot_store.path(name) if name else None
-    try:
-        # Read whole (a JPEG of one frame is small), so a purge between the look-up and the answer is
-        # a 404 like any other missing image, not a response cut short.
-        jpeg = path.read_bytes() if path is not None else None
-    except FileNotFoundError:
-        jpeg = None
-    if jpeg is None:
-        raise Problem(404, "not-found", f"alert {alert_id} has no {which} (none was taken, or it was purged)")
-    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": IMAGE_CACHE})
+    return jpeg_response(path, f"alert {alert_id} has no {which} (none was taken, or it was purged)")
 
 
 @router.get(

@@ -14,9 +14,9 @@ from maskwatch.database.schema import DEFAULT_SITE, check_reasons, checks, gates
 from maskwatch.face_crops import FaceCropStore
 from services.api.deps import CurrentUser, SessionDep, StateDep, require_site
 from services.api.hal import Page, Resource, link, page, respond
+from services.api.images import IMAGE_RESPONSES, jpeg_response
 from services.api.paging import API, Paging
 from services.api.problems import PROBLEM_RESPONSES, Problem
-from services.api.routes.alerts import IMAGE_CACHE, IMAGE_RESPONSES
 from services.api.routes.gates import GATE_ID
 from services.api.routes.sites import SLUG
 from services.api.security import Caller
@@ -156,14 +156,8 @@ def get_check(
 )
 def face(check_id: uuid.UUID, caller: CurrentUser, conn: SessionDep, state: StateDep) -> Response:
     _readable(conn, caller, check_id)
-    path = state.face_crop_store.path(check_id)
-    try:
-        jpeg = path.read_bytes() if path is not None else None
-    except FileNotFoundError:
-        jpeg = None
-    if jpeg is None:
-        raise Problem(404, "not-found", f"check {check_id} has no face (none was kept, or it was purged)")
-    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": IMAGE_CACHE})
+    missing = f"check {check_id} has no face (none was kept, or it was purged)"
+    return jpeg_response(state.face_crop_store.path(check_id), missing)
 
 
 def _readable(conn: sa.Connection, caller: Caller, check_id: uuid.UUID) -> sa.Row[tuple[object, ...]]:
