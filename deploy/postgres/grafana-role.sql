@@ -7,7 +7,8 @@
 --   psql -v ON_ERROR_STOP=1 -v role=maskwatch_grafana -v password="$GRAFANA_DB_PASSWORD" \
 --        -f deploy/postgres/grafana-role.sql postgresql://maskwatch@HOST/maskwatch
 --
--- The role may read the figures and nothing else: the checks and their roll-ups, sites, gates and alerts.
+-- The role may read the figures and nothing else: the checks, their reasons and retry marks
+-- (check_reasons: visitors = attempts - retries), their roll-ups, sites, gates and alerts.
 -- Accounts (password hashes), API tokens, notification recipients (webhook secrets), server keys and
 -- cameras (RTSP addresses with their credentials) stay out of its reach, and it can write nowhere.
 
