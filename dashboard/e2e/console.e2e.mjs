@@ -1,6 +1,7 @@
 // The console in Debian's Chromium (playwright-core, no browser download) against the running stack.
 // Run by tests/dashboard/test_console.py, which starts the stack and does what this script asks for
-// on stdout (`ACTION pass_check`), answering `OK` on stdin. Every wait is for a condition.
+// on stdout (`ACTION pass_check`: a check sent with `maskwatch simulate gate`), answering `OK` on
+// stdin. Every wait is for a condition.
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { createInterface } from "node:readline";

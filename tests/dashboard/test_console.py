@@ -109,13 +109,14 @@ def seed(settings: Settings) -> None:
 class Actions:
     """What the browser script asks the server side to do."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, workdir: Path) -> None:
         self.stack = stack
         self.settings = stack.settings
+        self.workdir = workdir
 
     async def run(self, name: str) -> None:
         if name == "pass_check":
-            await self._check("mask", 36.6)
+            await self._simulate_gate("mask", 36.6)
         elif name == "deny_check":
             await self._check("no_mask", 36.7)
         elif name == "fever_check":
@@ -135,6 +136,26 @@ class Actions:
                 sample_jpeg(photo), TemperatureReading(corrected_c=temperature), timeout=30
             )
         assert answer is not None, "the gate got no verdict"
+
+    async def _simulate_gate(self, photo: str, temperature: float) -> None:
+        """A check sent by `maskwatch simulate gate`, as a person trying the console by hand sends one."""
+        image = self.workdir / f"{photo}.jpg"
+        image.write_bytes(sample_jpeg(photo))
+        mqtt = self.settings.mqtt
+        env = os.environ | {
+            "MASKWATCH_MQTT__EMBEDDED": "false",
+            "MASKWATCH_MQTT__HOST": mqtt.host,
+            "MASKWATCH_MQTT__PORT": str(mqtt.port),
+            "MASKWATCH_MQTT__TOPIC_ROOT": mqtt.topic_root,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "stack", "simulate", "gate", "--gate-id", "gate-a",
+            "--image", str(image), "--temperature", str(temperature), "--timeout", "30",
+            env=env, cwd=str(self.workdir), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        assert '"decision": "open"' in out.decode(), out.decode()
 
     async def _warm_check_denied(self) -> None:
         """37.3 °C passes the default rules; once the gate controller has read the console's 37.2 °C
@@ -282,7 +303,7 @@ async def test_the_console_in_a_browser(tmp_path, mosquitto, redis_url, new_post
                 "MASKWATCH_SCREENSHOTS", str(DASHBOARD / "test-results" / "screenshots")
             ),
         }
-        status, output = await drive(SCRIPT, env, Actions(stack))
+        status, output = await drive(SCRIPT, env, Actions(stack, tmp_path))
     finally:
         await stack.close()
     assert status == 0, f"the browser script failed:\n{output[-6000:]}"
