@@ -91,30 +91,28 @@ class PolicyConfig(RuleSet):
     @model_validator(mode="after")
     def _check_overrides(self) -> Self:
         for site_id in self.sites:
-            self.for_gate("", site_id)  # raises with the offending field named
+            self.for_site(site_id)  # raises with the offending field named
         for gate_id in self.gates:
             self.for_gate(gate_id)
         return self
 
-    def defaults(self) -> RuleSet:
-        """The installation-wide rules, before any site or gate exception."""
-        return RuleSet.model_validate(self.model_dump(exclude={"sites", "gates"}))
-
     def for_site(self, site_id: str, stored: StoredRules = NO_STORED_RULES) -> RuleSet:
         """The rules every gate of `site_id` follows unless it has its own exceptions."""
-        rules = self.model_dump(exclude={"sites", "gates"})
-        rules |= self.sites.get(site_id, {})
-        rules |= stored.sites.get(site_id, {})
-        return RuleSet.model_validate(rules)
+        return self._layered(site_id, None, stored)
 
     def for_gate(
         self, gate_id: str, site_id: str | None = None, stored: StoredRules = NO_STORED_RULES
     ) -> RuleSet:
         """The rules `gate_id` (at `site_id`, when known) follows now."""
+        return self._layered(site_id, gate_id, stored)
+
+    def _layered(self, site_id: str | None, gate_id: str | None, stored: StoredRules) -> RuleSet:
+        """The defaults with each more specific layer over them, in the order the module names."""
         rules = self.model_dump(exclude={"sites", "gates"})
         if site_id is not None:
             rules |= self.sites.get(site_id, {})
             rules |= stored.sites.get(site_id, {})
-        rules |= self.gates.get(gate_id, {})
-        rules |= stored.gates.get(gate_id, {})
+        if gate_id is not None:
+            rules |= self.gates.get(gate_id, {})
+            rules |= stored.gates.get(gate_id, {})
         return RuleSet.model_validate(rules)

@@ -70,7 +70,8 @@ class InferenceWorker:
         self._thumbnailing: set[asyncio.Future[int]] = set()
 
     async def run(self, stop: asyncio.Event | None = None, *, burst: bool = False) -> int:
-        """Both consumers until `stop` (or, in burst mode, until both streams are drained)."""
+        """Both consumers until `stop` (or, in burst mode, until both streams are drained); then the
+        thumbnails of what was analysed are written before it returns."""
         stop = stop or asyncio.Event()
         checks, frames = await asyncio.gather(
             self._consume(self._streams.checks, self.handle_checks, self._settings, "", stop, burst),
@@ -83,6 +84,7 @@ class InferenceWorker:
                 burst,
             ),
         )
+        await self._thumbnails_written()
         return checks + frames
 
     async def _consume(
@@ -176,8 +178,8 @@ class InferenceWorker:
             self._thumbnailing.add(future)
             future.add_done_callback(self._thumbnailing.discard)
 
-    async def thumbnails_written(self) -> None:
-        """Until the thumbnails of the batches handled so far are stored (for tests and a clean stop)."""
+    async def _thumbnails_written(self) -> None:
+        """Until the thumbnails of the batches handled so far are stored."""
         if self._thumbnailing:
             await asyncio.gather(*self._thumbnailing, return_exceptions=True)
 

@@ -47,8 +47,7 @@ async def run_worker(
             frame_executor=frames,
             thumbnails=FaceThumbnails(settings),
         )
-        await worker.run(burst=True)
-        await worker.thumbnails_written()
+        await worker.run(burst=True)  # returns once the thumbnails are written
     finally:
         frames.shutdown()
 
