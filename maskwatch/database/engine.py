@@ -28,12 +28,18 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+def _make_sqlite_folder(url: str) -> None:
+    """SQLite creates its file but not the folder it is in: make that folder, as a server makes its data
+    directory, so a database named anywhere (var/demo.db, a test's folder) works on its first use."""
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 def create_engine(url: str) -> sa.Engine:
     url = sqlalchemy_url(url)
     if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _make_sqlite_folder(url)
         engine = sa.create_engine(url)
 
         @sa.event.listens_for(engine, "connect")
@@ -58,6 +64,7 @@ def migrate(url: str) -> None:
     Alembic keeps its context in module state, so runs in one process are
     serialised by a lock, and runs in several processes by a PostgreSQL advisory lock.
     """
+    _make_sqlite_folder(sqlalchemy_url(url))
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))

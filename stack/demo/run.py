@@ -90,7 +90,6 @@ async def run_demo(
 
 
 async def _run(settings: Settings, *, rounds: int, serve: bool, stop: asyncio.Event | None) -> int:
-    Path(settings.database.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     services = (*GATE_PATH, "monitoring", "notifier", *(("api", "device-health") if serve else ()))
     stack = Stack(settings, services)
     print(
