@@ -82,10 +82,8 @@ def _sync_default_site(engine: sa.Engine, time_zone: str) -> None:
         )
 
 
-def _broker_address(mqtt: MqttSettings | None) -> BrokerAddress | None:
+def _broker_address(mqtt: MqttSettings) -> BrokerAddress:
     """Where the server reaches the broker: right for a device only when both are on one network."""
-    if mqtt is None:
-        return None
     return BrokerAddress(host=mqtt.host, port=mqtt.port, topic_root=mqtt.topic_root, tls=mqtt.tls)
 
 
@@ -180,7 +178,7 @@ def create_app(
         policy=policy or PolicyConfig(),
         face_crops=face_crops or FaceCropSettings(),
         device_accounts=device_accounts,
-        broker_address=broker_address or _broker_address(mqtt),
+        broker_address=broker_address or _broker_address(mqtt or MqttSettings()),
     )
     problems.install(app)
     routers = (

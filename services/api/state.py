@@ -26,6 +26,8 @@ class AppState:
     commander: GateCommander
     login_limiter: SignInLimiter
     """Failed sign-ins per client address and per account (services/api/ratelimit.py)."""
+    broker_address: BrokerAddress
+    """The broker as a device's Pi reaches it, written into the configuration a new device is given."""
     queue: WorkQueue | None = None
     """Where alert transitions made by hand are announced (the notifier reads them); None: nowhere."""
     queue_prefix: str = "maskwatch"
@@ -39,8 +41,6 @@ class AppState:
     device_accounts: DeviceAccounts | None = None
     """The broker's password file (and how to reload the broker); None: devices cannot be provisioned
     through the API, only listed."""
-    broker_address: BrokerAddress | None = None
-    """The broker as a device's Pi reaches it, written into the configuration a new device is given."""
     face_crops: FaceCropSettings = field(default_factory=FaceCropSettings)
     """Where the inference worker keeps the face thumbnails of gate checks, and for how long."""
     policy: PolicyConfig = field(default_factory=PolicyConfig)

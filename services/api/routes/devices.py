@@ -30,7 +30,7 @@ from maskwatch.database.devices import (
     load_device,
     set_revoked,
 )
-from maskwatch.device_accounts import BrokerAddress, Change, DeviceAccounts
+from maskwatch.device_accounts import Change, DeviceAccounts
 from maskwatch.device_config import CONFIG_PATHS, agent_config
 from services.api import audit
 from services.api.deps import CurrentUser, SessionDep, StateDep, require_site
@@ -169,7 +169,7 @@ def _out(state: AppState, conn: sa.Connection, device: DeviceRecord) -> ManagedD
 
 
 def _credentials_out(state: AppState, device: ManagedDeviceOut, change: Change) -> DeviceCredentialsOut:
-    broker = state.broker_address or BrokerAddress("127.0.0.1", 1883, "maskwatch/v1")
+    broker = state.broker_address
     password = change.password or ""
     return DeviceCredentialsOut(
         links={"device": link(f"{API}/devices/{device.device_id}")},
