@@ -42,9 +42,10 @@ from pipeline.gate_load import LoadResult, PayloadMaker, run_gates
 from pipeline.http_load import run_http_gates
 from pipeline.model_stages import bare_frames_per_s, batch_figures, worker_engine
 from pipeline.saturation import Search, search
-from pipeline.world import World, cpu_seconds, free_port, rss_mib
+from pipeline.world import World, cpu_seconds, rss_mib
 
 from stack.demo.sample_faces import sample_jpeg
+from tests.ports import free_port
 
 GATE_PATH = ["ingest", "gate-controller", "stats", "inference"]
 

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from maskwatch.contracts.common import DEVICE_ID_RULE
 from stack.cli import app
+from tests.ports import free_port
 
 MASKWATCH = Path(sys.executable).parent / "maskwatch"
 NOT_AN_IMAGE = "is not an image: give a JPEG or PNG photo"
@@ -47,13 +48,6 @@ def run_installed(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     return done.returncode, lines[0]
-
-
-def free_port() -> int:
-    """A loopback port where nothing listens."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

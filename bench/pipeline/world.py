@@ -7,7 +7,6 @@ servers with other work without reading or writing anything of theirs; everythin
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import httpx
 import psycopg
 
 from maskwatch.mqtt import MqttSettings
+from tests.ports import free_port
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "MASKWATCH_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -26,12 +26,6 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("MASKWATCH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 MQTT_PORT = int(os.environ.get("MASKWATCH_BENCH_MQTT_PORT", "1883"))
 READY_WAIT_S = 240.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mib(pid: int) -> float:

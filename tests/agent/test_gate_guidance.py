@@ -19,7 +19,7 @@ from stack.in_process import Stack
 from stack.service_table import GATE_PATH
 from stack.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
 from tests.agent.conftest import RunningAgent, agent_settings
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(180)
 

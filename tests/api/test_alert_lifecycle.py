@@ -22,7 +22,8 @@ from maskwatch.snapshots import SnapshotSettings, SnapshotStore
 from maskwatch.streams import Group, Streams
 from services.api.config import ApiSettings
 from tests.api.conftest import build_world
-from tests.api.test_events import free_port, read_events
+from tests.api.test_events import read_events
+from tests.ports import free_port
 
 JPEG = b"\xff\xd8\xff\xe0" + b"not really a picture" + b"\xff\xd9"
 

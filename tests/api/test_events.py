@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from datetime import UTC, datetime
@@ -15,12 +14,7 @@ import uvicorn
 from maskwatch.contracts import Decision, Reason
 from services.api.config import ApiSettings
 from tests.api.conftest import build_world, verdict
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 @pytest.fixture

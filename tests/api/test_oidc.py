@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from maskwatch.database.schema import audit_log, users
 from services.api.config import ApiSettings, OidcSettings
 from tests.api.conftest import build_world
 from tests.api.databases import fresh_sqlite
+from tests.ports import free_port
 
 CLIENT_ID = "maskwatch"
 CLIENT_SECRET = "provider-issued-secret"
@@ -118,9 +118,7 @@ class FakeProvider:
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[FakeProvider]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     fake = FakeProvider(issuer=f"http://127.0.0.1:{port}/realms/test")
     server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -19,7 +19,7 @@ from maskwatch.broker_accounts import write_password
 from maskwatch.embedded_broker import EmbeddedBroker
 from maskwatch.mqtt import MqttSettings, mqtt_client
 from maskwatch.topics import Topics
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 
 SERVER_PASSWORD = "the-server-password-of-this-test"
 DENIED_WAIT_S = 1.0

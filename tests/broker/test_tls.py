@@ -153,7 +153,7 @@ def test_tls_settings_that_cannot_work_are_refused(tmp_path):
 
 
 async def test_the_shipped_tls_listener_example_works_as_written(tmp_path, unique_id):
-    from tests.private_broker import free_port
+    from tests.ports import free_port
 
     ca, _, _ = make_ca_and_server(tmp_path, names=["127.0.0.1"])  # ca.pem, server.pem, server.key
     example = (Path(__file__).parents[2] / "deploy/mosquitto/tls.conf.example").read_text()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stack.demo.indoor_scene import Actor, portrait_face, write_clip
-from tests.private_broker import free_port
+from tests.ports import free_port
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 SERVER = Path(__file__).with_name("rtsp_server.py")

@@ -19,7 +19,7 @@ from services.camera_reader.latest_frame import LatestFrameReader, _redacted
 from services.monitoring.settings import CameraSettings
 from stack.in_process import Stack
 from stack.settings import DatabaseSettings, IngestSettings, Settings, WorkerSettings
-from tests.private_broker import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(180)
 

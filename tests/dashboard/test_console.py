@@ -54,6 +54,7 @@ from stack.settings import (
     WorkerSettings,
 )
 from tests.api.databases import new_postgres, postgres_template
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -81,10 +82,6 @@ def _missing() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def seed(settings: Settings) -> None:

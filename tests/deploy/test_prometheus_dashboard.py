@@ -42,7 +42,7 @@ from stack.service_table import SERVICE_NAMES
 from tests.conftest import MOSQUITTO, REDIS_URL, require_service
 from tests.deploy.promql_names import Exposition, dashboard_expressions, read_exposition, selectors
 from tests.deploy.scratch_database import scratch_database
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy/grafana/dashboards/maskwatch-operations.json"

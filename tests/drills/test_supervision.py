@@ -10,7 +10,7 @@ import pytest
 
 from stack import launcher
 from tests.drills.services import ServiceProcess
-from tests.drills.world import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from stack.service_table import GATE_PATH
 from tests.drills.database_link import DatabaseLink
 from tests.drills.load import DrillGate, Tally, all_stored, tally
 from tests.drills.services import ServiceProcess
+from tests.ports import free_port
 from tests.private_broker import PrivateBroker
 from tests.private_redis import PrivateRedis
 
@@ -34,12 +34,6 @@ POSTGRES_ADMIN_URL = os.environ.get(
 ANSWER_SETTLE_S = 0.5
 CHECKS_PER_GATE = 20
 LOAD_WAIT_S = 240.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

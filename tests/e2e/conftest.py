@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from maskwatch.mqtt import MqttSettings
@@ -11,12 +9,7 @@ from maskwatch.snapshots import SnapshotSettings
 from services.api.config import ApiSettings
 from stack.in_process import Stack
 from stack.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings, WorkerSettings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 @pytest.fixture(params=["real", "embedded"])

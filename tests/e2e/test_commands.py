@@ -14,7 +14,7 @@ import pytest
 
 from stack.demo.sample_faces import sample_image
 from stack.service_table import SERVICE_NAMES
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -80,7 +80,7 @@ async def test_the_door_reconnects_after_the_broker_restarts(tmp_path, unique_id
     from stack.in_process import Stack
     from stack.service_table import GATE_PATH
     from stack.settings import DatabaseSettings, IngestSettings, QueueSettings, Settings
-    from tests.e2e.conftest import free_port
+    from tests.ports import free_port
     from tests.private_broker import PrivateBroker
 
     broker = PrivateBroker(tmp_path, persistence=True)

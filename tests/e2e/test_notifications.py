@@ -79,7 +79,7 @@ async def test_an_alert_reaches_an_smtp_relay_once_with_its_resolution(stack_set
     from aiosmtpd.controller import Controller
 
     from stack.in_process import Stack
-    from tests.private_broker import free_port
+    from tests.ports import free_port
 
     mailbox = Mailbox()
     relay = Controller(mailbox, hostname="127.0.0.1", port=free_port())

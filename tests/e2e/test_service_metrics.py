@@ -13,7 +13,7 @@ from maskwatch.contracts import TemperatureReading, Verdict
 from stack.demo.sample_faces import sample_jpeg
 from stack.in_process import Stack
 from stack.service_table import GATE_PATH
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(120)
 

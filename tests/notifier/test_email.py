@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from services.notifier.channels.base import DeliveryFailed, Recipient, Rendered
 from services.notifier.channels.email import EmailChannel, EmailSettings
+from tests.ports import free_port
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4 + b"\xff\xd9"
 
@@ -86,12 +87,6 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:

@@ -5,7 +5,6 @@ come from a loopback server answering in SNS's own error format."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -20,17 +19,12 @@ from pydantic import ValidationError
 from services.notifier.channels.base import DeliveryFailed, Recipient
 from services.notifier.channels.sns import SnsChannel, SnsSettings, target
 from tests.notifier.receiver import Reply, closed_port_url
+from tests.ports import free_port
 
 ACCOUNT = "123456789012"
 """moto's account."""
 REGION = "ap-northeast-2"
 KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 
 import httpx
 import pytest
@@ -15,14 +14,9 @@ from maskwatch.database.engine import create_engine, migrate
 from maskwatch.mqtt import MqttSettings
 from stack.demo.run import DEMO_EMAIL, run_demo
 from stack.settings import DatabaseSettings, QueueSettings, Settings
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def checks_in(url: str) -> int:

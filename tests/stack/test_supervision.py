@@ -80,7 +80,7 @@ async def test_the_embedded_setup_restarts_a_failed_service_in_place(flaky, tmp_
 async def test_health_says_live_and_ready_and_then_that_a_service_failed(monkeypatch, tmp_path):
     import httpx
 
-    from tests.e2e.conftest import free_port
+    from tests.ports import free_port
 
     release = asyncio.Event()
 
