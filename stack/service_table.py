@@ -93,15 +93,20 @@ async def run_ingest(ctx: ServiceContext) -> None:
 
 
 async def run_inference(ctx: ServiceContext) -> None:
+    import cv2
+
     from services.inference.engine import build_engine
     from services.inference.face_thumbnails import FaceThumbnails
     from services.inference.low_priority import low_priority_executor
-    from services.inference.session_tuning import worker_model_config
+    from services.inference.session_tuning import worker_model_config, worker_settings_for
     from services.inference.worker import InferenceWorker
 
     settings = ctx.settings
-    worker = settings.worker
+    worker = worker_settings_for(settings.inference_model, settings.worker)
     model = worker_model_config(settings.inference_model, worker)
+    # OpenCV's own pool (decoding, resizing, frame quality) follows the worker's threads: with a worker
+    # per core, a pool as wide as the machine would only fight the other workers for their cores.
+    cv2.setNumThreads(worker.onnx_threads)
     frames = low_priority_executor(worker.frame_nice)
     try:
         engine = ctx.engine

@@ -21,13 +21,15 @@ from services.inference.model.detectors import build_detector
 from services.inference.model.frame_quality import brightness_and_sharpness
 from services.inference.model.interface import (
     BgrImage,
-    Engine,
+    DecodedBatch,
+    DecodedFrame,
     Face,
     FaceBox,
     FaceDetector,
     FrameError,
     FrameResult,
     MaskClassifier,
+    StagedEngine,
 )
 from services.inference.model.scoring import ScoreFusion, fused_verdicts
 
@@ -58,13 +60,26 @@ class MaskEngine:
         self._frame_pool = frame_pool
 
     def analyze_batch(self, images: Sequence[bytes]) -> list[FrameResult | FrameError]:
-        frames = self._decode_and_detect(images)
+        return self.analyze_decoded(self.decode_batch(images))
+
+    def decode_batch(self, images: Sequence[bytes]) -> DecodedBatch:
+        """Each frame decoded on its own (side by side in the frame pool for a batch), with its light
+        and focus measured: everything the model run needs, ready before the model is free."""
+        if self._frame_pool is not None and len(images) > 1:
+            return list(self._frame_pool.map(self._decode_one, images))
+        return [self._decode_one(data) for data in images]
+
+    def analyze_decoded(self, batch: DecodedBatch) -> list[FrameResult | FrameError]:
+        """Detect on every decoded frame of the batch, then classify all their faces in one call."""
+        frames = self._detect(batch)
         crops: list[BgrImage] = []
         detector_scores: list[float] = []
         for frame in frames:
             if not isinstance(frame, FrameError):
-                image, boxes, _, _ = frame
-                crops += [square_crop(image, (b.x1, b.y1, b.x2, b.y2), self.crop_margin) for b in boxes]
+                decoded, boxes, _ = frame
+                crops += [
+                    square_crop(decoded.image, (b.x1, b.y1, b.x2, b.y2), self.crop_margin) for b in boxes
+                ]
                 detector_scores += [b.score for b in boxes]
         started = time.perf_counter()
         try:
@@ -90,56 +105,55 @@ class MaskEngine:
             if isinstance(frame, FrameError):
                 results.append(frame)
                 continue
-            image, boxes, decode_ms, detect_ms = frame
+            decoded, boxes, detect_ms = frame
             faces = []
             for box, (label, score) in zip(boxes, verdicts[cursor : cursor + len(boxes)], strict=True):
                 if score >= self.min_face_score:
                     faces.append(Face(box, label, score))
             share = classify_ms * len(boxes) / n_crops
             cursor += len(boxes)
-            h, w = image.shape[:2]
-            brightness, sharpness = brightness_and_sharpness(image)
+            h, w = decoded.image.shape[:2]
             results.append(
-                FrameResult(tuple(faces), w, h, decode_ms, detect_ms, share, brightness, sharpness)
+                FrameResult(
+                    tuple(faces),
+                    w,
+                    h,
+                    decoded.decode_ms,
+                    detect_ms,
+                    share,
+                    decoded.brightness,
+                    decoded.sharpness,
+                )
             )
         return results
 
-    def _decode_and_detect(
-        self, images: Sequence[bytes]
-    ) -> list[tuple[BgrImage, list[FaceBox], float, float] | FrameError]:
-        """Decode each frame on its own, then detect on all decodable ones in one batch; the detector's
-        time is shared out evenly. If the batch fails, each frame is retried alone so one bad frame
-        cannot cost the others their result."""
-        decoded = (
-            list(self._frame_pool.map(self._decode_one, images))
-            if self._frame_pool is not None and len(images) > 1
-            else [self._decode_one(data) for data in images]
-        )
-        good = [d for d in decoded if not isinstance(d, FrameError)]
+    def _detect(self, batch: DecodedBatch) -> list[tuple[DecodedFrame, list[FaceBox], float] | FrameError]:
+        """Detect on all decodable frames in one batch; the detector's time is shared out evenly. If the
+        batch fails, each frame is retried alone so one bad frame cannot cost the others their result."""
+        good = [d for d in batch if isinstance(d, DecodedFrame)]
         started = time.perf_counter()
         try:
             found: list[list[FaceBox] | FrameError] = list(
-                self.detector.detect_batch([img for img, _ in good])
+                self.detector.detect_batch([d.image for d in good])
             )
             if len(found) != len(good):
                 raise RuntimeError(f"the detector answered {len(found)} of {len(good)} frames")
         except Exception:
             log.exception("face detection failed on a batch of %d frames; retrying one by one", len(good))
-            found = [self._detect_one(img) for img, _ in good]
+            found = [self._detect_one(d.image) for d in good]
         detect_ms = (time.perf_counter() - started) * 1000.0 / max(len(good), 1)
-        results: list[tuple[BgrImage, list[FaceBox], float, float] | FrameError] = []
+        results: list[tuple[DecodedFrame, list[FaceBox], float] | FrameError] = []
         boxes_of = iter(found)
-        for d in decoded:
+        for d in batch:
             if isinstance(d, FrameError):
                 results.append(d)
                 continue
             boxes = next(boxes_of)
-            image, decode_ms = d
-            results.append(boxes if isinstance(boxes, FrameError) else (image, boxes, decode_ms, detect_ms))
+            results.append(boxes if isinstance(boxes, FrameError) else (d, boxes, detect_ms))
         return results
 
-    def _decode_one(self, data: bytes) -> tuple[BgrImage, float] | FrameError:
-        """The image and its decoding time in ms, or why the bytes are not a frame we can analyse."""
+    def _decode_one(self, data: bytes) -> DecodedFrame | FrameError:
+        """The frame ready for the model, or why the bytes are not a frame we can analyse."""
         started = time.perf_counter()
         try:
             frame = decode_frame(bytes(data), self.max_pixels)
@@ -148,7 +162,9 @@ class MaskEngine:
             return FrameError("internal", "the frame could not be analysed")
         if isinstance(frame, FrameError):
             return frame
-        return frame.image, (time.perf_counter() - started) * 1000.0
+        decode_ms = (time.perf_counter() - started) * 1000.0
+        brightness, sharpness = brightness_and_sharpness(frame.image)
+        return DecodedFrame(frame.image, decode_ms, brightness, sharpness)
 
     def _detect_one(self, image: BgrImage) -> list[FaceBox] | FrameError:
         try:
@@ -191,7 +207,7 @@ def build_engine(config: ModelConfig | None = None) -> MaskEngine:
     )
 
 
-def _check_protocol(engine: MaskEngine) -> Engine:
+def _check_protocol(engine: MaskEngine) -> StagedEngine:
     return engine
 
 

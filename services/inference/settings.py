@@ -8,6 +8,9 @@ from maskwatch.consumer import ConsumerSettings
 
 
 class WorkerSettings(ConsumerSettings):
+    check_readers: int = Field(default=2, ge=1, le=8)
+    """Consumers reading gate checks in this worker, sharing its one engine: with two, the next batch is
+    read and decoded while the model runs on the current one. One reads, decodes and runs in turn."""
     frame_batch_size: int = Field(default=4, ge=1, le=1024)
     """Most camera frames analysed together (on a GPU, raise it with batch_size)."""
     frames_on_own_engine: bool = True

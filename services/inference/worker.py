@@ -4,7 +4,12 @@ A batch is whatever has accumulated when the worker asks (up to `batch_size`),
 so under load the model sees full batches and at rest a lone check is not held
 back waiting for company.
 
-Gate checks and camera frames are two consumers in one process. Frames run on
+Gate checks are read by `check_readers` consumers (two by default) sharing one
+engine: while one reader's batch is in the model, the other reads and decodes
+the next, so the model never waits for a decoder. The model runs one batch at
+a time (a lock): two batches in the model at once would only split the core.
+
+Gate checks and camera frames are consumers of their own in one process. Frames run on
 their own engine in a thread at the lowest CPU priority (`low_priority`), so a
 person at a gate never waits behind a room full of cameras: when a check
 arrives while frames are being analysed, the scheduler hands the CPU to the
@@ -34,7 +39,14 @@ from maskwatch.contracts.gate_analysis import FrameQuality
 from maskwatch.queue import QueueSettings, WorkQueue
 from maskwatch.streams import Group, Stream, Streams, append_many
 from services.inference.face_thumbnails import FaceThumbnails, thumbnails_of
-from services.inference.model.interface import Engine, FrameError, FrameResult
+from services.inference.model.interface import (
+    BgrImage,
+    DecodedFrame,
+    Engine,
+    FrameError,
+    FrameResult,
+    StagedEngine,
+)
 from services.inference.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -68,13 +80,17 @@ class InferenceWorker:
         self._gpu_checked = float("-inf")
         self._thumbnails = thumbnails
         self._thumbnailing: set[asyncio.Future[int]] = set()
+        self._model_free = asyncio.Lock()
 
     async def run(self, stop: asyncio.Event | None = None, *, burst: bool = False) -> int:
         """Both consumers until `stop` (or, in burst mode, until both streams are drained); then the
         thumbnails of what was analysed are written before it returns."""
         stop = stop or asyncio.Event()
-        checks, frames = await asyncio.gather(
-            self._consume(self._streams.checks, self.handle_checks, self._settings, "", stop, burst),
+        *checks, frames = await asyncio.gather(
+            *(
+                self._consume(self._streams.checks, self.handle_checks, self._settings, suffix, stop, burst)
+                for suffix in self.check_reader_suffixes()
+            ),
             self._consume(
                 self._streams.frames,
                 self.handle_frames,
@@ -85,7 +101,11 @@ class InferenceWorker:
             ),
         )
         await self._thumbnails_written()
-        return checks + frames
+        return sum(checks) + frames
+
+    def check_reader_suffixes(self) -> list[str]:
+        """The consumer names' suffixes of the check readers: the first reader keeps the worker's name."""
+        return ["" if n == 0 else f"-{n + 1}" for n in range(self._settings.check_readers)]
 
     async def _consume(
         self,
@@ -139,11 +159,11 @@ class InferenceWorker:
             )
         if not checks:
             return
-        results = await asyncio.to_thread(self._engine.analyze_batch, [c.check.image_jpeg for c in checks])
+        results, photos = await self._analyze([c.check.image_jpeg for c in checks])
         self._observe(results)
         analyses = [_analysis(check, result) for check, result in zip(checks, results, strict=True)]
         await append_many(self._queue, self._streams.analyses, analyses)  # one round trip per batch
-        self._keep_thumbnails(checks, results)
+        self._keep_thumbnails(checks, results, photos)
         for check, analysis in zip(checks, analyses, strict=True):
             log.debug(
                 "gate %s: check %s analysed: %s",
@@ -159,16 +179,33 @@ class InferenceWorker:
             ", ".join(sorted({c.check.gate_id for c in checks})),
         )
 
+    async def _analyze(
+        self, images: list[bytes]
+    ) -> tuple[list[FrameResult | FrameError], list[BgrImage | None]]:
+        """Decode outside the model's lock (beside the batch in the model), then take the model. Also
+        the decoded photos (None where the engine keeps them to itself), for the thumbnails."""
+        engine = self._engine
+        if isinstance(engine, StagedEngine):
+            decoded = await asyncio.to_thread(engine.decode_batch, images)
+            async with self._model_free:
+                results = await asyncio.to_thread(engine.analyze_decoded, decoded)
+            return results, [d.image if isinstance(d, DecodedFrame) else None for d in decoded]
+        async with self._model_free:
+            return await asyncio.to_thread(engine.analyze_batch, images), [None] * len(images)
+
     def _keep_thumbnails(
-        self, checks: Sequence[ReceivedGateCheck], results: Sequence[FrameResult | FrameError]
+        self,
+        checks: Sequence[ReceivedGateCheck],
+        results: Sequence[FrameResult | FrameError],
+        photos: Sequence[BgrImage | None],
     ) -> None:
         """Cut the faces for the console's feed behind the analyses, at low priority, never awaited."""
         if self._thumbnails is None or not self._thumbnails.enabled:
             return
         cuts = thumbnails_of(
             [
-                (c.check.check_id, c.check.gate_id, c.check.image_jpeg, r)
-                for c, r in zip(checks, results, strict=True)
+                (c.check.check_id, c.check.gate_id, c.check.image_jpeg, r, photo)
+                for c, r, photo in zip(checks, results, photos, strict=True)
             ]
         )
         if cuts:

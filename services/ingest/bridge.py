@@ -12,6 +12,11 @@ A check is acknowledged to the broker only once it is in the stream (or its
 rejection recorded): while Redis is away the bridge waits, retrying with a
 capped backoff, and the broker holds what follows; if the process dies
 meanwhile, the broker delivers the unacknowledged check again.
+
+Messages that arrived together are handled together: the bridge takes what the
+client has already received (up to `BATCH_MAX`), checks each, writes the
+accepted ones in one pipelined round trip per stream, then acknowledges them
+all. At rest that is a batch of one, so nobody waits for company.
 """
 
 from __future__ import annotations
@@ -38,13 +43,18 @@ from maskwatch.image_header import image_problem
 from maskwatch.mqtt import MqttSettings, mqtt_client, run_connected
 from maskwatch.queue import QueueUnavailable, WorkQueue
 from maskwatch.rejections import answer_rejection
-from maskwatch.streams import Stream, Streams, append
+from maskwatch.streams import Stream, Streams, append_many
 from maskwatch.topics import Topics
 
 log = logging.getLogger(__name__)
 
 HAND_OFF_START_S = 0.1
 HAND_OFF_CAP_S = 5.0
+BATCH_MAX = 64
+"""Most received messages checked and written together."""
+
+Admitted = tuple[Stream, Message]
+"""A message checked and ready for its stream."""
 
 
 class IngestBridge:
@@ -83,25 +93,48 @@ class IngestBridge:
                 self._topics.gate_check.filter(),
                 self._topics.camera_frame.filter(),
             )
-            async for message in client.messages:
-                try:
-                    await self.accept(client, str(message.topic), _payload_bytes(message.payload))
-                except (aiomqtt.MqttError, asyncio.CancelledError):
-                    raise  # not acknowledged: the broker delivers it again after we reconnect
-                except Exception:  # a bug on one message must not stop the others
-                    log.exception("ingest: message on %s could not be handled; dropped", message.topic)
-                client.ack(message)
+            messages = client.messages
+            while True:
+                batch = [await anext(messages)]
+                while len(messages) and len(batch) < BATCH_MAX:  # already received: no waiting
+                    batch.append(await anext(messages))
+                await self._accept_batch(client, batch)
+                for message in batch:
+                    client.ack(message)
+
+    async def _accept_batch(self, client: aiomqtt.Client, batch: list[aiomqtt.Message]) -> None:
+        """Check each message, then write the accepted ones, one round trip per stream."""
+        admitted: list[Admitted] = []
+        for message in batch:
+            try:
+                entry = await self.admit(client, str(message.topic), _payload_bytes(message.payload))
+            except (aiomqtt.MqttError, asyncio.CancelledError):
+                raise  # not acknowledged: the broker delivers it again after we reconnect
+            except Exception:  # a bug on one message must not stop the others
+                log.exception("ingest: message on %s could not be handled; dropped", message.topic)
+                continue
+            if entry is not None:
+                admitted.append(entry)
+        for stream in dict.fromkeys(stream for stream, _ in admitted):
+            await self._hand_off(stream, [m for s, m in admitted if s == stream])
 
     async def accept(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
         """Queue a valid check or frame, reject an invalid one; never raises for bad input."""
+        entry = await self.admit(client, topic, payload)
+        if entry is not None:
+            stream, message = entry
+            await self._hand_off(stream, [message])
+
+    async def admit(self, client: aiomqtt.Client, topic: str, payload: bytes) -> Admitted | None:
+        """The stream entry for a valid check or frame; None for one rejected (answered and recorded)
+        or refused. Never raises for bad input."""
         params = self._topics.gate_check.match(topic)
         if params is None:
             camera = self._topics.camera_frame.match(topic)
             if camera is None:
                 log.warning("ingest: ignoring message on unexpected topic %s", topic)
-            else:
-                await self.accept_frame(camera["camera_id"], payload)
-            return
+                return None
+            return self.admit_frame(camera["camera_id"], payload)
         gate_id = params["gate_id"]
         received_at = utc_now()
         if len(payload) > self._mqtt.max_payload_bytes:
@@ -112,12 +145,12 @@ class IngestBridge:
                 RejectionCode.PAYLOAD_TOO_LARGE,
                 f"payload is {len(payload)} bytes, the limit is {self._mqtt.max_payload_bytes}",
             )
-            return
+            return None
         try:
             check = decode_device_payload(GateCheck, payload)
         except ContractError as exc:
             await self._reject(client, gate_id, topic, RejectionCode(exc.code), exc.detail)
-            return
+            return None
         if check.gate_id != gate_id:
             await self._reject(
                 client,
@@ -127,20 +160,26 @@ class IngestBridge:
                 f"payload gate_id {check.gate_id!r} differs from the topic's {gate_id!r}",
                 check_id=check.check_id,
             )
-            return
+            return None
         problem = image_problem(check.image_jpeg, self._max_image_pixels)
         if problem is not None:  # refused from its header alone: nothing decodes it
             await self._reject(
                 client, gate_id, topic, RejectionCode.BAD_IMAGE, problem, check_id=check.check_id
             )
-            return
-        queued = ReceivedGateCheck(check=check, received_at=received_at)
-        await self._hand_off(self._streams.checks, queued, f"gate {gate_id}")
+            return None
         metrics.CHECKS_RECEIVED.labels("accepted").inc()
         log.debug("gate %s: check %s queued (%d bytes)", gate_id, check.check_id, len(check.image_jpeg))
+        return self._streams.checks, ReceivedGateCheck(check=check, received_at=received_at)
 
     async def accept_frame(self, camera_id: str, payload: bytes) -> None:
         """Queue a valid camera frame; log and count an invalid one."""
+        entry = self.admit_frame(camera_id, payload)
+        if entry is not None:
+            stream, message = entry
+            await self._hand_off(stream, [message])
+
+    def admit_frame(self, camera_id: str, payload: bytes) -> Admitted | None:
+        """The stream entry for a valid camera frame; None (logged and counted) for an invalid one."""
         problem = None
         if len(payload) > self._mqtt.max_payload_bytes:
             problem = f"payload is {len(payload)} bytes, the limit is {self._mqtt.max_payload_bytes}"
@@ -157,27 +196,29 @@ class IngestBridge:
         if problem is not None:
             log.warning("camera %s: frame refused: %s", camera_id, problem)
             metrics.CAMERA_FRAMES.labels(camera_id, "rejected").inc()
-            return
-        await self._hand_off(
-            self._streams.frames,
-            ReceivedCameraFrame(frame=frame, received_at=utc_now()),
-            f"camera {camera_id}",
-        )
+            return None
         log.debug("camera %s: frame %s queued", camera_id, frame.frame_id)
+        return self._streams.frames, ReceivedCameraFrame(frame=frame, received_at=utc_now())
 
-    async def _hand_off(self, stream: Stream, message: Message, who: str) -> None:
-        """Into the stream, however long the queue is away: the message is ours now, and giving up
-        would lose it (the broker holds the messages behind it meanwhile)."""
+    async def _hand_off(self, stream: Stream, messages: list[Message]) -> None:
+        """Into the stream, however long the queue is away: the messages are ours now, and giving up
+        would lose them (the broker holds the messages behind them meanwhile). A batch cut off halfway
+        is written again whole: a check twice is answered twice, never lost (stats keep one)."""
         failures = 0
         while True:
             try:
-                await append(self._queue, stream, message)
+                await append_many(self._queue, stream, messages)
                 return
             except (QueueUnavailable, OSError) as exc:
                 failures += 1
                 delay = min(HAND_OFF_CAP_S, HAND_OFF_START_S * 2 ** (failures - 1))
                 if failures == 1 or delay == HAND_OFF_CAP_S:
-                    log.warning("%s: the queue is away (%s); holding the message, retrying", who, exc)
+                    log.warning(
+                        "ingest: the queue is away (%s); holding %d message(s) for %s, retrying",
+                        exc,
+                        len(messages),
+                        ", ".join(sorted({_device_of(m) for m in messages})),
+                    )
                 await asyncio.sleep(delay)
 
     async def _reject(
@@ -202,7 +243,7 @@ class IngestBridge:
         )
         log.warning("gate %s: rejected message on %s: %s: %s", gate_id, topic, code.value, detail)
         metrics.CHECKS_RECEIVED.labels("rejected").inc()
-        await self._hand_off(self._streams.outcomes, rejection, f"gate {gate_id}")
+        await self._hand_off(self._streams.outcomes, [rejection])
         await answer_rejection(client, self._topics, rejection)
 
 
@@ -212,3 +253,14 @@ def _payload_bytes(payload: object) -> bytes:
     if isinstance(payload, str):
         return payload.encode()
     return str(payload).encode()
+
+
+def _device_of(message: Message) -> str:
+    """The gate or camera a queued message came from, for the logs."""
+    if isinstance(message, ReceivedGateCheck):
+        return f"gate {message.check.gate_id}"
+    if isinstance(message, ReceivedCameraFrame):
+        return f"camera {message.frame.camera_id}"
+    if isinstance(message, Rejection):
+        return f"gate {message.gate_id}"
+    return type(message).__name__

@@ -9,6 +9,8 @@ import time
 from datetime import UTC, datetime
 from uuid import uuid4
 
+import cv2
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -17,7 +19,7 @@ from maskwatch.face_crops import FaceCropSettings, FaceCropStore
 from maskwatch.queue import QueueSettings, open_queue
 from maskwatch.streams import Streams, append
 from services.inference.engine import MaskEngine
-from services.inference.face_thumbnails import FaceThumbnails, cut
+from services.inference.face_thumbnails import FaceThumbnails, cut, cut_decoded
 from services.inference.low_priority import low_priority_executor
 from services.inference.settings import WorkerSettings
 from services.inference.worker import InferenceWorker
@@ -105,3 +107,26 @@ def test_the_thumbnail_keeps_some_context_around_the_face() -> None:
         w, h = thumbnail.size
     assert w == pytest.approx(width * 0.2 * 1.4, abs=2)
     assert h == pytest.approx(height * 0.3 * 1.4, abs=2)
+
+
+def test_a_thumbnail_cut_from_the_decoded_photo_matches_one_cut_from_the_jpeg() -> None:
+    jpeg = sample_jpeg("mask")
+    photo = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    height, width = photo.shape[:2]
+    box = (width * 0.3, height * 0.2, width * 0.7, height * 0.7)
+    with (
+        Image.open(io.BytesIO(cut(jpeg, box, 96))) as from_jpeg,
+        Image.open(io.BytesIO(cut_decoded(photo, box, 96))) as from_photo,
+    ):
+        assert from_photo.format == "JPEG"
+        assert abs(from_photo.width - from_jpeg.width) <= 1
+        assert abs(from_photo.height - from_jpeg.height) <= 1
+        a = np.asarray(from_jpeg.convert("RGB").resize(from_photo.size), dtype=np.float32)
+        b = np.asarray(from_photo.convert("RGB"), dtype=np.float32)
+        assert float(np.mean(np.abs(a - b))) < 12  # the same face, up to scaling and compression
+
+
+def test_a_box_outside_the_decoded_photo_is_refused() -> None:
+    photo = np.zeros((480, 640, 3), np.uint8)
+    with pytest.raises(ValueError, match="outside"):
+        cut_decoded(photo, (5000, 5000, 5100, 5100), 96)

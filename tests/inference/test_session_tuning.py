@@ -11,7 +11,7 @@ import pytest
 from services.inference.engine import build_engine
 from services.inference.model import onnx_session as onnx_session_module
 from services.inference.model.config import ModelConfig, UltraFaceConfig
-from services.inference.session_tuning import worker_model_config
+from services.inference.session_tuning import worker_model_config, worker_settings_for
 from services.inference.settings import WorkerSettings
 
 
@@ -51,3 +51,22 @@ def test_a_gpu_detector_keeps_its_threads_and_batching() -> None:
     gpu = ModelConfig(detector=UltraFaceConfig(device="cuda", precision="fp32", threads=4, batch_frames=32))
     tuned = worker_model_config(gpu, WorkerSettings())
     assert tuned.detector == gpu.detector
+
+
+def test_a_cpu_worker_takes_few_checks_at_once_and_detects_them_one_by_one() -> None:
+    tuned = worker_model_config(ModelConfig(), WorkerSettings())
+    assert isinstance(tuned.detector, UltraFaceConfig)
+    assert tuned.detector.batch_frames == 1
+    assert worker_settings_for(ModelConfig(), WorkerSettings()).batch_size == 4
+
+
+def test_a_batch_size_that_was_set_is_kept() -> None:
+    assert worker_settings_for(ModelConfig(), WorkerSettings(batch_size=16)).batch_size == 16
+    assert (
+        worker_settings_for(ModelConfig(), WorkerSettings.model_validate({"batch_size": 2})).batch_size == 2
+    )
+
+
+def test_a_gpu_worker_keeps_its_batches() -> None:
+    gpu = ModelConfig(detector=UltraFaceConfig(device="cuda", precision="fp32", batch_frames=32))
+    assert worker_settings_for(gpu, WorkerSettings()).batch_size == WorkerSettings().batch_size

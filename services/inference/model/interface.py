@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -102,3 +102,27 @@ class Engine(Protocol):
     """
 
     def analyze_batch(self, images: Sequence[bytes]) -> list[FrameResult | FrameError]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedFrame:
+    """A frame ready for the model: the image, what decoding it cost, and its light and focus."""
+
+    image: BgrImage
+    decode_ms: float
+    brightness: float
+    sharpness: float
+
+
+DecodedBatch = list[DecodedFrame | FrameError]
+"""One entry per encoded image of a batch, in order."""
+
+
+@runtime_checkable
+class StagedEngine(Engine, Protocol):
+    """An engine whose decoding can run apart from its model: the worker decodes the next batch while
+    the model runs on the current one. `analyze_batch(x)` is `analyze_decoded(decode_batch(x))`."""
+
+    def decode_batch(self, images: Sequence[bytes]) -> DecodedBatch: ...
+
+    def analyze_decoded(self, batch: DecodedBatch) -> list[FrameResult | FrameError]: ...
