@@ -14,8 +14,11 @@ of its own), with each service a separate process started as its container start
 3. the binary frame against today's JSON payload at the same rate;
 4. resident memory of every service at start and after a run at half saturation (`--soak-s`);
 5. indoor cameras at 2 and 5 fps: how many one worker keeps up with, and gate latency beside them;
-6. 1, 2 and 4 inference workers sharing the consumer group;
-7. the same load through a synchronous one-request-one-inference HTTP server (bench/sync_server.py).
+6. 1, 2 and 4 inference workers sharing the consumer group, and the number `maskwatch up` starts here
+   (one per core on the CPU);
+7. the same load through a synchronous one-request-one-inference HTTP server (bench/sync_server.py),
+   on the same ladder of rates: its saturation and its p99 at each rate against the pipeline as
+   `maskwatch up` runs it.
 
 Prints a table per section, then, last, one JSON object with every figure. Numbers, never assertions;
 on a machine with other work the figures move, so compare runs taken on a quiet one.
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -58,6 +62,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--gates", type=int, default=16)
     parser.add_argument("--workers", default="1,2,4", help="inference worker counts to compare")
     args = parser.parse_args()
+    args.default_workers = len(os.sched_getaffinity(0))  # what `maskwatch up` starts on the CPU
     args.soak_s = args.soak_s if args.soak_s is not None else (20.0 if args.quick else 300.0)
     args.step_s = args.step_s if args.step_s is not None else (5.0 if args.quick else 20.0)
     return args
@@ -154,7 +159,7 @@ def main() -> None:
     bare_after = bare_frames_per_s(engine, jpeg, 3.0 if args.quick else 10.0)
     bare = statistics.mean([bare_before, bare_after])
     figures["bare_model_per_s"] = {"before": round(bare_before, 2), "after": round(bare_after, 2)}
-    summarise(figures, bare)
+    summarise(figures, bare, args.default_workers)
     figures["wall_s"] = round(time.monotonic() - started, 1)
     print(json.dumps(figures, separators=(",", ":")))
 
@@ -214,7 +219,8 @@ def run_pipeline(
     figures["cameras"] = run_camera_section(args, world, bench, half)
 
     workers: list[dict[str, Any]] = [{"workers": 1, "saturation_per_s": round(one.saturation_per_s, 2)}]
-    for n in [int(w) for w in args.workers.split(",") if int(w) > 1]:
+    counts = sorted({int(w) for w in args.workers.split(",")} | {args.default_workers})
+    for n in [w for w in counts if w > 1]:
         world.stop([s for s in world.services if s.name == "inference"])
         world.start(["inference"], workers=n)
         bench.warm_up()
@@ -320,32 +326,79 @@ def run_sync_server(args: argparse.Namespace, jpeg: bytes, bare: float) -> dict[
     return {"steps": found.rows(), "saturation_per_s": round(found.saturation_per_s, 2)}
 
 
-def summarise(figures: dict[str, Any], bare: float) -> None:
-    """The headline ratios, under the keys runs are compared by."""
+def summarise(figures: dict[str, Any], bare: float, default_workers: int) -> None:
+    """The headline ratios, under the keys runs are compared by.
+
+    Against the bare model: one worker (one thread) against the model on one thread, the pipeline's own
+    cost. Against the synchronous server: the pipeline as `maskwatch up` runs it on this machine (a
+    worker per core) against the server as it runs (one process, one request at a time), both offered
+    the same ladder of rates; the one-worker ratio is beside it."""
     one = max(s["verdicts_per_s"] for s in figures["pipeline_1_worker"])
     workers = {w["workers"]: w["saturation_per_s"] for w in figures["workers"]}
     sync = figures["sync_server"]["saturation_per_s"]
+    deployed = workers.get(default_workers, one)
+    deployed_steps = figures.get(f"pipeline_{default_workers}_workers", figures["pipeline_1_worker"])
     figures["bare_model_frames_per_s"] = round(bare, 2)
     figures["saturation_per_s"] = one
     figures["saturation_vs_bare_model"] = round(one / bare, 3) if bare else None
-    figures["saturation_vs_sync_server"] = round(one / sync, 3) if sync else None
+    figures["default_workers"] = default_workers
+    figures["saturation_default_workers_per_s"] = deployed
+    figures["saturation_vs_sync_server"] = round(deployed / sync, 3) if sync else None
+    figures["saturation_one_worker_vs_sync_server"] = round(one / sync, 3) if sync else None
+    by_rate = p99_by_rate(deployed_steps, figures["sync_server"]["steps"], deployed / 2)
+    figures["p99_vs_sync_server_by_rate"] = by_rate
+    figures["p99_lower_than_sync_server_up_to_half_saturation"] = bool(by_rate) and all(
+        r["pipeline_p99_ms"] is not None
+        and (r["sync_server_p99_ms"] is None or r["pipeline_p99_ms"] < r["sync_server_p99_ms"])
+        for r in by_rate
+    )
     figures["p99_ms_half_saturation"] = figures["half_saturation"]["p99_ms"]
     figures["two_workers_vs_one"] = round(workers[2] / workers[1], 3) if 2 in workers and workers[1] else None
     figures["four_workers_vs_one"] = (
         round(workers[4] / workers[1], 3) if 4 in workers and workers[1] else None
     )
     figures["rss_growth_ratio"] = max(r["ratio"] for r in figures["rss_mib"])
+    table(
+        f"p99 at each offered rate up to half saturation: {default_workers} worker(s) against the server",
+        by_rate,
+    )
     headline = (
         "bare_model_frames_per_s",
         "saturation_per_s",
         "saturation_vs_bare_model",
+        "default_workers",
+        "saturation_default_workers_per_s",
         "saturation_vs_sync_server",
+        "saturation_one_worker_vs_sync_server",
+        "p99_lower_than_sync_server_up_to_half_saturation",
         "p99_ms_half_saturation",
         "two_workers_vs_one",
         "four_workers_vs_one",
         "rss_growth_ratio",
     )
     table("Summary", [{"figure": k, "value": figures[k]} for k in headline])
+
+
+def p99_by_rate(
+    pipeline: list[dict[str, Any]], sync: list[dict[str, Any]], up_to_per_s: float
+) -> list[dict[str, Any]]:
+    """The two p99s at each rate both were offered (the same ladder), up to `up_to_per_s`; a step taken
+    twice (saturated once) counts with its worse p99."""
+
+    def worst(steps: list[dict[str, Any]]) -> dict[float, float | None]:
+        found: dict[float, float | None] = {}
+        for s in steps:
+            rate, p99 = round(s["offered_per_s"]), s["p99_ms"]
+            seen = found.get(rate)
+            found[rate] = p99 if seen is None or (p99 is not None and p99 > seen) else seen
+        return found
+
+    mine, theirs = worst(pipeline), worst(sync)
+    return [
+        {"offered_per_s": rate, "pipeline_p99_ms": mine[rate], "sync_server_p99_ms": theirs.get(rate)}
+        for rate in sorted(mine)
+        if rate <= up_to_per_s and rate in theirs
+    ]
 
 
 if __name__ == "__main__":
