@@ -42,14 +42,27 @@ def camera_add_command(
         ),
     ] = None,
     passwd_file: Annotated[Path | None, typer.Option(help="Mosquitto password file to update.")] = None,
+    rotate: Annotated[
+        bool,
+        typer.Option(
+            "--rotate",
+            help="The camera exists: register it again with these settings and, for a camera agent, a new "
+            "password (the old one stops).",
+        ),
+    ] = False,
 ) -> None:
-    """Register a camera and its monitoring settings; a camera agent also gets a broker account."""
-    from maskwatch.broker_accounts import new_password, write_password
+    """Register a camera and its monitoring settings; a camera agent also gets a broker account.
+
+    An existing camera (or any device holding the id) is refused unless --rotate is given: adding it
+    again would silently cut off the camera using the id. The password is shown once; the broker applies
+    the account at once with `provisioning.broker_reload_command`, else at its next reload (SIGHUP).
+    """
     from maskwatch.database.cameras import DeviceIdTaken, UnknownSiteError, register_camera
     from maskwatch.database.engine import create_engine, migrate
     from maskwatch.topics import Topics
     from services.monitoring.settings import CameraSettings
     from stack.cli import load_settings_or_exit, require_device_id
+    from stack.device_cli import RELOAD_HINT, accounts_for, device_exists, record
 
     require_device_id(camera_id, "camera")
     if rtsp is not None and not rtsp.startswith(("rtsp://", "rtsps://", "http://", "https://")):
@@ -70,9 +83,17 @@ def camera_add_command(
         ignore_zones=zones,
     )
     settings = load_settings_or_exit()
+    accounts = accounts_for(settings.provisioning, passwd_file)
     migrate(settings.database.url)
     database = create_engine(settings.database.url)
     try:
+        if not rotate and device_exists(database, accounts, camera_id):
+            typer.echo(
+                f"{camera_id!r} exists already: `--rotate` registers the camera again with these settings "
+                "and gives a camera agent a new password (its old one stops working), or choose another id",
+                err=True,
+            )
+            raise typer.Exit(2)
         register_camera(
             database,
             camera_id,
@@ -81,6 +102,8 @@ def camera_add_command(
             rtsp_url=rtsp,
             settings=camera.model_dump(mode="json"),
         )
+        with database.begin() as connection:
+            record(connection, "device.rotate" if rotate else "device.add", "camera", camera_id, site)
     except (UnknownSiteError, DeviceIdTaken) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
@@ -90,17 +113,16 @@ def camera_add_command(
     if rtsp is not None:
         typer.echo(f"The server reads {rtsp} at {fps:g} frames per second.")
         return
-    passwd = passwd_file or settings.provisioning.mosquitto_passwd_file
-    password = new_password()
-    write_password(passwd, camera_id, password, settings.provisioning.ownership())
+    change = accounts.issue(camera_id)
     topics = Topics(settings.mqtt.topic_root)
     broker = settings.device_broker_address()
     typer.echo(f"Broker: {broker.host}:{broker.port}  username: {camera_id}")
-    typer.echo(f"Password (shown once): {password}")
+    typer.echo(f"Password (shown once): {change.password}")
     typer.echo(f"  publish frames              {topics.camera_frame.format(camera_id=camera_id)}")
     typer.echo(f"  publish status (retained)   {topics.camera_status.format(camera_id=camera_id)}")
     typer.echo(f"  receive configuration       {topics.camera_config.format(camera_id=camera_id)}")
-    typer.echo(f"Broker account in {passwd}; reload the broker (docker compose kill -s SIGHUP mosquitto).")
+    applied = "the broker applied it" if change.broker_reloaded else RELOAD_HINT
+    typer.echo(f"Broker account in {accounts.passwd_file}; {applied}.")
 
 
 def parse_polygon(text: str) -> list[tuple[float, float]]:

@@ -361,7 +361,7 @@ def device_add(
     """
     from maskwatch.database.engine import create_engine, migrate
     from maskwatch.database.gates import DeviceIdTaken, UnknownSiteError, register_gate
-    from stack.device_cli import accounts_for, gate_exists, print_provisioned, record
+    from stack.device_cli import accounts_for, device_exists, print_provisioned, record
 
     require_device_id(gate_id, "gate")
     settings = load_settings_or_exit()
@@ -370,7 +370,7 @@ def device_add(
     migrate(settings.database.url)
     database = create_engine(settings.database.url)
     try:
-        if not rotate and gate_exists(database, accounts, gate_id):
+        if not rotate and device_exists(database, accounts, gate_id):
             typer.echo(
                 f"gate {gate_id!r} exists already: `--rotate` gives it a new password (its old one stops "
                 "working), or choose another id",

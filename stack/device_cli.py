@@ -34,13 +34,13 @@ def accounts_for(provisioning: ProvisioningSettings, passwd_file: Path | None) -
     return replace(accounts, passwd_file=passwd_file) if passwd_file is not None else accounts
 
 
-def gate_exists(database: sa.Engine, accounts: DeviceAccounts, gate_id: str) -> bool:
+def device_exists(database: sa.Engine, accounts: DeviceAccounts, device_id: str) -> bool:
     """Registered, or holding a broker account: adding it again would silently cut off the real one."""
     from maskwatch.database.devices import load_device
 
     with database.connect() as connection:
-        known = load_device(connection, gate_id)
-    return known is not None or accounts.has(gate_id)
+        known = load_device(connection, device_id)
+    return known is not None or accounts.has(device_id)
 
 
 def record(connection: sa.Connection, action: str, kind: str, device_id: str, site_id: str | None) -> None:
