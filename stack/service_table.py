@@ -303,6 +303,7 @@ async def run_device_health(ctx: ServiceContext) -> None:
             Streams(settings.queue.prefix),
             offline_after_s=settings.device_offline_after_s,
             identifier=f"{settings.queue.prefix}-device-health",
+            allow_unregistered=settings.allow_unregistered_gates,
         )
         await _run_signalling(service.run(ctx.stop), service.ready, ctx.ready)
 

@@ -5,8 +5,10 @@ each device's retained status on connecting, and each last will as it fires.
 Each status is also kept in the database (`device_status`), where the admin API
 reads a device's health: online, last seen, software version, sensors.
 Alerts go on the alerts stream (the database writer records them, the notifier
-delivers them), under the device's site: a camera's or gate's registered one,
-the `default` site for a gate nobody registered.
+delivers them), under the device's site: a camera's or gate's registered one;
+a gate nobody registered (or one just deleted) tells nobody, unless unregistered
+gates are allowed (`allow_unregistered_gates`), where it counts for the `default`
+site as its checks do.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class DeviceHealthService:
         *,
         offline_after_s: float,
         identifier: str,
+        allow_unregistered: bool = False,
     ) -> None:
         self._mqtt = mqtt
         self._queue = queue
@@ -52,6 +55,7 @@ class DeviceHealthService:
         self._streams = streams
         self._topics = Topics(mqtt.topic_root)
         self._identifier = identifier
+        self._allow_unregistered = allow_unregistered
         self.watcher = DeviceWatcher(offline_after_s)
         self.ready = asyncio.Event()
 
@@ -151,17 +155,15 @@ class DeviceHealthService:
         log.info("%s %s: offline alert %s", event.kind, event.device_id, event.event)
 
     def _site_of(self, device_id: str, kind: Kind) -> str | None:
-        """Whom to tell: the device's site; nobody for a device whose account an admin revoked (it went
-        offline because it was told to, not because something broke)."""
+        """Whom to tell: the device's site; nobody for a device whose account an admin revoked or that an
+        admin deleted (it went offline because it was told to, not because something broke)."""
         table, key = (cameras, cameras.c.camera_id) if kind == "camera" else (gates, gates.c.gate_id)
         with self._database.connect() as connection:
             row = connection.execute(
                 sa.select(table.c.site_id, table.c.revoked_at).where(key == device_id)
             ).first()
-        if row is None:
-            return (
-                DEFAULT_SITE if kind == "gate" else None
-            )  # an unregistered gate counts for the default site
+        if row is None:  # an unregistered gate counts for the default site where such gates may check
+            return DEFAULT_SITE if kind == "gate" and self._allow_unregistered else None
         return None if row.revoked_at is not None else str(row.site_id)
 
     def _open_alerts(self) -> list[sa.Row[tuple[str, str, datetime, dict[str, object]]]]:

@@ -10,9 +10,10 @@ import pytest
 
 from devices.camera_agent.client import CameraClient
 from devices.gate_agent.client import GateClient
-from maskwatch.contracts import AlertTransition, decode
+from maskwatch.contracts import AlertTransition, GateStatus, decode
 from maskwatch.database.cameras import register_camera
 from maskwatch.database.engine import create_engine, migrate
+from maskwatch.database.gates import register_gate
 from maskwatch.mqtt import MqttSettings
 from maskwatch.queue import open_queue
 from maskwatch.streams import Group, Streams
@@ -47,6 +48,7 @@ async def test_a_gates_last_will_and_a_cameras_goodbye_raise_and_resolve_alerts(
     database = create_engine(url)
     door, hall = f"door-{unique_id[:8]}", f"hall-{unique_id[:8]}"  # client ids are global on the broker
     register_camera(database, hall, site_id="default")
+    register_gate(database, door, site_id="default")
     queue = open_queue("memory://")
     streams = Streams(f"test-{unique_id}")
     service = DeviceHealthService(
@@ -91,3 +93,26 @@ async def test_a_gates_last_will_and_a_cameras_goodbye_raise_and_resolve_alerts(
     assert doors[-1].why == "back_online"
     assert all(t.site_id == "default" for t in seen)
     assert all(t.at <= datetime.now(UTC) for t in seen)
+
+
+@pytest.mark.parametrize(("allowed", "told"), [(False, []), (True, ["default"])])
+async def test_an_unregistered_gate_going_offline_tells_only_where_such_gates_may_check(
+    tmp_path, unique_id, allowed, told
+):
+    """A gate an admin deleted drops off the broker (its account went with it): nobody is told, unless
+    unregistered gates may check, where an unknown gate counts for the default site."""
+    url = f"sqlite:///{tmp_path}/db.sqlite"
+    migrate(url)
+    database = create_engine(url)
+    queue = open_queue("memory://")
+    streams = Streams(f"test-{unique_id}")
+    mqtt = MqttSettings(embedded=False, topic_root=f"test/{unique_id}")
+    service = DeviceHealthService(
+        mqtt, queue, database, streams, offline_after_s=60, identifier="t", allow_unregistered=allowed
+    )
+    topic = f"test/{unique_id}/gates/gone-1/status"
+    await service.on_status(topic, GateStatus(gate_id="gone-1", state="offline").to_json(), now=1000.0)
+    await service.check(now=1061.0)
+    database.dispose()
+    entries = await queue.read(streams.alerts.read_by(Group.STATS), "t", 20, 50)
+    assert [decode(AlertTransition, e.data).site_id for e in entries] == told
