@@ -4,8 +4,9 @@
     python bench/bench_pipeline.py --quick         # a short smoke run of every figure (`make bench-quick`)
     python bench/bench_pipeline.py --soak-s 600    # the half-saturation run for 10 minutes
 
-Over the real Mosquitto, Redis and PostgreSQL (loopback; a topic root, stream prefix and scratch database
-of its own), with each service a separate process started as its container starts it:
+Over the real Mosquitto (one of its own, started with the shipped broker's tuning:
+pipeline/world.py, `shipped_broker_tuning`), Redis and PostgreSQL (loopback; a topic root, stream prefix
+and scratch database of its own), with each service a separate process started as its container starts it:
 
 1. the model alone, as a worker runs it: ms per stage and frames/s for batch 1-32, and its bare
    throughput on one frame in a tight loop (measured again at the end; the mean is the reference);
@@ -150,9 +151,11 @@ def main() -> None:
         world = World(Path(folder))
         world.create_database()
         try:
+            world.start_broker()
             run_pipeline(args, world, jpeg, bare_before, figures)
         finally:
             world.stop()
+            world.stop_broker()
             world.drop_database()
         figures["sync_server"] = run_sync_server(args, jpeg, bare_before)
 

@@ -23,6 +23,7 @@ class PrivateBroker:
         self.folder = folder
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
+        self.log = folder / "mosquitto.log"
         stored = (
             f"persistence true\npersistence_location {folder}/\n" if persistence else "persistence false\n"
         )
@@ -36,9 +37,12 @@ class PrivateBroker:
 
     def start(self) -> None:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.process = subprocess.Popen(
-            [binary, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        # Its log goes to a file: a pipe nobody reads fills up under a flood of warnings (messages
+        # dropped for a slow client), and a broker blocked writing to it answers nobody.
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [binary, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=log
+            )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -46,7 +50,7 @@ class PrivateBroker:
                     return
             except OSError as exc:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: {self.process.stderr.read().decode()}") from exc  # type: ignore[union-attr]
+                    raise RuntimeError(f"mosquitto exited: {self.log.read_text(errors='replace')}") from exc
                 time.sleep(0.05)
         raise RuntimeError("mosquitto did not start")
 
