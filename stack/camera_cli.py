@@ -62,7 +62,7 @@ def camera_add_command(
     from maskwatch.topics import Topics
     from services.monitoring.settings import CameraSettings
     from stack.cli import load_settings_or_exit, require_device_id
-    from stack.device_cli import RELOAD_HINT, accounts_for, device_exists, record
+    from stack.device_cli import RELOAD_HINT, accounts_for, record, refuse_taken_unless_rotated
 
     require_device_id(camera_id, "camera")
     if rtsp is not None and not rtsp.startswith(("rtsp://", "rtsps://", "http://", "https://")):
@@ -87,13 +87,15 @@ def camera_add_command(
     migrate(settings.database.url)
     database = create_engine(settings.database.url)
     try:
-        if not rotate and device_exists(database, accounts, camera_id):
-            typer.echo(
-                f"{camera_id!r} exists already: `--rotate` registers the camera again with these settings "
-                "and gives a camera agent a new password (its old one stops working), or choose another id",
-                err=True,
-            )
-            raise typer.Exit(2)
+        refuse_taken_unless_rotated(
+            database,
+            accounts,
+            camera_id,
+            rotate=rotate,
+            taken=f"{camera_id!r} exists already: `--rotate` registers the camera again with these "
+            "settings and gives a camera agent a new password (its old one stops working), or choose "
+            "another id",
+        )
         register_camera(
             database,
             camera_id,

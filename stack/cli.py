@@ -361,7 +361,7 @@ def device_add(
     """
     from maskwatch.database.engine import create_engine, migrate
     from maskwatch.database.gates import DeviceIdTaken, UnknownSiteError, register_gate
-    from stack.device_cli import accounts_for, device_exists, print_provisioned, record
+    from stack.device_cli import accounts_for, print_provisioned, record, refuse_taken_unless_rotated
 
     require_device_id(gate_id, "gate")
     settings = load_settings_or_exit()
@@ -370,13 +370,14 @@ def device_add(
     migrate(settings.database.url)
     database = create_engine(settings.database.url)
     try:
-        if not rotate and device_exists(database, accounts, gate_id):
-            typer.echo(
-                f"gate {gate_id!r} exists already: `--rotate` gives it a new password (its old one stops "
-                "working), or choose another id",
-                err=True,
-            )
-            raise typer.Exit(2)
+        refuse_taken_unless_rotated(
+            database,
+            accounts,
+            gate_id,
+            rotate=rotate,
+            taken=f"gate {gate_id!r} exists already: `--rotate` gives it a new password (its old one "
+            "stops working), or choose another id",
+        )
         register_gate(database, gate_id, site_id=site, name=name)
         change = accounts.issue(gate_id)
         with database.begin() as connection:

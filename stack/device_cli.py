@@ -43,6 +43,15 @@ def device_exists(database: sa.Engine, accounts: DeviceAccounts, device_id: str)
     return known is not None or accounts.has(device_id)
 
 
+def refuse_taken_unless_rotated(
+    database: sa.Engine, accounts: DeviceAccounts, device_id: str, *, rotate: bool, taken: str
+) -> None:
+    """Exit 2 with `taken` when the id is in use and `--rotate` was not given (`device_exists`)."""
+    if not rotate and device_exists(database, accounts, device_id):
+        typer.echo(taken, err=True)
+        raise typer.Exit(2)
+
+
 def record(connection: sa.Connection, action: str, kind: str, device_id: str, site_id: str | None) -> None:
     """The audit entry the admin API writes for the same change, marked as made on the command line."""
     from services.api import audit

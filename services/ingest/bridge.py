@@ -118,13 +118,6 @@ class IngestBridge:
         for stream in dict.fromkeys(stream for stream, _ in admitted):
             await self._hand_off(stream, [m for s, m in admitted if s == stream])
 
-    async def accept(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
-        """Queue a valid check or frame, reject an invalid one; never raises for bad input."""
-        entry = await self.admit(client, topic, payload)
-        if entry is not None:
-            stream, message = entry
-            await self._hand_off(stream, [message])
-
     async def admit(self, client: aiomqtt.Client, topic: str, payload: bytes) -> Admitted | None:
         """The stream entry for a valid check or frame; None for one rejected (answered and recorded)
         or refused. Never raises for bad input."""
