@@ -63,6 +63,12 @@ CHECKS_TOO_LATE = Counter(
     ["gate"],
 )
 
+CHECKS_ANSWERED_ALREADY = Counter(
+    "maskwatch_checks_answered_already_total",
+    "Second analyses of a gate check the controller dropped: the gate had its answer from the first",
+    ["gate"],
+)
+
 OUTAGE_RETRIES = Counter(
     "maskwatch_outage_retries_total",
     "Batches tried again because Redis, the database or the network was away, by consumer",

@@ -6,7 +6,7 @@ check without its image, so the policy never waits on pixels.
 
 from __future__ import annotations
 
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, Field
 
@@ -45,9 +45,13 @@ class GateAnalysis(Message):
     frame: FrameQuality | None = None
     """The frame's size, light and focus; None from a worker that does not measure them."""
     image_error: str | None = None
+    """Set when the image could not be analysed; the controller then denies with `bad_image`."""
     late_by_s: float | None = Field(default=None, ge=0)
     """The check waited this long for a worker, past its deadline: not analysed, answered "try again"."""
-    """Set when the image could not be analysed; the controller then denies with `bad_image`."""
+    analysis_id: UUID = Field(default_factory=uuid4)
+    """This analysis of the check. A check can be analysed twice (a worker killed after publishing,
+    a stream write retried after a lost reply); the controller answers the first analysis it sees and
+    drops the others, while a redelivery of that same analysis is answered again."""
     decode_ms: float = 0.0
     detect_ms: float = 0.0
     classify_ms: float = 0.0

@@ -103,4 +103,12 @@ class WorkQueue(Protocol):
 
     async def depth(self, spec: StreamGroup) -> QueueDepth: ...
 
+    async def claim(self, claims: Sequence[tuple[str, str]], ttl_s: int) -> list[bool]:
+        """First claim wins: each (key, token) sets `key` to `token` for `ttl_s` seconds unless the key
+        already holds another token. True where the caller holds the key (just now, or already with the
+        same token, as a redelivered entry does), in one round trip. How a check is answered once when
+        two analyses of it arrive (a worker killed after publishing, a write retried after a lost reply).
+        """
+        ...
+
     async def close(self) -> None: ...

@@ -50,6 +50,8 @@ class MemoryQueue:
         self._claim_idle_s = claim_idle_ms / 1000
         self._ids = itertools.count(1)
         self._added: dict[str, asyncio.Event] = {}
+        self._claims: dict[str, tuple[str, float]] = {}
+        """Token and expiry (monotonic) by key."""
 
     def _stream(self, name: str) -> _Stream:
         return self._streams.setdefault(name, _Stream())
@@ -194,6 +196,21 @@ class MemoryQueue:
     async def depth(self, spec: StreamGroup) -> QueueDepth:
         stream, group = self._group(spec)
         return QueueDepth(length=len(stream.entries), pending=len(group.pending))
+
+    async def claim(self, claims: Sequence[tuple[str, str]], ttl_s: int) -> list[bool]:
+        now = time.monotonic()
+        for key, (_, expires) in list(self._claims.items()):  # oldest first: stop at the first alive
+            if expires > now:
+                break
+            del self._claims[key]
+        answer = []
+        for key, token in claims:
+            held = self._claims.get(key)
+            if held is None or held[1] <= now:
+                self._claims.pop(key, None)  # re-inserted last, so the dict stays in expiry order
+                self._claims[key] = held = (token, now + ttl_s)
+            answer.append(held[0] == token)
+        return answer
 
     async def close(self) -> None:
         return None

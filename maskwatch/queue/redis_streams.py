@@ -202,8 +202,31 @@ class RedisStreamQueue:
                 return QueueDepth(length=length, pending=0)
         return QueueDepth(length=length, pending=int(pending["pending"]))
 
+    async def claim(self, claims: Sequence[tuple[str, str]], ttl_s: int) -> list[bool]:
+        if not claims:
+            return []
+        keys = [key for key, _ in claims]
+        with _translated():
+            held = await self._redis.eval(_CLAIM, len(keys), *keys, ttl_s, *(token for _, token in claims))
+        return [bool(h) for h in held]
+
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+_CLAIM = """
+local held = {}
+for i, key in ipairs(KEYS) do
+  local token = ARGV[i + 1]
+  if redis.call('SET', key, token, 'NX', 'EX', ARGV[1]) or redis.call('GET', key) == token then
+    held[i] = 1
+  else
+    held[i] = 0
+  end
+end
+return held
+"""
+"""SET NX per key, in order, in one script: a later key in the same call already sees an earlier one."""
 
 
 def _stream_items(response: Any) -> list[tuple[Any, list[tuple[Any, dict[Any, Any]]]]]:

@@ -32,6 +32,10 @@ from services.gate_controller.policy import PolicyConfig, RuleSet, decide
 
 log = logging.getLogger(__name__)
 
+ANSWER_CLAIM_TTL_S = 600
+"""How long the controller remembers which analysis of a check it answered: far past the check
+deadline and the time a dead consumer's entries wait before another takes them."""
+
 
 def image_rejection(analysis: GateAnalysis, topics: Topics) -> Rejection:
     """An unreadable photo is the device's fault, not the person's: answer with a rejection, not a denial."""
@@ -150,9 +154,7 @@ class GateController:
         if self._directory is not None:
             await self._directory.refresh_if_stale()
         decided: list[Verdict] = []
-        for analysis in messages:
-            if not isinstance(analysis, GateAnalysis):
-                continue
+        for analysis in await self._first_analyses(messages):
             if analysis.late_by_s is not None:
                 await self._reject_late(client, analysis)
                 continue
@@ -185,6 +187,24 @@ class GateController:
                 max(v.timings.total_ms for v in decided),
                 ", ".join(sorted({v.gate_id for v in decided})),
             )
+
+    async def _first_analyses(self, messages: Sequence[Message]) -> list[GateAnalysis]:
+        """The analyses that answer their check: the first seen for each check (or a redelivery of it),
+        claimed in one round trip, so a gate never hears "open" and then "try again" for one check."""
+        analyses = [m for m in messages if isinstance(m, GateAnalysis)]
+        prefix = self._queue_settings.prefix
+        held = await self._queue.claim(
+            [(f"{prefix}:answered:{a.check_id}", str(a.analysis_id)) for a in analyses], ANSWER_CLAIM_TTL_S
+        )
+        for analysis, first in zip(analyses, held, strict=True):
+            if not first:
+                metrics.CHECKS_ANSWERED_ALREADY.labels(analysis.gate_id).inc()
+                log.info(
+                    "gate %s: check %s already answered; a second analysis of it is dropped",
+                    analysis.gate_id,
+                    analysis.check_id,
+                )
+        return [a for a, first in zip(analyses, held, strict=True) if first]
 
     async def _reject_late(self, client: aiomqtt.Client, analysis: GateAnalysis) -> None:
         rejection = Rejection(
