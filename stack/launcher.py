@@ -18,7 +18,7 @@ import sys
 from maskwatch.database.engine import migrate
 from maskwatch.embedded_broker import EmbeddedBroker
 from stack.in_process import RESTART_CAP_S, RESTART_START_S, Stack
-from stack.service_table import SERVICE_NAMES
+from stack.service_table import SERVICE_NAMES, service
 from stack.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,14 @@ async def supervise(label: str, name: str, stop: asyncio.Event, env: dict[str, s
             pass
 
 
+def _give_way(name: str) -> None:
+    """Lower this process's CPU priority to its service's (a service no gate waits on gives way)."""
+    nice = service(name).nice
+    if nice > 0:
+        os.nice(nice)
+        log.info("%s runs at nice %d: it gives way to the gate path", name, nice)
+
+
 async def run_one(name: str, settings: Settings) -> None:
     """One service in this process, with the configured (real) queue: what a container runs."""
     if settings.queue.url.startswith("memory://"):
@@ -128,6 +136,7 @@ async def run_one(name: str, settings: Settings) -> None:
             "or use `maskwatch up` to run every service in one process"
         )
     settings = settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update={"embedded": False})})
+    _give_way(name)
     stack = Stack(settings, services=(name,))
     _stop_on_signals(stack.stop)
     await stack.start(timeout=120)

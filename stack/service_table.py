@@ -43,6 +43,10 @@ class ServiceSpec:
     summary: str
     on_gate_path: bool
     """Whether a gate check passes through it (enough for the demo and the gate tests)."""
+    nice: int = 0
+    """The CPU priority its own process takes (`maskwatch run`, a container): services no gate waits
+    on give way to those a person at the gate does, so a busy minute of figures or alerts does not
+    stretch a verdict. They catch up when the gate path is idle; nothing they read is dropped."""
 
 
 async def run_ingest(ctx: ServiceContext) -> None:
@@ -348,17 +352,30 @@ async def run_api(ctx: ServiceContext) -> None:
     )
 
 
+BACKGROUND = 5
+"""Nice 5: about a third of a gate-path service's share of a busy core, plenty to keep up on average."""
+
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("ingest", run_ingest, "MQTT and HTTP checks → validated → stream checks", True),
     ServiceSpec("inference", run_inference, "checks → faces and masks → stream analyses", True),
     ServiceSpec("gate-controller", run_gate_controller, "analyses → policy → verdict to the gate", True),
-    ServiceSpec("stats", run_stats, "verdicts, rejections and alert transitions → the database", True),
+    ServiceSpec(
+        "stats", run_stats, "verdicts, rejections and alert transitions → the database", True, BACKGROUND
+    ),
     ServiceSpec("camera-reader", run_camera_reader, "IP cameras' RTSP streams → stream frames", False),
-    ServiceSpec("monitoring", run_monitoring, "camera analyses → tracks → alerts (indoor cameras)", False),
-    ServiceSpec("device-health", run_device_health, "gates' and cameras' last wills → offline alerts", False),
-    ServiceSpec("notifier", run_notifier, "alert transitions → deliveries, once each", False),
-    ServiceSpec("notifier-worker", run_notifier_worker, "delivery jobs on rq → channels", False),
-    ServiceSpec("api", run_api, "the admin REST API", False),
+    ServiceSpec(
+        "monitoring", run_monitoring, "camera analyses → tracks → alerts (indoor cameras)", False, BACKGROUND
+    ),
+    ServiceSpec(
+        "device-health",
+        run_device_health,
+        "gates' and cameras' last wills → offline alerts",
+        False,
+        BACKGROUND,
+    ),
+    ServiceSpec("notifier", run_notifier, "alert transitions → deliveries, once each", False, BACKGROUND),
+    ServiceSpec("notifier-worker", run_notifier_worker, "delivery jobs on rq → channels", False, BACKGROUND),
+    ServiceSpec("api", run_api, "the admin REST API", False, BACKGROUND),
 )
 SERVICE_NAMES: tuple[str, ...] = tuple(s.name for s in SERVICES)
 GATE_PATH: tuple[str, ...] = tuple(s.name for s in SERVICES if s.on_gate_path)
