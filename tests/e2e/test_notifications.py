@@ -1,12 +1,17 @@
 """An alert reaches a webhook through the whole stack, once per transition: on the embedded stand-ins
-(deliveries in-process) and on the real Mosquitto, Redis (deliveries as rq jobs) and PostgreSQL."""
+(deliveries in-process) and on the real Mosquitto, Redis (deliveries as rq jobs) and PostgreSQL. Most tests
+inject the alert on the alerts stream; one starts from a camera's frames, through the monitoring service."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
+import cv2
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -15,6 +20,7 @@ from maskwatch.database.engine import create_engine
 from maskwatch.database.notifications import add_recipient
 from maskwatch.database.schema import alerts, notification_recipients
 from maskwatch.streams import Streams, append
+from services.inference.model.interface import Face, FaceBox, FrameError, FrameResult
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -300,3 +306,130 @@ async def test_a_gate_gone_offline_is_delivered_and_so_is_its_return(stack_setti
     ]
     assert got[1]["why"] == "back_online"
     assert got[0]["title"].startswith(f"{door} offline for")
+
+
+class CameraScript:
+    """The model's part, scripted: one face in the middle of the frame, unmasked or masked by the frame's
+    bytes (the inference worker still decodes nothing itself; the monitor tracks what this reports)."""
+
+    BOX = (260, 150, 360, 280)
+
+    def __init__(self) -> None:
+        self.frames = {label: _blank_jpeg(colour) for label, colour in (("no_mask", 40), ("mask", 200))}
+        self._labels = {jpeg: label for label, jpeg in self.frames.items()}
+
+    def analyze_batch(self, images: Sequence[bytes]) -> list[FrameResult | FrameError]:
+        results: list[FrameResult | FrameError] = []
+        for image in images:
+            label = self._labels.get(image)
+            if label is None:
+                results.append(FrameError("not_an_image", "not a scripted frame"))
+                continue
+            face = Face(FaceBox(*self.BOX, 0.99), label, 0.95)
+            results.append(FrameResult((face,), 640, 480, 1.0, 2.0, 0.5))
+        return results
+
+
+def _blank_jpeg(grey: int) -> bytes:
+    ok, encoded = cv2.imencode(".jpg", np.full((480, 640, 3), grey, np.uint8))
+    assert ok
+    return encoded.tobytes()
+
+
+async def test_a_person_unmasked_too_long_on_camera_reaches_the_webhook_once_and_so_does_masking_up(
+    stack_settings, receiver, unique_id
+):
+    """Frames from a camera go through ingest, the inference worker (a scripted engine stands in for the
+    model), and the monitoring service, which opens an unmasked-too-long alert and resolves it when the
+    person masks up; the notifier delivers each transition to the webhook exactly once.
+
+    The monitor runs on the camera's clock: the frames carry capture times the test chooses (half a
+    second apart, already in the past), so the thresholds are crossed at known camera times however fast
+    the machine sends them. On the real backend (rq jobs) and on the embedded stand-ins (in-process)."""
+    from devices.camera_agent.client import CameraClient
+    from maskwatch.contracts.common import utc_now
+    from maskwatch.database.cameras import register_camera
+    from maskwatch.database.notifications import SENT
+    from maskwatch.database.schema import deliveries, sites
+    from services.monitoring.settings import CameraSettings
+    from stack.in_process import Stack
+
+    script = CameraScript()
+    services = ("ingest", "inference", "monitoring", "stats", "notifier", "notifier-worker")
+    stack = Stack(stack_settings, services, engine=script)
+    await stack.start(timeout=120)
+    site_id, camera_id = f"site-{unique_id[:8]}", f"lobby-{unique_id[:8]}"  # ids global on the broker
+    engine = create_engine(stack_settings.database.url)
+    try:
+        with engine.begin() as c:  # a site of its own: no other test's alerts or recipients reach it
+            c.execute(
+                sa.insert(sites).values(site_id=site_id, name="Lobby", time_zone="UTC", created_at=utc_now())
+            )
+        camera = CameraSettings(fps=2, unmasked_after_s=2.0, grace_s=1.0, cooldown_s=600)
+        register_camera(engine, camera_id, site_id=site_id, settings=camera.model_dump(mode="json"))
+        add_recipient(
+            engine,
+            site_id=site_id,
+            channel="webhook",
+            address=receiver.url,
+            secrets={"webhook_secret": receiver.secret},
+            kinds=["unmasked"],
+        )
+        start = utc_now().replace(microsecond=0) - timedelta(minutes=5)
+        unmasked = [start + timedelta(seconds=0.5 * i) for i in range(13)]  # 0 to 6 s: unmasked
+        masked = [unmasked[-1] + timedelta(seconds=0.5 * i) for i in range(1, 14)]  # 6.5 to 12.5 s
+        async with CameraClient(stack_settings.mqtt, camera_id) as client:
+            for at in unmasked:
+                assert await client.offer(script.frames["no_mask"], at)
+                await asyncio.sleep(0.05)  # a gentle pace; the monitor reads only the capture times
+            for at in masked:
+                assert await client.offer(script.frames["mask"], at)
+                await asyncio.sleep(0.05)
+
+        def ours() -> list[dict[str, Any]]:
+            return [g for g in receiver.accepted() if g["body"]["data"]["device_id"] == camera_id]
+
+        def recorded() -> tuple[list[sa.Row[Any]], list[sa.Row[Any]]]:
+            """The camera's alerts as the database writer recorded them, and their deliveries."""
+            with engine.connect() as c:
+                rows = c.execute(sa.select(alerts).where(alerts.c.device_id == camera_id)).all()
+                sent = c.execute(
+                    sa.select(deliveries.c.transition, deliveries.c.status, deliveries.c.delivery_id)
+                    .join(alerts, alerts.c.alert_key == deliveries.c.alert_key)
+                    .where(alerts.c.device_id == camera_id)
+                ).all()
+            return list(rows), list(sent)
+
+        def settled() -> bool:
+            rows, sent = recorded()
+            return (
+                len(ours()) >= 2
+                and any(r.resolved_at is not None for r in rows)
+                and len(sent) >= 2
+                and all(s.status == SENT for s in sent)
+            )
+
+        await wait_for(settled, timeout=60)
+        rows, sent = recorded()
+    finally:
+        await stack.close()
+        engine.dispose()
+
+    got = ours()
+    assert [g["body"]["data"]["transition"] for g in got] == ["opened", "resolved"]
+    opened, closed = (g["body"]["data"] for g in got)
+    assert opened["alert_id"] == closed["alert_id"]
+    assert (opened["kind"], opened["site_id"], closed["why"]) == ("unmasked", site_id, "masked")
+    # On the camera's clock: unmasked from its first frame, alerted once past the threshold while still
+    # unmasked, resolved once masked for the grace period.
+    unmasked_since = datetime.fromisoformat(opened["unmasked_since"])
+    opened_at, resolved_at = datetime.fromisoformat(opened["at"]), datetime.fromisoformat(closed["at"])
+    assert unmasked_since in unmasked
+    assert opened_at in unmasked
+    assert opened_at - unmasked_since >= timedelta(seconds=camera.unmasked_after_s)
+    assert resolved_at in masked
+    assert resolved_at >= masked[0] + timedelta(seconds=camera.grace_s)
+    (row,) = rows
+    assert (str(row.alert_key), row.resolution) == (opened["alert_id"], "masked")
+    assert sorted((t, s) for t, s, _ in sent) == [("opened", SENT), ("resolved", SENT)]
+    assert sorted(g["id"] for g in got) == sorted(str(i) for _, _, i in sent)  # one webhook-id each

@@ -1,4 +1,7 @@
-"""Deliveries: planned once per transition and recipient, sent once, retried, dead-lettered, revived."""
+"""Deliveries: planned once per transition and recipient, sent once, retried, dead-lettered, revived.
+
+Every test runs on SQLite and on PostgreSQL; those that drive a runner run with the in-process runner and
+with rq jobs on the real Redis (tests/notifications/conftest.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from maskwatch.queue import QueueSettings, open_queue
 from maskwatch.streams import Streams, append
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.delivery import Deliverer, Outcome
-from services.notifier.runners import InProcessRunner
 from services.notifier.service import NotifierService
 from services.notifier.settings import NotifierSettings, RetryPolicy
 from tests.notifications.conftest import opened_alert, planned_delivery, resolved
@@ -38,16 +40,16 @@ def service(database, runner, prefix: str):
 
 
 async def test_each_transition_reaches_the_webhook_once_however_often_it_arrives(
-    database, receiver, recipient, unique_id
+    database, receiver, recipient, runs, unique_id
 ):
-    runner = InProcessRunner(Deliverer(database, {"webhook": WebhookChannel()}, FAST))
+    runner = runs.runner(Deliverer(database, {"webhook": WebhookChannel()}, FAST))
     queue, notifier = service(database, runner, f"test-{unique_id}")
     streams = Streams(f"test-{unique_id}")
     opened = opened_alert(database)
     for message in (opened, opened, resolved(opened)):  # the opening delivered twice by the stream
         await append(queue, streams.alerts, message)
     await notifier.run(burst=True)
-    await runner.idle()
+    await runs.idle()
 
     got = receiver.accepted()
     assert [g["body"]["data"]["transition"] for g in got] == ["opened", "resolved"]
@@ -60,16 +62,16 @@ async def test_each_transition_reaches_the_webhook_once_however_often_it_arrives
 
 
 async def test_a_receiver_that_fails_three_times_gets_exactly_one_accepted_delivery(
-    database, receiver, recipient, unique_id
+    database, receiver, recipient, runs, unique_id
 ):
     receiver.failures_left = 3
-    runner = InProcessRunner(
+    runner = runs.runner(
         Deliverer(database, {"webhook": WebhookChannel()}, RetryPolicy(intervals_s=[0.05] * 5))
     )
     queue, notifier = service(database, runner, f"test-{unique_id}")
     await append(queue, Streams(f"test-{unique_id}").alerts, opened_alert(database))
     await notifier.run(burst=True)
-    await runner.idle()
+    await runs.idle()
     assert receiver.attempts == 4
     assert len(receiver.accepted()) == 1
     with database.connect() as c:
@@ -78,15 +80,15 @@ async def test_a_receiver_that_fails_three_times_gets_exactly_one_accepted_deliv
 
 
 async def test_a_receiver_that_always_fails_ends_dead_and_a_revived_delivery_goes_out(
-    database, receiver, recipient, unique_id
+    database, receiver, recipient, runs, unique_id
 ):
     receiver.failures_left = 100
     deliverer = Deliverer(database, {"webhook": WebhookChannel()}, FAST)
-    runner = InProcessRunner(deliverer)
+    runner = runs.runner(deliverer)
     queue, notifier = service(database, runner, f"test-{unique_id}")
     await append(queue, Streams(f"test-{unique_id}").alerts, opened_alert(database))
     await notifier.run(burst=True)
-    await runner.idle()
+    await runs.idle()
     assert receiver.attempts == FAST.max_attempts
     with database.connect() as c:
         (dead,) = list_deliveries(c, DEAD)
@@ -95,29 +97,31 @@ async def test_a_receiver_that_always_fails_ends_dead_and_a_revived_delivery_goe
     receiver.failures_left = 0  # the receiver is fixed; an admin retries
     with database.begin() as c:
         assert revive(c, [dead.delivery_id]) == [dead.delivery_id]
-    restarted = InProcessRunner(deliverer)
+    restarted = runs.runner(deliverer)
     _, again = service(database, restarted, f"test-{unique_id}")
     await again.run(burst=True)  # a starting notifier submits what is pending
-    await restarted.idle()
+    await runs.idle()
     assert len(receiver.accepted()) == 1
     assert deliverer.deliver(dead.delivery_id).outcome is Outcome.ALREADY_SENT  # and never twice
 
 
-async def test_an_address_that_is_gone_is_dead_at_once_and_disabled(database, receiver, recipient, unique_id):
+async def test_an_address_that_is_gone_is_dead_at_once_and_disabled(
+    database, receiver, recipient, runs, unique_id
+):
     receiver.failures_left, receiver.status_when_failing = 1, 410
-    runner = InProcessRunner(Deliverer(database, {"webhook": WebhookChannel()}, FAST))
+    runner = runs.runner(Deliverer(database, {"webhook": WebhookChannel()}, FAST))
     queue, notifier = service(database, runner, f"test-{unique_id}")
     await append(queue, Streams(f"test-{unique_id}").alerts, opened_alert(database))
     await notifier.run(burst=True)
-    await runner.idle()
+    await runs.idle()
     assert receiver.attempts == 1
     with database.connect() as c:
         assert c.execute(sa.select(deliveries.c.status)).scalar_one() == DEAD
         assert c.execute(sa.select(notification_recipients.c.enabled)).scalar_one() is False
 
 
-async def test_recipients_hear_only_of_their_site_and_kinds(database, receiver, recipient, unique_id):
-    runner = InProcessRunner(Deliverer(database, {"webhook": WebhookChannel()}, FAST))
+async def test_recipients_hear_only_of_their_site_and_kinds(database, receiver, recipient, runs, unique_id):
+    runner = runs.runner(Deliverer(database, {"webhook": WebhookChannel()}, FAST))
     queue, notifier = service(database, runner, f"test-{unique_id}")
     streams = Streams(f"test-{unique_id}")
     with database.begin() as c:
@@ -126,7 +130,7 @@ async def test_recipients_hear_only_of_their_site_and_kinds(database, receiver, 
         )
     await append(queue, streams.alerts, opened_alert(database, site_id="b"))
     await notifier.run(burst=True)
-    await runner.idle()
+    await runs.idle()
     await asyncio.sleep(0.1)
     assert receiver.attempts == 0
 

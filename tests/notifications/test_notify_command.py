@@ -1,4 +1,5 @@
-"""`maskwatch notify`: adding recipients, listing dead deliveries, retrying them."""
+"""`maskwatch notify`: adding recipients, listing dead deliveries, retrying them (on a fresh SQLite and a
+fresh PostgreSQL database)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from maskwatch.database.schema import deliveries, notification_recipients
 from stack.cli import app
 
 
-def test_recipients_deliveries_and_retry_from_the_command_line(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path}/db.sqlite"
+def test_recipients_deliveries_and_retry_from_the_command_line(database_url, monkeypatch):
+    url = database_url
     monkeypatch.setenv("MASKWATCH_DATABASE__URL", url)
     runner = CliRunner()
     added = runner.invoke(
@@ -94,7 +95,7 @@ def test_recipients_deliveries_and_retry_from_the_command_line(tmp_path, monkeyp
 
 
 def test_a_retry_from_the_command_line_tells_the_running_notifier(
-    tmp_path, monkeypatch, redis_url, unique_id
+    database_url, monkeypatch, redis_url, unique_id
 ):
     import asyncio
 
@@ -103,7 +104,7 @@ def test_a_retry_from_the_command_line_tells_the_running_notifier(
     from maskwatch.queue import open_queue
     from maskwatch.streams import Group, Streams
 
-    url = f"sqlite:///{tmp_path}/db.sqlite"
+    url = database_url
     prefix = f"test-{unique_id}"
     monkeypatch.setenv("MASKWATCH_DATABASE__URL", url)
     monkeypatch.setenv("MASKWATCH_QUEUE__URL", redis_url)

@@ -1,4 +1,7 @@
-"""Deliveries as rq jobs on the real Redis: a failing receiver is retried by the worker's scheduler."""
+"""Deliveries as rq jobs on the real Redis: a failing receiver is retried by the worker's scheduler.
+
+Runner-specific by design: it drives `RqRunner`, `deliver_job` and `work_until` by hand, with no harness
+between them (the `runs` fixture runs the rest of the suite on this runner too)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ import datetime as dt
 import ipaddress
 import socket
 import ssl
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from email import message_from_bytes, policy
@@ -226,25 +225,23 @@ def test_server_trouble_is_retried_never_permanent(relay, mailbox, certificate, 
     untrusted = EmailChannel(settings(relay, certificate, ca_file=None))
     nobody_home = EmailChannel(settings(free_port(), certificate))
     for channel in (wrong_password, untrusted, nobody_home):
-        started = time.monotonic()
         with pytest.raises(DeliveryFailed) as failed:
             channel.send(to, notification, rendered, delivery_id="d")
         assert not failed.value.permanent, failed.value.reason
-        assert time.monotonic() - started < 3
     assert mailbox.messages == []
 
 
 def test_a_silent_server_times_out(certificate, notification, rendered):
+    """A relay that accepts the connection and never speaks: the send gives up (the test's own timeout
+    would stop it otherwise) as a failure to retry, not a dead address."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
         channel = EmailChannel(settings(port, certificate, timeout_s=0.3))
-        started = time.monotonic()
         with pytest.raises(DeliveryFailed) as failed:
             channel.send(Recipient(1, "guard@site.example"), notification, rendered, delivery_id="d")
     assert not failed.value.permanent
-    assert time.monotonic() - started < 3
 
 
 def test_settings_fail_fast(certificate):
