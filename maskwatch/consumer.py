@@ -6,6 +6,11 @@ dead-letter stream instead of blocking the queue forever. Connection failures
 back off exponentially with a cap, and `burst` drains the queue then returns,
 which makes every service testable without timing games.
 
+A batch that fails on its content (not an outage) is handled again entry by
+entry at once: one poison entry then keeps only itself pending, towards the
+dead letters, while the good entries it arrived with are handled and
+acknowledged instead of failing and being dead-lettered beside it.
+
 `consume_messages` is what services use: it decodes each entry into the
 contract its kind names and dead-letters, at once and with the reason, an
 entry that is not one (a producer bug: retrying cannot fix it). `consume` is
@@ -18,6 +23,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -32,6 +40,11 @@ log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[Sequence[Entry]], Awaitable[None]]
 MessageHandler = Callable[[Sequence[Message]], Awaitable[None]]
+
+T = TypeVar("T")
+Prepare = Callable[[Sequence[Entry]], Awaitable[list[tuple[Entry, T]]]]
+"""Turns a batch into what its handler takes, each item beside its entry; an entry it settles itself
+(dead-letters as unreadable) it leaves out."""
 
 BACKOFF_START_S = 0.5
 BACKOFF_CAP_S = 30.0
@@ -63,24 +76,26 @@ async def consume_messages(
     ordered = (sources,) if isinstance(sources, StreamGroup) else tuple(sources)
     by_stream = {source.stream: source for source in ordered}
 
-    async def decode_then_handle(entries: Sequence[Entry]) -> None:
-        messages: list[Message] = []
+    async def readable(entries: Sequence[Entry]) -> list[tuple[Entry, Message]]:
+        # Once per batch, so a batch tried again (after an outage, or entry by entry) never
+        # dead-letters an unreadable entry twice.
+        decoded: list[tuple[Entry, Message]] = []
         for entry in entries:
             source = by_stream[entry.stream]
             try:
-                messages.append(decode_entry(source, entry))
+                decoded.append((entry, decode_entry(source, entry)))
             except ContractError as exc:
                 log.error("%s: entry %s of %s unreadable: %s", consumer, entry.id, source.stream, exc.detail)
                 await queue.dead_letter(source, source.dead_letters, entry, exc.detail)
                 metrics.DEAD_LETTERS.labels(source.stream).inc()
-        if messages:
-            await handle(messages)
+        return decoded
 
-    return await consume(
+    return await _consume(
         queue,
         ordered,
         consumer=consumer,
-        handle=decode_then_handle,
+        prepare=readable,
+        handle=handle,
         settings=settings,
         max_deliveries=max_deliveries,
         stop=stop,
@@ -128,10 +143,43 @@ async def consume(
     caller can reconnect; the batch stays pending and is picked up first on return.
     Redis, the database or the network away is waited out, never counted against
     the entries; consumer groups Redis lost (restarted without its data) are
-    created again.
+    created again. A batch that fails on its content is handled again entry by
+    entry, so only the entries that fail alone stay pending; in burst mode the
+    first such failure is raised once the others are acknowledged.
     """
-    stop = stop or asyncio.Event()
+
+    async def as_is(entries: Sequence[Entry]) -> list[tuple[Entry, Entry]]:
+        return [(entry, entry) for entry in entries]
+
     ordered = (sources,) if isinstance(sources, StreamGroup) else tuple(sources)
+    return await _consume(
+        queue,
+        ordered,
+        consumer=consumer,
+        prepare=as_is,
+        handle=handle,
+        settings=settings,
+        max_deliveries=max_deliveries,
+        stop=stop,
+        burst=burst,
+        fatal=fatal,
+    )
+
+
+async def _consume(
+    queue: WorkQueue,
+    ordered: tuple[StreamGroup, ...],
+    *,
+    consumer: str,
+    prepare: Prepare[T],
+    handle: Callable[[Sequence[T]], Awaitable[None]],
+    settings: ConsumerSettings,
+    max_deliveries: int,
+    stop: asyncio.Event | None,
+    burst: bool,
+    fatal: tuple[type[BaseException], ...],
+) -> int:
+    stop = stop or asyncio.Event()
     by_stream = {source.stream: source for source in ordered}
     handled = 0
     failures = 0
@@ -166,12 +214,16 @@ async def consume(
             continue
         if not fresh:
             continue
-        if not await _handle_until_done(handle, fresh, consumer, stop, fatal=fatal, burst=burst):
-            continue
-        if not await _ack_until_done(queue, ordered, fresh, consumer, stop):
+        outcome = await _settle(prepare, handle, fresh, consumer, stop, fatal=fatal)
+        if outcome.done and not await _ack_until_done(queue, ordered, outcome.done, consumer, stop):
             groups_ready, resume = False, True
             continue
-        handled += len(fresh)
+        handled += outcome.settled
+        if outcome.failure is not None:
+            if burst:
+                raise outcome.failure
+            await _sleep_unless_stopped(stop, BACKOFF_START_S)
+            continue
         now = time.monotonic()
         if now - depth_checked > 1.0:  # at most once a second: two round trips per stream on Redis
             depth_checked = now
@@ -199,47 +251,135 @@ async def _dead_letter_exhausted(
     return fresh
 
 
-async def _handle_until_done(
-    handle: BatchHandler,
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    done: list[Entry]
+    """Entries handled: to acknowledge."""
+    settled: int
+    """Entries finished with: those handled and those the preparation dead-lettered."""
+    failure: Exception | None = None
+    """The first content failure; the entries it concerns stay pending, for redelivery."""
+
+
+class _Stopped(Exception):
+    """`stop` was set while an outage was being waited out: the entries not yet done stay pending."""
+
+
+async def _settle(
+    prepare: Prepare[T],
+    handle: Callable[[Sequence[T]], Awaitable[None]],
     batch: Sequence[Entry],
     consumer: str,
     stop: asyncio.Event,
     *,
     fatal: tuple[type[BaseException], ...],
-    burst: bool,
-) -> bool:
-    """Handle the batch; True once it is done. An outage (Redis, the database, the network away) is
-    waited out and the same batch tried again, with capped backoff, without counting a delivery: the
-    entries are not at fault. Any other failure leaves the batch pending (False): it is delivered
-    again after the claim timeout, and dead-lettered after `max_deliveries`."""
+) -> _Outcome:
+    """Handle the batch whole; when it fails on its content, each of its entries alone.
+
+    Entry by entry, a poison entry fails on its own and stays pending (delivered again after the claim
+    timeout, dead-lettered after `max_deliveries`) while the good ones are done: one bad row must not
+    take a whole batch of good ones to the dead letters with it. Outages are waited out throughout."""
+    try:
+        items = await _through_outages(partial(prepare, batch), consumer, len(batch), stop, fatal)
+    except _Stopped:
+        return _Outcome([], 0)
+    except fatal:
+        raise
+    except Exception as exc:
+        log.exception("%s: batch of %d could not be prepared, left for redelivery", consumer, len(batch))
+        return _Outcome([], 0, exc)
+    unreadable = len(batch) - len(items)
+    if not items:
+        return _Outcome([], unreadable)
+    try:
+        whole = [item for _, item in items]
+        await _through_outages(partial(handle, whole), consumer, len(items), stop, fatal)
+        return _Outcome([entry for entry, _ in items], len(batch))
+    except _Stopped:
+        return _Outcome([], unreadable)
+    except fatal:
+        raise
+    except Exception as exc:
+        if len(items) == 1:
+            log.exception("%s: entry %s failed, left for redelivery", consumer, items[0][0].id)
+            return _Outcome([], unreadable, exc)
+        log.warning(
+            "%s: batch of %d failed on its content (%s: %s); handling its entries one by one",
+            consumer,
+            len(items),
+            type(exc).__name__,
+            _first_line(exc),
+        )
+    done: list[Entry] = []
+    failure: Exception | None = None
+    for entry, item in items:
+        try:
+            await _through_outages(partial(handle, [item]), consumer, 1, stop, fatal)
+        except _Stopped:
+            break
+        except fatal:
+            raise
+        except Exception as exc:
+            if failure is None:  # the first with its traceback; the others in a line each
+                log.exception(
+                    "%s: entry %s of %s failed, left for redelivery", consumer, entry.id, entry.stream
+                )
+                failure = exc
+            else:
+                log.error(
+                    "%s: entry %s of %s failed too (%s: %s), left for redelivery",
+                    consumer,
+                    entry.id,
+                    entry.stream,
+                    type(exc).__name__,
+                    _first_line(exc),
+                )
+        else:
+            done.append(entry)
+    return _Outcome(done, unreadable + len(done), failure)
+
+
+R = TypeVar("R")
+
+
+async def _through_outages(
+    call: Callable[[], Awaitable[R]],
+    consumer: str,
+    size: int,
+    stop: asyncio.Event,
+    fatal: tuple[type[BaseException], ...],
+) -> R:
+    """`call()`, tried again with capped backoff while it fails on an outage (Redis, the database, the
+    network away), without counting a delivery: the entries are not at fault. Any other failure is
+    raised; `_Stopped` when `stop` is set meanwhile (the entries stay pending: handled first when the
+    service starts again)."""
     outages = 0
     while True:
         try:
-            await handle(batch)
-            return True
+            return await call()
         except fatal:
             raise
         except Exception as exc:
             if not is_outage(exc):
-                log.exception("%s: batch of %d failed, left for redelivery", consumer, len(batch))
-                if burst:
-                    raise
-                await _sleep_unless_stopped(stop, BACKOFF_START_S)
-                return False
+                raise
             outages += 1
             delay = min(BACKOFF_CAP_S, BACKOFF_START_S * 2 ** (outages - 1))
             log.warning(
                 "%s: batch of %d waits for the infrastructure (%s: %s); trying it again in %.1fs",
                 consumer,
-                len(batch),
+                size,
                 type(exc).__name__,
-                str(exc).splitlines()[0] if str(exc) else "",
+                _first_line(exc),
                 delay,
             )
             metrics.OUTAGE_RETRIES.labels(consumer).inc()
             await _sleep_unless_stopped(stop, delay)
             if stop.is_set():
-                return False  # still pending: handled first when the service starts again
+                raise _Stopped from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else ""
 
 
 async def _ack_until_done(

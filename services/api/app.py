@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import SecretStr
 
+from maskwatch.body_limit import BodyLimit
 from maskwatch.database.engine import create_engine
 from maskwatch.database.schema import DEFAULT_SITE
 from maskwatch.database.schema import sites as sites_table
@@ -23,7 +24,6 @@ from maskwatch.mqtt import MqttSettings
 from maskwatch.queue import WorkQueue
 from maskwatch.snapshots import SnapshotSettings
 from services.api import problems
-from services.api.body_limit import BodyLimit
 from services.api.commander import GateCommander, MqttGateCommander
 from services.api.config import ApiSettings, canonical_origin
 from services.api.dashboard import mount_dashboard
@@ -210,7 +210,7 @@ def create_app(
     app.add_middleware(OriginCheck, session_cookie=SESSION_COOKIE, allowed_origins=allowed_origins)
     if api.trusted_proxies:
         app.add_middleware(TrustedProxies, proxies=api.trusted_proxies)
-    app.add_middleware(BodyLimit, max_bytes=api.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=api.max_body_bytes, refusal=problems.too_large)
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

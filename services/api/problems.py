@@ -7,10 +7,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://maskwatch.invalid/problems/"
@@ -58,6 +59,11 @@ def problem_response(
     return JSONResponse(
         body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
+
+
+def too_large(scope: Scope, detail: str) -> Response:
+    """The body cap's refusal (maskwatch.body_limit), as a problem like every other error."""
+    return problem_response(Request(scope), 413, "too-large", detail)
 
 
 _KINDS = {

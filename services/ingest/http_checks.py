@@ -3,6 +3,11 @@
 The request is turned into the same GateCheck a Pi would publish and sent on
 the gate's MQTT topic, so it passes the same validation, queue and policy; the
 answer is the Verdict (200) or the Rejection (422) the gate would have received.
+
+The door is on the network and FastAPI reads a multipart body whole before the
+gate's password is checked, so bodies are capped (413, see maskwatch.body_limit)
+a little above the largest image a check may carry: an anonymous client cannot
+make it buffer more than that.
 """
 
 import asyncio
@@ -19,6 +24,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from maskwatch.answers import Answer, PendingAnswers
+from maskwatch.body_limit import BodyLimit
 from maskwatch.broker_accounts import verify_password
 from maskwatch.contracts import ContractError, GateCheck, Rejection, TemperatureReading
 from maskwatch.contracts.binary_frame import encode_device_payload
@@ -29,6 +35,11 @@ from maskwatch.topics import Topics
 from services.ingest.settings import HttpDeviceAuth
 
 log = logging.getLogger(__name__)
+
+FORM_ALLOWANCE_BYTES = 64 * 1024
+"""Room around the image in a multipart body: boundaries, part headers, the temperature field."""
+MAX_BODY_BYTES = MAX_IMAGE_BYTES + FORM_ALLOWANCE_BYTES
+"""The largest request body read: an image at the check's limit, with its form around it."""
 
 
 class VerdictRelay:
@@ -101,7 +112,12 @@ class VerdictRelay:
 
 
 def create_check_app(
-    mqtt: MqttSettings, auth: HttpDeviceAuth, *, client_prefix: str, verdict_timeout_s: float = 10.0
+    mqtt: MqttSettings,
+    auth: HttpDeviceAuth,
+    *,
+    client_prefix: str,
+    verdict_timeout_s: float = 10.0,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     relay = VerdictRelay(mqtt, client_prefix=client_prefix)
     passwd_file = auth.passwd_file
@@ -118,6 +134,7 @@ def create_check_app(
             yield
 
     app = FastAPI(title="Maskwatch device check endpoint", lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     def authorised_gate(
         gate_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")],

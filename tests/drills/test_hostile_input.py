@@ -1,7 +1,8 @@
 """Hostile MQTT input against the services as deployed (separate processes, Mosquitto with the shipped
 ACL, each gate signed in with its own account): 30 cases, then a burst of decompression bombs. Each is
 refused (a rejection answered and recorded, or dropped by the broker's ACL), no service dies, and the
-next real check is answered as usual.
+next real check is answered as usual. The bombs are about memory, not time: the inference worker's
+resident memory, and its peak, are read before and after the burst and must stay bounded.
 
 The in-process suite (tests/e2e/test_gate_path.py) checks the first nine cases on both backends; here
 they run with the rest against the real thing.
@@ -13,6 +14,8 @@ import asyncio
 import base64
 import json
 import random
+from dataclasses import dataclass
+from pathlib import Path
 from uuid import uuid4
 
 import aiomqtt
@@ -37,6 +40,9 @@ GATE = "gate-1"
 ANSWER_WAIT_S = 20.0
 """Generous for a shared machine; a real gate gives up after 5 s and says "try again"."""
 BOMBS = 25
+BOMB_GROWTH_LIMIT_MIB = 300
+"""How much the inference worker's peak resident memory may grow over the burst: far more than the next
+real check costs, far less than one 20000x20000 bomb decoded (about 1.2 GB of pixels)."""
 
 
 def _check(**overrides: object) -> bytes:
@@ -101,17 +107,49 @@ async def test_hostile_input_and_a_burst_of_bombs_are_refused_and_the_next_check
         codes["cross_gate_publish"] = await _cross_gate_publish(drill, topics)
         codes["unregistered_gate"] = await _unregistered_gate(drill)
         assert len(codes) == len(HOSTILE) + 2 == 30
+        worker = drill.services["inference"]
+        before_bombs = _memory_mib(worker)
         bombs = await _bombs(gate)
         after = await gate.check(JPEG, TemperatureReading(corrected_c=36.6), timeout=ANSWER_WAIT_S)
+        after_bombs = _memory_mib(worker)
     assert isinstance(after, Verdict)
     assert after.decision is Decision.OPEN
     recorded = await _recorded(drill, expected=len(HOSTILE) + bombs)
+    peak_growth = after_bombs.peak - before_bombs.peak
     print(
         f"hostile input: {len(codes)} cases refused, {bombs} bombs refused, {recorded} rejections of "
-        f"{GATE} recorded; the next check: {after.decision.value}"
+        f"{GATE} recorded; the next check: {after.decision.value}; inference worker memory: "
+        f"{before_bombs.resident:.0f} MiB resident before the bombs, {after_bombs.resident:.0f} MiB after, "
+        f"peak {before_bombs.peak:.0f} → {after_bombs.peak:.0f} MiB (+{peak_growth:.0f}, "
+        f"limit {BOMB_GROWTH_LIMIT_MIB})"
     )
     assert recorded == len(HOSTILE) + bombs
+    assert peak_growth < BOMB_GROWTH_LIMIT_MIB, (before_bombs, after_bombs)
+    assert after_bombs.resident - before_bombs.resident < BOMB_GROWTH_LIMIT_MIB, (before_bombs, after_bombs)
     _nothing_crashed(drill)
+
+
+@dataclass(frozen=True)
+class Memory:
+    resident: float
+    """MiB resident now (VmRSS)."""
+    peak: float
+    """The most it has ever had resident, in MiB (VmHWM): a bomb decoded and freed again still shows."""
+
+
+def _memory_mib(service) -> Memory:
+    """A service process's resident memory, from Linux's /proc (the drills run on Linux)."""
+    assert service.process is not None
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{service.process.pid}/status").read_text().splitlines()
+    )
+
+    def mib(name: str) -> float:
+        value, unit = fields[name].split()
+        assert unit == "kB", fields[name]
+        return int(value) / 1024
+
+    return Memory(resident=mib("VmRSS"), peak=mib("VmHWM"))
 
 
 async def _bombs(gate: GateClient) -> int:

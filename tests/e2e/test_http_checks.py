@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 import pytest
 
 from maskwatch.broker_accounts import write_password
+from services.ingest.http_checks import MAX_BODY_BYTES
 from stack.demo.sample_faces import sample_jpeg
 
 pytestmark = pytest.mark.timeout(180)
+CHECK_PATH = "/api/v1/gates/kiosk-1/checks"
 
 
 @pytest.fixture
@@ -52,6 +55,67 @@ async def test_http_check_gets_the_verdict(stack):
             url, files=files, data={"temperature_c": "nan"}, auth=("kiosk-1", "kiosk-secret")
         )
         assert nan.status_code == 422
+
+
+MULTIPART = "multipart/form-data; boundary=maskwatch"
+IMAGE_PART = (
+    b"--maskwatch\r\n"
+    b'Content-Disposition: form-data; name="image"; filename="p.jpg"\r\n'
+    b"Content-Type: image/jpeg\r\n\r\n"
+)
+"""The start of a well-formed form whose image then never ends."""
+
+
+async def _status_of_raw_post(port: int, head: dict[str, str], chunks: int = 0) -> int:
+    """POST over a bare socket, so nothing but the server decides how much of the body goes: the
+    headers, then (with `chunks`) the image part's start and up to that many 64 KiB chunks of image
+    while waiting for the answer's status."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    lines = [f"POST {CHECK_PATH} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in head.items())]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+    async def feed() -> None:
+        chunk = b"x" * 65536
+        with contextlib.suppress(ConnectionError):
+            for part in ([IMAGE_PART] + [chunk] * chunks) if chunks else []:
+                writer.write(b"%x\r\n%s\r\n" % (len(part), part))
+                await writer.drain()
+
+    feeder = asyncio.create_task(feed())
+    try:
+        status_line = await asyncio.wait_for(reader.readline(), timeout=60)
+    finally:
+        feeder.cancel()
+        await asyncio.gather(feeder, return_exceptions=True)
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    return int(status_line.split()[1])
+
+
+async def test_oversized_bodies_are_refused_unread_and_a_normal_check_still_passes(stack):
+    """FastAPI reads a multipart body whole before the gate's password is checked: without a cap an
+    anonymous client could make the door buffer any size. A 50 MB body announced by Content-Length is
+    refused from the headers alone (none of it is ever sent, so only a refusal can answer); a chunked
+    one four times the cap is refused once the cap is passed; a real check is answered as before."""
+    port = stack.settings.ingest.http_port
+    announced = await _status_of_raw_post(
+        port, {"Content-Type": MULTIPART, "Content-Length": str(50 * 2**20)}
+    )
+    assert announced == 413
+    chunks = 4 * MAX_BODY_BYTES // 65536
+    chunked = await _status_of_raw_post(
+        port, {"Content-Type": MULTIPART, "Transfer-Encoding": "chunked"}, chunks=chunks
+    )
+    assert chunked == 413
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        files = {"image": ("p.jpg", sample_jpeg("mask"), "image/jpeg")}
+        ok = await http.post(
+            CHECK_PATH, files=files, data={"temperature_c": "36.6"}, auth=("kiosk-1", "kiosk-secret")
+        )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["decision"] == "open"
 
 
 async def test_the_door_never_takes_anonymous_checks_even_before_any_gate_exists(stack_settings, tmp_path):

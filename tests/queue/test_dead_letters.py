@@ -67,6 +67,52 @@ async def test_unreadable_entries_are_dead_lettered_with_the_reason_and_good_one
     assert all(letter.source_id for letter in letters)
 
 
+async def test_a_batch_failing_on_one_message_dead_letters_that_one_and_each_unreadable_entry_once(
+    queue, unique_id
+):
+    """Decoding happens once per batch: when the batch is handled again message by message (one of them
+    fails on its content), the unreadable entry beside them is not dead-lettered a second time, the
+    failing message alone goes to the dead letters, and the good ones are handled once."""
+    streams = Streams(f"test-{unique_id}")
+    good, poison, other = rejection(), rejection(), rejection()
+    await append(queue, streams.outcomes, good)
+    await queue.add(streams.outcomes.key, EntryKind.VERDICT.value, b"{not json")
+    await append(queue, streams.outcomes, poison)
+    await append(queue, streams.outcomes, other)
+    stored: list[Message] = []
+
+    async def one_transaction(messages: Sequence[Message]) -> None:
+        if poison in messages:
+            raise ValueError("the database refuses this row")
+        stored.extend(messages)
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        consume_messages(
+            queue,
+            streams.outcomes.read_by(Group.STATS),
+            consumer="c",
+            handle=one_transaction,
+            settings=FAST,
+            max_deliveries=2,
+            stop=stop,
+        )
+    )
+    letters = []
+    for _ in range(300):  # the poison is delivered again after the claim timeout, then dead-lettered
+        letters = await list_dead(queue, streams.outcomes)
+        if len(letters) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    assert stored == [good, other]
+    assert [letter.data for letter in await list_dead(queue, streams.outcomes)] == [
+        b"{not json",
+        poison.to_json(),
+    ]
+
+
 async def test_requeue_puts_a_dead_letter_back_where_a_consumer_handles_it(queue, unique_id):
     streams = Streams(f"test-{unique_id}")
     message = rejection()

@@ -84,6 +84,73 @@ async def test_a_bad_entry_is_still_dead_lettered(queue, unique_id):
     assert [d.data for d in await queue.dead_letters(source.dead_letters, 10)] == [b"poison"]
 
 
+class OneTransaction:
+    """A handler that writes its batch in one transaction, as the stats writer does: an entry the database
+    refuses (here `poison`) fails the whole batch and stores none of it; `outage_first` makes the database
+    away the first time each listed entry is written alone."""
+
+    def __init__(self, outage_first: tuple[bytes, ...] = ()) -> None:
+        self.stored: list[bytes] = []
+        self.calls: list[list[bytes]] = []
+        self._outage_first = set(outage_first)
+
+    async def __call__(self, entries) -> None:
+        data = [e.data for e in entries]
+        self.calls.append(data)
+        if len(data) == 1 and data[0] in self._outage_first:
+            self._outage_first.discard(data[0])
+            raise sqlalchemy.exc.OperationalError("INSERT …", {}, ConnectionRefusedError("db restarting"))
+        if b"poison" in data:
+            raise sqlalchemy.exc.IntegrityError("INSERT …", {}, ValueError("violates foreign key"))
+        self.stored += data
+
+
+async def test_a_poison_entry_fails_alone_and_the_good_entries_of_its_batch_are_handled(queue, unique_id):
+    """Without isolation, every delivery of [good, poison, good] fails whole and all three end up dead
+    letters; entry by entry, the good ones are stored once and only the poison is dead-lettered. An
+    outage met on the way (here while writing the last good entry alone) is still waited out."""
+    source = spec(unique_id)
+    await queue.ensure_group(source)
+    for data in (b"first", b"poison", b"last"):
+        await queue.add(source.stream, "verdict", data)
+    handle = OneTransaction(outage_first=(b"last",))
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        consume(queue, source, consumer="c", handle=handle, settings=FAST, max_deliveries=2, stop=stop)
+    )
+    letters = []
+    for _ in range(300):  # the poison is delivered again after the claim timeout, then dead-lettered
+        letters = await queue.dead_letters(source.dead_letters, 10)
+        if letters:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    assert [letter.data for letter in letters] == [b"poison"]
+    assert handle.stored == [b"first", b"last"]
+    assert handle.calls[0] == [b"first", b"poison", b"last"]
+    assert [b"poison"] in handle.calls[1:]  # tried alone, and again when redelivered
+    depth = await queue.depth(source)
+    assert (depth.length, depth.pending) == (0, 0)
+
+
+async def test_in_burst_mode_the_good_entries_are_acknowledged_before_the_poison_is_raised(queue, unique_id):
+    """Burst mode raises a content failure (tests see the bug) but only once its batch mates are done:
+    the poison alone stays pending."""
+    source = spec(unique_id)
+    await queue.ensure_group(source)
+    for data in (b"first", b"poison", b"last"):
+        await queue.add(source.stream, "verdict", data)
+    handle = OneTransaction()
+
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        await consume(queue, source, consumer="c", handle=handle, settings=FAST, max_deliveries=2, burst=True)
+    assert handle.stored == [b"first", b"last"]
+    depth = await queue.depth(source)
+    assert (depth.length, depth.pending) == (1, 1)
+
+
 async def test_groups_redis_lost_are_created_again(redis_url, unique_id):
     queue = open_queue(redis_url, claim_idle_ms=300)
     source = spec(unique_id)

@@ -1,22 +1,31 @@
-"""Request bodies over `max_body_bytes` are refused with 413 before they are read.
+"""Request bodies over `max_bytes` are refused with 413 before they are read, for every HTTP door.
 
-FastAPI reads a JSON body whole into memory before validating it, so without a
-cap a client could make any route, sign-in included, buffer gigabytes. A body
-announced larger than the cap (`Content-Length`) is refused without reading a
-byte of it; one sent without a length (chunked) is read only up to the cap,
-then refused. The API has no uploads, so 1 MiB by default is generous.
+FastAPI reads a body whole into memory before it validates anything, sign-in
+and authentication included, so without a cap any client, anonymous ones too,
+could make a route buffer gigabytes. A body announced larger than the cap
+(`Content-Length`) is refused without reading a byte of it; one sent without a
+length (chunked) is read only up to the cap, then refused.
 
 Pure ASGI rather than a route dependency, because by the time a dependency runs
-FastAPI has already read the body.
+FastAPI has already read the body. Each application says how its 413 reads
+(`refusal`): the API answers a problem document, the device door FastAPI's
+usual `{"detail": …}`.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Callable
+
 from starlette.datastructures import Headers
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.problems import problem_response
+Refusal = Callable[[Scope, str], Response]
+"""Builds the 413 for a request (its scope) from the sentence saying why."""
+
+
+def plain_refusal(scope: Scope, detail: str) -> Response:
+    return JSONResponse({"detail": detail}, status_code=413)
 
 
 class BodyTooLarge(Exception):
@@ -24,13 +33,14 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, refusal: Refusal = plain_refusal) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.refusal = refusal
 
     async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"the request body is larger than {self.max_bytes} bytes"
-        response = problem_response(Request(scope), 413, "too-large", detail, headers={"Connection": "close"})
+        response = self.refusal(scope, f"the request body is larger than {self.max_bytes} bytes")
+        response.headers["Connection"] = "close"  # the rest of the body is never read
         await response(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
