@@ -3,7 +3,8 @@
 // on stdout (`ACTION pass_check`: a check sent with `maskwatch simulate gate`), answering `OK` on
 // stdin. Every wait is for a condition.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
@@ -15,6 +16,10 @@ const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 390, height: 844 };
 const NEW_USER = "new.operator@example.org";
 const WEBHOOK = "https://hooks.example.org/maskwatch";
+// axe-core's rules for WCAG 2.0, 2.1 and 2.2 at levels A and AA; a page fails on a serious or critical finding.
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+const AXE_FAILING = new Set(["serious", "critical"]);
 
 function required(name) {
   const value = process.env[name];
@@ -57,12 +62,31 @@ async function open(viewport, extra = {}) {
   return { context, page };
 }
 
-async function shot(page, name) {
+const inaccessible = [];
+
+/** Runs axe-core on the page as it is now; what it finds is reported at the end, all pages together. */
+async function accessible(page, name) {
+  // Evaluated through the DevTools protocol, so the console's script-src 'self' does not block it.
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(
+    (tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }),
+    AXE_TAGS,
+  ).then((results) => results.violations);
+  for (const violation of violations.filter((v) => AXE_FAILING.has(v.impact))) {
+    const nodes = violation.nodes.map((node) =>
+      [`      ${node.target.join(" ")}`, `        ${node.html.slice(0, 240)}`, ...node.failureSummary.split("\n").map((line) => `        ${line}`)].join("\n"),
+    );
+    inaccessible.push(`${name}: ${violation.id} (${violation.impact}) ${violation.help}\n${nodes.join("\n")}`);
+  }
+}
+
+async function shot(page, name, { audit = true, fullPage = true } = {}) {
   await page.waitForLoadState("networkidle").catch(() => {}); // the event stream never idles
   await page.evaluate(() => document.fonts.ready);
   // The phone menu slides: wait until nothing is moving, so the picture shows where things end up.
   await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"));
-  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage });
+  if (audit) await accessible(page, name);
 }
 
 async function signIn(page, email, password, heading = "Overview") {
@@ -118,6 +142,38 @@ function timeIn(zone, iso) {
 }
 
 try {
+  // ---------------- the API's own documentation, served without the internet ----------------
+  step("/docs renders the API's operations");
+  // Not open(): the pages' policy refusing ReDoc's logo from the internet logs a console error by design.
+  const docsContext = await browser.newContext({ viewport: DESKTOP, locale: "en-US" });
+  docsContext.setDefaultTimeout(WAIT_MS);
+  const docs = await docsContext.newPage();
+  docs.on("pageerror", (error) => problems.push(`documentation page error: ${error.message}`));
+  // Whatever the pages ask of another host, the browser must refuse under the pages' own policy.
+  const outside = new Set();
+  docs.on("request", (request) => {
+    const url = request.url();
+    if (/^https?:/.test(url) && !url.startsWith(`${BASE}/`)) outside.add(url);
+  });
+  docs.on("requestfailed", (request) => {
+    if (/^(csp|net::ERR_BLOCKED_BY_CSP)$/.test(request.failure()?.errorText ?? "")) outside.delete(request.url());
+  });
+  await docs.goto(`${BASE}/docs`);
+  await docs.locator(".swagger-ui .info .title").filter({ hasText: "Maskwatch admin API" }).waitFor();
+  await docs.locator(".opblock").first().waitFor();
+  assert.ok((await docs.locator(".opblock").count()) > 25, "/docs shows too few operations");
+  assert.equal(await docs.getByText("Unable to render", { exact: false }).count(), 0, "/docs cannot render the spec");
+  assert.equal(await docs.locator(".swagger-ui .errors-wrapper").count(), 0, "/docs shows errors");
+  // Swagger UI's and ReDoc's own pages, not the console's; the first screenful is picture enough.
+  await shot(docs, "docs", { audit: false, fullPage: false });
+  step("/redoc renders the same operations");
+  await docs.goto(`${BASE}/redoc`);
+  await docs.getByRole("heading", { level: 1 }).filter({ hasText: "Maskwatch admin API" }).waitFor();
+  await docs.locator('[data-section-id^="operation/"]').first().waitFor();
+  await shot(docs, "redoc", { audit: false, fullPage: false });
+  assert.deepEqual([...outside], [], "the documentation loaded something from another host");
+  await docsContext.close();
+
   // ---------------- an admin, desktop, English ----------------
   step("sign-in page");
   const { context: adminContext, page } = await open(DESKTOP);
@@ -241,13 +297,52 @@ try {
   await issued.waitFor();
   assert.ok((await issued.getByTestId("device-password").inputValue()).length >= 16, "no password shown");
   assert.match(await issued.getByTestId("device-config").inputValue(), /camera_id: cam-e2e/);
+  const firstPassword = await issued.getByTestId("device-password").inputValue();
   await shot(page, "en-devices-credentials");
   await issued.getByRole("button", { name: "Done" }).click();
+  await issued.waitFor({ state: "detached" });
   const managed = page.locator('[data-device="cam-e2e"]');
   await managed.locator('[data-credentials="active"]').waitFor();
+
+  step("a new password for the camera is shown once, and is another one");
+  await managed.getByRole("button", { name: "New password for cam-e2e" }).click();
+  await issued.waitFor();
+  const rotated = await issued.getByTestId("device-password").inputValue();
+  assert.ok(rotated.length >= 16, "no new password shown");
+  assert.notEqual(rotated, firstPassword, "the new password is the old one");
+  assert.match(await issued.getByTestId("device-config").inputValue(), /camera_id: cam-e2e/);
+  await shot(page, "en-devices-rotated");
+  await issued.getByRole("button", { name: "Done" }).click();
+  await issued.waitFor({ state: "detached" });
+  await managed.locator('[data-credentials="active"]').waitFor();
+  const shownAnywhere = (secret) =>
+    page.evaluate(
+      (value) =>
+        document.body.innerText.includes(value) ||
+        [...document.querySelectorAll("input, textarea")].some((field) => field.value.includes(value)),
+      secret,
+    );
+  assert.equal(await shownAnywhere(rotated), false, "the new password is still on the page");
+  const deviceAfter = await page.request.get(`${BASE}/api/v1/devices/cam-e2e`);
+  assert.equal(deviceAfter.status(), 200);
+  assert.equal((await deviceAfter.text()).includes(rotated), false, "the API shows the password again");
+
+  step("the admin revokes the camera's account, then deletes the camera");
   await managed.locator('[data-action="revoke"]').click();
   await page.getByRole("dialog").locator('[data-action="confirm"]').click();
   await managed.locator('[data-credentials="revoked"]').waitFor();
+  await managed.getByRole("button", { name: "Delete cam-e2e" }).click();
+  const deleting = page.getByRole("dialog", { name: "Delete cam-e2e" });
+  await deleting.getByText("The device and its broker account are removed.", { exact: false }).waitFor();
+  await shot(page, "en-devices-delete");
+  await deleting.locator('[data-action="confirm"]').click();
+  await deleting.waitFor({ state: "detached" });
+  await managed.waitFor({ state: "detached" });
+  await page.reload();
+  await page.getByTestId("managed-devices").locator('[data-device="hall-1"], [data-device="gate-a"]').first().waitFor();
+  assert.equal(await managed.count(), 0, "the deleted camera is listed after a reload");
+  assert.equal(await page.locator('[data-camera="cam-e2e"]').count(), 0, "the deleted camera is among the cameras");
+  assert.equal((await page.request.get(`${BASE}/api/v1/devices/cam-e2e`)).status(), 404);
 
   step("settings: a stricter fever threshold, saved by the admin, denies the next warm check");
   await go(page, "Settings", "Settings");
@@ -259,6 +354,50 @@ try {
   await siteRules.getByTestId("effective-site-default").filter({ hasText: "fever at 37.2 °C" }).waitFor();
   await shot(page, "en-settings");
   await server("warm_check_denied");
+
+  step("settings: the main door gets its own rules, the waiting room a shorter unmasked time; both stay after a reload");
+  const gateRules = page.locator('[data-gate-rules="gate-a"]');
+  await gateRules.filter({ hasText: "Follows the site" }).filter({ hasText: "37.2 °C" }).waitFor();
+  await gateRules.getByRole("button", { name: "Edit the entry rules of Main door" }).click();
+  const gateDialog = page.getByRole("dialog", { name: "Entry rules of Main door" });
+  const gateForm = gateDialog.getByRole("form", { name: "Entry rules of gate gate-a" });
+  await gateForm.getByTestId("effective-gate-gate-a").filter({ hasText: "fever at 37.2 °C" }).waitFor();
+  await gateForm.getByLabel("Fever threshold").fill("37.8");
+  await gateForm.getByRole("combobox", { name: "Mask rule" }).click();
+  await page.getByRole("option", { name: "Let in, record it" }).click();
+  await shot(page, "en-settings-gate-rules");
+  await gateForm.getByRole("button", { name: "Save" }).click();
+  await gateDialog.waitFor({ state: "detached" });
+  const ownRules = () =>
+    gateRules.filter({ hasText: "Own exceptions" }).filter({ hasText: "37.8 °C" }).filter({ hasText: "Let in, record it" });
+  await ownRules().waitFor();
+  const dwell = page.locator('[data-camera-dwell="hall-1"]');
+  const dwellInput = dwell.getByLabel("Waiting room: alert after");
+  await dwellInput.waitFor();
+  const dwellBefore = await dwellInput.inputValue();
+  const dwellAfter = dwellBefore === "45" ? "50" : "45";
+  await dwellInput.fill(dwellAfter);
+  await dwell.getByRole("button", { name: "Save" }).click();
+  await dwell.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+  await shot(page, "en-settings-saved");
+  await page.reload();
+  await page.getByRole("heading", { level: 1, name: "Settings" }).waitFor();
+  await ownRules().waitFor();
+  await page.waitForFunction(
+    (value) => document.querySelector('[data-camera-dwell="hall-1"] input')?.value === value,
+    dwellAfter,
+  );
+  await page.getByTestId("effective-site-default").filter({ hasText: "fever at 37.2 °C" }).waitFor();
+  await gateRules.getByRole("button", { name: "Edit the entry rules of Main door" }).click();
+  await page
+    .getByRole("dialog", { name: "Entry rules of Main door" })
+    .getByTestId("effective-gate-gate-a")
+    .filter({ hasText: "fever at 37.8 °C · mask: Let in, record it" })
+    .waitFor();
+  assert.equal(await gateDialog.getByLabel("Fever threshold").inputValue(), "37.8");
+  await gateDialog.getByRole("button", { name: "Close" }).click();
+  await gateDialog.waitFor({ state: "detached" });
+  await shot(page, "en-settings-reloaded");
   await go(page, "Gates and cameras", "Gates and cameras");
 
   step("users and roles: the admin adds an operator");
@@ -278,7 +417,7 @@ try {
   const newUser = page.locator(`[data-user="${NEW_USER}"]`);
   await newUser.filter({ hasText: "Operator" }).filter({ hasText: "Default site" }).waitFor();
   await shot(page, "en-users");
-  await newUser.getByRole("button", { name: `Change ${NEW_USER}` }).click();
+  await newUser.getByRole("button", { name: `Edit ${NEW_USER}` }).click();
   await page.getByRole("dialog", { name: `Change ${NEW_USER}` }).getByLabel("Disabled").check({ force: true });
   await page.getByRole("dialog", { name: `Change ${NEW_USER}` }).getByRole("button", { name: "Save" }).click();
   await newUser.filter({ hasText: "Disabled" }).waitFor();
@@ -427,6 +566,19 @@ try {
   assert.equal(await viewer.locator('[data-action="open"]').count(), 0, "a viewer is offered to open a gate");
   assert.equal(await viewer.getByTestId("managed-devices").count(), 0, "a viewer is shown device accounts");
   await shot(viewer, "en-viewer-devices");
+  step("a viewer who calls the gate's open endpoint anyway is refused");
+  const viewerGate = await (await viewer.request.get(`${BASE}/api/v1/gates/gate-a`)).json();
+  assert.equal(viewerGate._links.open, undefined, "the gate links opening to a viewer");
+  const refused = await viewer.evaluate(async (href) => {
+    const answer = await fetch(href, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ reason: "Opening it anyway" }),
+    });
+    return { status: answer.status, type: answer.headers.get("content-type"), body: await answer.text() };
+  }, `${viewerGate._links.self.href}/open`);
+  assert.equal(refused.status, 403, `a viewer's open answered ${refused.status}: ${refused.body}`);
+  assert.equal(refused.type, "application/problem+json");
   await viewer.goto(`${BASE}/settings`);
   await viewer.getByTestId("effective-site-default").waitFor();
   await viewer.getByText("Only an administrator of this site can change these.").waitFor();
@@ -511,6 +663,11 @@ try {
   await phoneContext.close();
 
   assert.deepEqual(problems, [], "the pages logged errors");
+  assert.equal(
+    inaccessible.length,
+    0,
+    `axe-core found serious or critical WCAG 2 A/AA violations:\n${inaccessible.join("\n")}`,
+  );
   step("done");
 } finally {
   await browser.close();

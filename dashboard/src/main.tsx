@@ -1,21 +1,14 @@
 import "@mantine/core/styles.css";
 import "./styles.css";
 import "./i18n";
-import { MantineProvider, createTheme, type CSSVariablesResolver } from "@mantine/core";
+import { MantineProvider } from "@mantine/core";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
 import { isUnauthenticated } from "./api/client";
 import { App } from "./App";
-
-// Darker shades than Mantine's defaults for buttons and secondary text: 4.5:1 contrast or better.
-const theme = createTheme({ primaryColor: "blue", primaryShade: { light: 8, dark: 6 } });
-const contrast: CSSVariablesResolver = () => ({
-  variables: {},
-  light: { "--mantine-color-dimmed": "var(--mantine-color-gray-7)" },
-  dark: {},
-});
+import { contrast, theme } from "./theme";
 
 const client = new QueryClient({
   defaultOptions: {

@@ -70,7 +70,7 @@ describe("the users page", () => {
     show();
     const guard = await screen.findByRole("button", { name: "Delete guard@example.org" });
     expect(guard).toBeTruthy();
-    expect(screen.getByRole("button", { name: "Change admin@example.org" })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Edit admin@example.org" })).toBeTruthy();
     expect(screen.queryByRole("button", { name: "Delete admin@example.org" })).toBeNull();
     expect(screen.getByText("Cinema")).toBeTruthy(); // the site's name, not its id
   });

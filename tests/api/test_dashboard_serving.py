@@ -107,6 +107,7 @@ def test_api_routes_docs_and_methods_are_untouched(database, built):
         root = c.get("/api/v1/")
         spec = c.get("/openapi.json")
         docs = c.get("/docs")
+        redoc = c.get("/redoc")
         metrics = c.get("/metrics")
         wrong_method = c.delete("/api/v1/")
         post_elsewhere = c.post("/alerts/42", headers={"Origin": "http://testserver"})
@@ -115,7 +116,9 @@ def test_api_routes_docs_and_methods_are_untouched(database, built):
     assert spec.status_code == 200
     assert all(not p.startswith("/{") for p in spec.json()["paths"])  # the console is not in the spec
     assert docs.status_code == 200
-    assert "swagger" in docs.text.lower()
+    assert "/docs/assets/swagger-ui-bundle.js" in docs.text
+    assert redoc.status_code == 200
+    assert "/docs/assets/redoc.standalone.js" in redoc.text
     assert metrics.status_code == 200
     assert wrong_method.status_code == 405
     assert post_elsewhere.status_code == 404

@@ -4,6 +4,8 @@ needs nothing from the internet."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from datetime import date, timedelta
 
@@ -86,16 +88,50 @@ def test_figures_for_a_day_link_to_the_day_before_and_after(shared_world):
     assert "next_day" not in today["_links"]  # tomorrow has no figures yet
 
 
-def test_docs_load_only_local_assets_that_are_served(shared_world):
+@pytest.mark.parametrize("page_path", ["/docs", "/redoc"])
+def test_docs_load_only_local_assets_that_are_served(shared_world, page_path):
     client = shared_world.client()
-    page = client.get("/docs")
+    page = client.get(page_path)
     assert page.status_code == 200
-    references = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    references = re.findall(r"""(?:src|href|spec-url)=["']([^"']+)["']""", page.text)
     references += re.findall(r"""url:\s*["']([^"']+)["']""", page.text)
-    assert references
+    assert "/openapi.json" in references
     assert not [r for r in references if "//" in r], "the page must not load anything from another host"
     for reference in references:
         answer = client.get(reference)
         assert answer.status_code == 200, reference
         assert answer.content
-    assert "SwaggerUIBundle" in client.get("/docs/assets/swagger-ui-bundle.js").text
+
+
+def test_docs_serve_a_swagger_ui_that_renders_openapi_3_1(shared_world):
+    client = shared_world.client()
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.1")
+    page = client.get("/docs").text
+    assert "/docs/assets/swagger-ui-bundle.js" in page
+    assert "/docs/assets/swagger-ui.css" in page
+    bundle = client.get("/docs/assets/swagger-ui-bundle.js").text
+    assert "SwaggerUIBundle" in bundle
+    # Swagger UI renders OpenAPI 3.1 from release 5 on; 4.x answers "Unable to render this definition".
+    assert "isOAS31" in bundle
+    assert "/docs/assets/redoc.standalone.js" in client.get("/redoc").text
+    assert "Redoc" in client.get("/docs/assets/redoc.standalone.js").text
+
+
+def test_docs_pages_keep_the_browser_on_this_server(shared_world):
+    """ReDoc's sidebar would fetch its maker's logo and Swagger UI would call an online validator: the
+    pages' policy allows this server only, and the one inline script (Swagger UI's start) by its hash."""
+    client = shared_world.client()
+    docs, redoc = client.get("/docs"), client.get("/redoc")
+    assert '"validatorUrl": null' in docs.text
+    for page in (docs, redoc):
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'self'" in policy
+        assert "img-src 'self' data:;" in policy
+        assert "connect-src 'self';" in policy
+        assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";", 1)[0]
+        inline = re.findall(r"<script>(.*?)</script>", page.text, re.DOTALL)
+        for script in inline:
+            digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+            assert f"'sha256-{digest}'" in policy
+        assert policy.count("'sha256-") == len(inline)
+    assert len(re.findall(r"<script>", docs.text)) == 1

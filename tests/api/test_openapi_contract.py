@@ -73,4 +73,7 @@ def test_the_spec_is_served_with_interactive_docs(shared_world):
     assert "/api/v1/sites/{site_id}/stats/today" in spec["paths"]
     docs = client.get("/docs")
     assert docs.status_code == 200
-    assert "swagger" in docs.text.lower()
+    assert "/docs/assets/swagger-ui-bundle.js" in docs.text
+    redoc = client.get("/redoc")
+    assert redoc.status_code == 200
+    assert "/docs/assets/redoc.standalone.js" in redoc.text

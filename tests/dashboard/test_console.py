@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,8 +79,6 @@ def _missing() -> str | None:
     if not (DIST / "index.html").is_file():
         return "the console is not built (cd dashboard && npm run build)"
     return None
-
-
 
 
 def seed(settings: Settings) -> None:

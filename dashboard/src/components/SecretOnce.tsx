@@ -2,6 +2,7 @@
 // a copy button and the warning that it cannot be read again.
 import { Alert, Button, CopyButton, Group, Stack, Text, TextInput } from "@mantine/core";
 import { useTranslation } from "react-i18next";
+import { COLORS } from "./colors";
 
 export function SecretOnce({ label, secret, onDone }: { label: string; secret: string; onDone: () => void }) {
   const { t } = useTranslation();
@@ -20,7 +21,7 @@ export function SecretOnce({ label, secret, onDone }: { label: string; secret: s
         <Group gap="xs">
           <CopyButton value={secret}>
             {({ copied, copy }) => (
-              <Button size="xs" color={copied ? "teal" : undefined} onClick={copy} data-action="copy">
+              <Button size="xs" color={copied ? COLORS.good : undefined} onClick={copy} data-action="copy">
                 {copied ? t("secret.copied") : t("secret.copy")}
               </Button>
             )}

@@ -239,6 +239,8 @@ const ko: Messages = {
     siteRulesHint: "게이트별 예외가 없으면 사이트의 모든 게이트가 이 규칙을 따릅니다. 비워 두면 시스템 기본값을 따릅니다.",
     gateRules: "게이트",
     gateRulesFor: "{{gate}} 출입 규칙",
+    editRulesOf: "{{gate}} 출입 규칙 편집",
+    viewRulesOf: "{{gate}} 출입 규칙 보기",
     fever: "발열 기준 체온",
     feverHint: "이 체온 이상이면 출입을 거부합니다({{min}}–{{max}} °C).",
     mask: "마스크 규칙",
@@ -370,7 +372,7 @@ const ko: Messages = {
       previous: "이전 페이지",
       next: "다음 페이지",
       last: "마지막 페이지",
-      number: "{{n}}페이지",
+      number: "{{n}} 페이지",
     },
   },
   auditAction: {

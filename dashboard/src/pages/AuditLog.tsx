@@ -2,6 +2,7 @@
 // by person, a page at a time; the filters and the page are in the address, so a view can be shared.
 // Times are in this browser's zone, and an entry of a site also in the site's.
 import { Button, Group, Pagination, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { useEffect, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { useSearchParams } from "react-router";
 import { useAudit, useUsers, type AuditEntry } from "../api/admin";
@@ -90,18 +91,28 @@ export function AuditLog() {
   const accounts = new Map((users.data?._embedded.items ?? []).map((a) => [a.user_id, a]));
   const here = browserZone();
 
+  // Each change starts from the one before it, even when the page has not rendered in between (two
+  // dates typed one after the other): starting from what the last render saw would drop the first.
+  const latest = useRef(params);
+  useEffect(() => {
+    latest.current = params;
+  }, [params]);
+  const change = (next: URLSearchParams, replace: boolean) => {
+    latest.current = next;
+    setParams(next, { replace });
+  };
   /** A new filter starts again at the first page. */
   const filter = (key: "action" | "user" | "site" | "from" | "to", value: string | null) => {
-    const next = new URLSearchParams(params);
+    const next = new URLSearchParams(latest.current);
     if (value) next.set(key, value);
     else next.delete(key);
     next.delete("page");
-    setParams(next, { replace: true });
+    change(next, true);
   };
   const goTo = (n: number) => {
-    const next = new URLSearchParams(params);
+    const next = new URLSearchParams(latest.current);
     next.set("page", String(n));
-    setParams(next);
+    change(next, false);
   };
 
   return (
@@ -146,7 +157,7 @@ export function AuditLog() {
         <TextInput type="date" w={190} label={t("audit.to")} value={to} min={from || undefined} onChange={(e) => filter("to", e.currentTarget.value)} />
         {/* Mantine's clear buttons are for the mouse only (hidden from keyboards and screen readers). */}
         {[...params.keys()].some((key) => key !== "page") && (
-          <Button variant="subtle" onClick={() => setParams(new URLSearchParams(), { replace: true })}>
+          <Button variant="subtle" onClick={() => change(new URLSearchParams(), true)}>
             {t("audit.clearFilters")}
           </Button>
         )}

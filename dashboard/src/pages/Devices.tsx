@@ -17,6 +17,12 @@ import { zoneOf } from "../time/format";
 /** Health is refreshed while the page is open: a device's heartbeat comes every minute. */
 const HEALTH_EVERY_MS = 15_000;
 
+/** A table wider than a phone scrolls sideways: its viewport takes the keyboard focus, so the arrow keys
+ * scroll it even when the table holds nothing focusable (a viewer's gates, the cameras). */
+function scrollByKeyboard(label: string) {
+  return { viewportProps: { tabIndex: 0, role: "region", "aria-label": label } };
+}
+
 function NameCell({ name, id }: { name: string; id: string }) {
   return (
     <Table.Td>
@@ -41,7 +47,7 @@ function GatesTable() {
   if (items.length === 0) return <Text>{t("devices.noGates")}</Text>;
   return (
     <>
-      <Table.ScrollContainer minWidth={560}>
+      <Table.ScrollContainer minWidth={560} scrollAreaProps={scrollByKeyboard(t("devices.gates"))}>
         <Table striped verticalSpacing="xs" data-testid="gates">
           <Table.Thead>
             <Table.Tr>
@@ -99,7 +105,7 @@ function CamerasTable() {
   const items = cameras.data._embedded.items;
   if (items.length === 0) return <Text>{t("devices.noCameras")}</Text>;
   return (
-    <Table.ScrollContainer minWidth={480}>
+    <Table.ScrollContainer minWidth={480} scrollAreaProps={scrollByKeyboard(t("devices.cameras"))}>
       <Table striped verticalSpacing="xs" data-testid="cameras">
         <Table.Thead>
           <Table.Tr>

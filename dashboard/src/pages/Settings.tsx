@@ -27,8 +27,9 @@ function GateRulesRow({ gate, onEdit }: { gate: Gate; onEdit: (gate: Gate) => vo
   const rules = useRules("gate", gate.gate_id);
   const effective = rules.data?.effective;
   const own = rules.data ? Object.values(rules.data.overrides).some((v) => v !== null && v !== undefined) : false;
+  const editable = Boolean(rules.data?._links?.edit);
   return (
-    <Table.Tr>
+    <Table.Tr data-gate-rules={gate.gate_id}>
       <Table.Td>
         <Text size="sm">{gate.name}</Text>
         <Text size="xs" c="dimmed">
@@ -40,8 +41,13 @@ function GateRulesRow({ gate, onEdit }: { gate: Gate; onEdit: (gate: Gate) => vo
       <Table.Td>{effective ? <EnforcementBadge value={effective.temperature} /> : "—"}</Table.Td>
       <Table.Td>{own ? t("settings.ownRules") : t("settings.followsSite")}</Table.Td>
       <Table.Td>
-        <Button size="xs" variant="light" onClick={() => onEdit(gate)} aria-label={t("settings.gateRulesFor", { gate: gate.name })}>
-          {rules.data?._links?.edit ? t("settings.edit") : t("settings.view")}
+        <Button
+          size="xs"
+          variant="light"
+          onClick={() => onEdit(gate)}
+          aria-label={t(editable ? "settings.editRulesOf" : "settings.viewRulesOf", { gate: gate.name })}
+        >
+          {editable ? t("settings.edit") : t("settings.view")}
         </Button>
       </Table.Td>
     </Table.Tr>

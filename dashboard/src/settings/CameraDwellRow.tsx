@@ -6,6 +6,7 @@ import { useTranslation } from "react-i18next";
 import { api, unwrap } from "../api/client";
 import { offers, type HalResource } from "../api/hal";
 import { keys } from "../api/queries";
+import { COLORS } from "../components/colors";
 
 /** The API's bounds for the threshold, in seconds. */
 const MAX_DWELL_S = 24 * 3600;
@@ -42,7 +43,7 @@ export function CameraDwellRow({ camera }: { camera: DwellCamera }) {
   };
   const unchanged = Number(text) === camera.settings.unmasked_after_s;
   return (
-    <form onSubmit={submit}>
+    <form onSubmit={submit} data-camera-dwell={camera.camera_id}>
       <Group align="flex-end" wrap="wrap">
         <TextInput
           label={t("settings.dwellFor", { camera: camera.name })}
@@ -64,7 +65,7 @@ export function CameraDwellRow({ camera }: { camera: DwellCamera }) {
           </Button>
         )}
         {save.isSuccess && (
-          <Text size="sm" c="teal" role="status">
+          <Text size="sm" c={COLORS.good} role="status">
             {t("settings.saved")}
           </Text>
         )}

@@ -8,6 +8,7 @@ import { adminKeys, noContent, useRecipients, type Recipient } from "../../api/a
 import { api, type Schemas, type Site } from "../../api/client";
 import { offers } from "../../api/hal";
 import { channelLabel } from "../../i18n/labels";
+import { COLORS } from "../colors";
 import { ConfirmDialog } from "../ConfirmDialog";
 import { Loading, LoadError } from "../QueryState";
 import { SecretOnce } from "../SecretOnce";
@@ -52,9 +53,9 @@ function RecipientRow({ recipient, onEdit, onDelete }: { recipient: Recipient; o
       </Table.Td>
       <Table.Td data-label={t("recipients.state")}>
         {recipient.enabled ? (
-          <Badge color="teal" variant="light">{t("recipients.on")}</Badge>
+          <Badge color={COLORS.good}>{t("recipients.on")}</Badge>
         ) : (
-          <Badge color="gray" variant="light">{t("recipients.off")}</Badge>
+          <Badge color={COLORS.quiet}>{t("recipients.off")}</Badge>
         )}
       </Table.Td>
       <Table.Td data-label={t("devices.actions")}>
