@@ -129,6 +129,24 @@ async def test_a_check_past_its_deadline_is_answered_not_analysed(unique_id):
     assert analyses[record.check.check_id].late_by_s is None  # the gate already decided: record it
 
 
+def test_a_check_is_late_when_its_analysis_would_end_past_the_deadline():
+    """Under overload a check taken just before its deadline would still be answered after it: what the
+    worker's recent batches took counts, so no verdict arrives later than the deadline."""
+    from services.inference.worker import split_by_deadline
+
+    early, near = late_check(1.0), late_check(1.9)
+    record = late_check(5.0, offline=True)
+    now = early.received_at + timedelta(seconds=1.0)
+
+    fresh, late = split_by_deadline([early, near, record], now=now, deadline_s=2.0, ahead_s=0.0)
+    assert fresh == [early, near, record]
+    assert late == []
+
+    fresh, late = split_by_deadline([early, near, record], now=now, deadline_s=2.0, ahead_s=0.3)
+    assert fresh == [early, record]  # an offline record is analysed whatever it waited
+    assert [(c, round(w, 1)) for c, w in late] == [(near, 1.9)]
+
+
 async def test_workers_sharing_the_checks_analyse_each_once(redis_url, unique_id):
     import asyncio
 
