@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -127,7 +126,8 @@ def device_revoke_command(
     passwd_file: PasswdFile = None,
 ) -> None:
     """Take a device's broker account away now; it stays registered (`device add --rotate` lets it back)."""
-    from maskwatch.database.devices import load_device, set_revoked
+    from maskwatch import device_lifecycle
+    from maskwatch.database.devices import load_device
     from stack.cli import load_settings_or_exit, require_device_id
 
     require_device_id(device_id, "device")
@@ -136,10 +136,10 @@ def device_revoke_command(
     try:
         with database.begin() as connection:
             device = load_device(connection, device_id)
-            change = accounts.remove(device_id)
-            if device is not None and device.revoked_at is None:
-                set_revoked(connection, device, datetime.now(UTC))
-            if device is not None:
+            if device is None:  # an account nobody registered: take it away all the same
+                change = accounts.remove(device_id)
+            else:
+                change = device_lifecycle.revoke(connection, accounts, device)
                 record(connection, "device.revoke", device.kind, device_id, device.site_id)
     finally:
         database.dispose()
@@ -155,7 +155,8 @@ def device_delete_command(
     passwd_file: PasswdFile = None,
 ) -> None:
     """Forget a device and remove its broker account (a gate's past checks stay in the figures)."""
-    from maskwatch.database.devices import delete_device, load_device
+    from maskwatch import device_lifecycle
+    from maskwatch.database.devices import load_device
     from stack.cli import load_settings_or_exit, require_device_id
 
     require_device_id(device_id, "device")
@@ -167,8 +168,7 @@ def device_delete_command(
             if device is None:
                 typer.echo(f"no device {device_id!r}", err=True)
                 raise typer.Exit(2)
-            accounts.remove(device_id)
-            delete_device(connection, device)
+            device_lifecycle.forget(connection, accounts, device)
             record(connection, "device.delete", device.kind, device_id, device.site_id)
     finally:
         database.dispose()

@@ -10,13 +10,14 @@ which also drops the device's open connection.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from maskwatch import device_lifecycle
 from maskwatch.broker_accounts import has_account
 from maskwatch.database.device_status import DeviceHealth, load_health
 from maskwatch.database.devices import (
@@ -25,7 +26,6 @@ from maskwatch.database.devices import (
     DeviceRecord,
     UnknownSiteError,
     add_device,
-    delete_device,
     list_devices,
     load_device,
     set_revoked,
@@ -289,9 +289,7 @@ def revoke(
     accounts: AccountsDep,
 ) -> Response:
     device = _load(conn, caller, device_id)
-    change = accounts.remove(device_id)
-    if device.revoked_at is None:
-        set_revoked(conn, device, datetime.now(UTC))
+    change = device_lifecycle.revoke(conn, accounts, device)
     audit.record(conn, caller, "device.revoke", f"{device.kind}:{device_id}", site_id=device.site_id)
     conn.commit()
     out = _out(state, conn, _load(conn, caller, device_id))
@@ -304,8 +302,7 @@ def revoke(
 @router.delete("/{device_id}", status_code=204, summary="Delete the device and its broker account")
 def delete(device_id: DeviceId, caller: CurrentUser, conn: SessionDep, accounts: AccountsDep) -> Response:
     device = _load(conn, caller, device_id)
-    accounts.remove(device_id)
-    delete_device(conn, device)
+    device_lifecycle.forget(conn, accounts, device)
     audit.record(conn, caller, "device.delete", f"{device.kind}:{device_id}", site_id=device.site_id)
     conn.commit()
     return Response(status_code=204)
