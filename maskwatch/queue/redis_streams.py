@@ -25,13 +25,15 @@ from maskwatch.streams import StreamGroup
 @contextmanager
 def _translated() -> Iterator[None]:
     """Redis's failures as the queue's own: unreachable (back off and retry), or a group it no longer has
-    (Redis restarted without its data: create the group again). Everything else is a bug, raised as is."""
+    (Redis restarted without its data, or the stream deleted, even while a consumer waited on it: create
+    the group again). Everything else is a bug, raised as is."""
     try:
         yield
     except (RedisConnectionError, RedisTimeoutError) as exc:
         raise QueueUnavailable(str(exc)) from exc
     except ResponseError as exc:
-        if str(exc).startswith("NOGROUP"):
+        # UNBLOCKED: the stream was deleted while this consumer waited on it, and its groups with it.
+        if str(exc).startswith(("NOGROUP", "UNBLOCKED")):
             raise GroupMissing(str(exc)) from exc
         raise
 

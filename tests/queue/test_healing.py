@@ -151,6 +151,37 @@ async def test_in_burst_mode_the_good_entries_are_acknowledged_before_the_poison
     assert (depth.length, depth.pending) == (1, 1)
 
 
+async def test_a_stream_deleted_while_its_consumer_waits_on_it_is_read_again(redis_url, unique_id):
+    """Redis answers a consumer blocked on a stream that is deleted with an error of its own (UNBLOCKED),
+    not NOGROUP: it must heal the same way, not end the service."""
+    queue = open_queue(redis_url, claim_idle_ms=30_000)
+    source = spec(unique_id)
+    seen: list[bytes] = []
+
+    async def record(entries) -> None:
+        seen.extend(e.data for e in entries)
+
+    waiting = ConsumerSettings(batch_size=8, block_ms=60_000)  # blocked in XREADGROUP when deleted
+    plain = redis.Redis.from_url(redis_url)
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        consume(queue, source, consumer="c", handle=record, settings=waiting, max_deliveries=3, stop=stop)
+    )
+    try:
+        await until(lambda: plain.info("clients")["blocked_clients"] >= 1 and plain.exists(source.stream))
+        plain.delete(source.stream)
+        await queue.add(source.stream, "verdict", b"after")
+        await until(lambda: seen == [b"after"] or task.done())
+    finally:
+        stop.set()
+        await queue.add(source.stream, "verdict", b"wake")  # ends the long wait
+        await asyncio.wait_for(task, 60)
+        plain.delete(source.stream, source.dead_letters)
+        plain.close()
+        await queue.close()
+    assert seen[:1] == [b"after"]
+
+
 async def test_groups_redis_lost_are_created_again(redis_url, unique_id):
     queue = open_queue(redis_url, claim_idle_ms=300)
     source = spec(unique_id)
