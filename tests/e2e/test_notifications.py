@@ -69,15 +69,6 @@ async def test_an_alert_and_its_resolution_reach_the_webhook_once_each(stack, st
     assert row.resolution == "masked"
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler API
-        self.messages.append(envelope.content)
-        return "250 2.0.0 queued"
-
-
 async def test_an_alert_reaches_an_smtp_relay_once_with_its_resolution(stack_settings, unique_id, tmp_path):
     """The e-mail channel configured as an operator would (notifier.channels.email), through the stack."""
     from email import message_from_bytes
@@ -86,6 +77,7 @@ async def test_an_alert_reaches_an_smtp_relay_once_with_its_resolution(stack_set
 
     from stack.in_process import Stack
     from tests.ports import free_port
+    from tests.smtp_mailbox import Mailbox
 
     mailbox = Mailbox()
     relay = Controller(mailbox, hostname="127.0.0.1", port=free_port())

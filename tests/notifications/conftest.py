@@ -22,9 +22,12 @@ from maskwatch.contracts import AlertKind, AlertTransition, Transition
 from maskwatch.database.alerts import record_transition
 from maskwatch.database.engine import create_engine
 from maskwatch.database.notifications import add_recipient
+from maskwatch.queue import QueueSettings, WorkQueue, open_queue
 from maskwatch.streams import delivery_job_queue
 from services.notifier.delivery import Deliverer
 from services.notifier.runners import DeliveryRunner, InProcessRunner, RqRunner, use_deliverer, work_until
+from services.notifier.service import NotifierService
+from services.notifier.settings import NotifierSettings
 from tests.api.databases import database_url, new_postgres, postgres_template
 
 __all__ = ["database_url", "new_postgres", "postgres_template"]  # fixtures
@@ -183,3 +186,20 @@ def planned_delivery(database: sa.Engine, opened: AlertTransition) -> str:
             recipients=recipients_for(c, "default", "unmasked"),
         )
     return str(delivery_id)
+
+
+def notifier_service(
+    database: sa.Engine, runner: DeliveryRunner, prefix: str
+) -> tuple[WorkQueue, NotifierService]:
+    """The notifier on an in-process alerts stream of its own, handing deliveries to `runner`."""
+    queue = open_queue("memory://")
+    settings = NotifierSettings(block_ms=20, dashboard_url="https://console.example")
+    notifier = NotifierService(
+        queue,
+        database,
+        runner,
+        queue_settings=QueueSettings(prefix=prefix),
+        consumer=settings,
+        dashboard_url=settings.dashboard_url,
+    )
+    return queue, notifier

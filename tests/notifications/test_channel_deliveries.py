@@ -23,26 +23,24 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from prometheus_client import REGISTRY
 
 from maskwatch.database.notifications import DEAD, PENDING, SENT, add_recipient, recipients_for
 from maskwatch.database.schema import deliveries, notification_recipients
-from maskwatch.queue import QueueSettings, open_queue
 from maskwatch.snapshots import SnapshotSettings, SnapshotStore
 from maskwatch.streams import Streams, append
 from services.notifier.channels.email import EmailChannel, EmailSettings
-from services.notifier.channels.fcm import FcmChannel, FcmSettings
+from services.notifier.channels.fcm import FcmChannel
 from services.notifier.channels.webpush import WebPushChannel, WebPushSettings, generate_vapid_keys
 from services.notifier.delivery import Deliverer, Outcome
-from services.notifier.service import NotifierService
-from services.notifier.settings import NotifierSettings, RetryPolicy
-from tests.notifications.conftest import opened_alert, planned_delivery, resolved
+from services.notifier.settings import RetryPolicy
+from tests.notifications.conftest import notifier_service, opened_alert, planned_delivery, resolved
 from tests.notifier.receiver import Receiver, Reply
-from tests.notifier.test_fcm import Google, fcm_code, fcm_error, service_account
+from tests.notifier.test_fcm import Google, fake_google, fcm_channel, fcm_code, fcm_error
 from tests.notifier.test_webpush import SUBJECT, Browser
 from tests.ports import free_port
+from tests.smtp_mailbox import Mailbox
 
 pytestmark = pytest.mark.timeout(60)
 POLICY = RetryPolicy(intervals_s=[0.05, 0.05, 0.05])
@@ -95,22 +93,12 @@ def signing_key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture
 def google(push_service, signing_key) -> Google:
-    public_pem = signing_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    fake = Google(public_pem, f"{push_service.url}/token")
-    push_service.answer = fake
-    return fake
+    return fake_google(push_service, signing_key)
 
 
 @pytest.fixture
 def fcm(push_service, google, signing_key, http) -> FcmChannel:
-    settings = FcmSettings(
-        service_account_json=json.dumps(service_account(signing_key, google.token_uri)),
-        base_url=push_service.url,
-        timeout_s=2,
-    )
-    return FcmChannel(settings, client=http)
+    return fcm_channel(push_service, google, signing_key, http)
 
 
 @pytest.mark.parametrize(
@@ -238,15 +226,6 @@ def test_a_push_service_asking_to_slow_down_is_retried_after_its_wait(database, 
 # --- E-mail ------------------------------------------------------------------------------------------
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler API
-        self.messages.append(envelope.content)
-        return "250 2.0.0 queued"
-
-
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
     """A plain SMTP server on loopback and what it received."""
@@ -282,17 +261,8 @@ async def test_an_alerts_stored_snapshot_is_attached_to_its_email(
         EmailSettings(host="127.0.0.1", port=port, security="none", from_address="alerts@venue.test")
     )
     runner = runs.runner(Deliverer(database, {"email": email}, POLICY, store))
-    queue = open_queue("memory://")
-    settings = NotifierSettings(block_ms=20, dashboard_url="https://console.example")
     prefix = f"test-{unique_id}"
-    notifier = NotifierService(
-        queue,
-        database,
-        runner,
-        queue_settings=QueueSettings(prefix=prefix),
-        consumer=settings,
-        dashboard_url=settings.dashboard_url,
-    )
+    queue, notifier = notifier_service(database, runner, prefix)
     for message in (opened, opened, resolved(opened)):
         await append(queue, Streams(prefix).alerts, message)
     await notifier.run(burst=True)

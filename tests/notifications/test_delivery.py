@@ -13,37 +13,21 @@ import sqlalchemy as sa
 
 from maskwatch.database.notifications import DEAD, SENT, list_deliveries, revive
 from maskwatch.database.schema import deliveries, notification_recipients, sites
-from maskwatch.queue import QueueSettings, open_queue
 from maskwatch.streams import Streams, append
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.delivery import Deliverer, Outcome
-from services.notifier.service import NotifierService
-from services.notifier.settings import NotifierSettings, RetryPolicy
-from tests.notifications.conftest import opened_alert, planned_delivery, resolved
+from services.notifier.settings import RetryPolicy
+from tests.notifications.conftest import notifier_service, opened_alert, planned_delivery, resolved
 
 pytestmark = pytest.mark.timeout(60)
 FAST = RetryPolicy(intervals_s=[0.05, 0.05, 0.05])
-
-
-def service(database, runner, prefix: str):
-    queue = open_queue("memory://")
-    settings = NotifierSettings(block_ms=20, dashboard_url="https://console.example")
-    notifier = NotifierService(
-        queue,
-        database,
-        runner,
-        queue_settings=QueueSettings(prefix=prefix),
-        consumer=settings,
-        dashboard_url=settings.dashboard_url,
-    )
-    return queue, notifier
 
 
 async def test_each_transition_reaches_the_webhook_once_however_often_it_arrives(
     database, receiver, recipient, runs, unique_id
 ):
     runner = runs.runner(Deliverer(database, {"webhook": WebhookChannel()}, FAST))
-    queue, notifier = service(database, runner, f"test-{unique_id}")
+    queue, notifier = notifier_service(database, runner, f"test-{unique_id}")
     streams = Streams(f"test-{unique_id}")
     opened = opened_alert(database)
     for message in (opened, opened, resolved(opened)):  # the opening delivered twice by the stream
@@ -68,7 +52,7 @@ async def test_a_receiver_that_fails_three_times_gets_exactly_one_accepted_deliv
     runner = runs.runner(
         Deliverer(database, {"webhook": WebhookChannel()}, RetryPolicy(intervals_s=[0.05] * 5))
     )
-    queue, notifier = service(database, runner, f"test-{unique_id}")
+    queue, notifier = notifier_service(database, runner, f"test-{unique_id}")
     await append(queue, Streams(f"test-{unique_id}").alerts, opened_alert(database))
     await notifier.run(burst=True)
     await runs.idle()
@@ -85,7 +69,7 @@ async def test_a_receiver_that_always_fails_ends_dead_and_a_revived_delivery_goe
     receiver.failures_left = 100
     deliverer = Deliverer(database, {"webhook": WebhookChannel()}, FAST)
     runner = runs.runner(deliverer)
-    queue, notifier = service(database, runner, f"test-{unique_id}")
+    queue, notifier = notifier_service(database, runner, f"test-{unique_id}")
     await append(queue, Streams(f"test-{unique_id}").alerts, opened_alert(database))
     await notifier.run(burst=True)
     await runs.idle()
@@ -98,7 +82,7 @@ async def test_a_receiver_that_always_fails_ends_dead_and_a_revived_delivery_goe
     with database.begin() as c:
         assert revive(c, [dead.delivery_id]) == [dead.delivery_id]
     restarted = runs.runner(deliverer)
-    _, again = service(database, restarted, f"test-{unique_id}")
+    _, again = notifier_service(database, restarted, f"test-{unique_id}")
     await again.run(burst=True)  # a starting notifier submits what is pending
     await runs.idle()
     assert len(receiver.accepted()) == 1
@@ -110,7 +94,7 @@ async def test_an_address_that_is_gone_is_dead_at_once_and_disabled(
 ):
     receiver.failures_left, receiver.status_when_failing = 1, 410
     runner = runs.runner(Deliverer(database, {"webhook": WebhookChannel()}, FAST))
-    queue, notifier = service(database, runner, f"test-{unique_id}")
+    queue, notifier = notifier_service(database, runner, f"test-{unique_id}")
     await append(queue, Streams(f"test-{unique_id}").alerts, opened_alert(database))
     await notifier.run(burst=True)
     await runs.idle()
@@ -122,7 +106,7 @@ async def test_an_address_that_is_gone_is_dead_at_once_and_disabled(
 
 async def test_recipients_hear_only_of_their_site_and_kinds(database, receiver, recipient, runs, unique_id):
     runner = runs.runner(Deliverer(database, {"webhook": WebhookChannel()}, FAST))
-    queue, notifier = service(database, runner, f"test-{unique_id}")
+    queue, notifier = notifier_service(database, runner, f"test-{unique_id}")
     streams = Streams(f"test-{unique_id}")
     with database.begin() as c:
         c.execute(

@@ -8,6 +8,7 @@ import json
 import threading
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from services.notifier.channels.base import DeliveryFailed, Recipient
 from services.notifier.channels.fcm import SCOPES, FcmChannel, FcmSettings
-from tests.notifier.receiver import Received, Reply, closed_port_url
+from tests.notifier.receiver import Received, Receiver, Reply, closed_port_url
 
 PROJECT = "maskwatch-test"
 CLIENT_EMAIL = "notifier@maskwatch-test.iam.gserviceaccount.com"
@@ -95,24 +96,35 @@ def service_account(signing_key: rsa.RSAPrivateKey, token_uri: str) -> dict[str,
     }
 
 
-@pytest.fixture
-def google(receiver, signing_key) -> Google:
+def fake_google(server: Receiver, signing_key: rsa.RSAPrivateKey) -> Google:
+    """`server` answering as Google's token endpoint and FCM, trusting `signing_key`'s service account."""
     public_pem = signing_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    fake = Google(public_pem, f"{receiver.url}/token")
-    receiver.answer = fake
+    fake = Google(public_pem, f"{server.url}/token")
+    server.answer = fake
     return fake
+
+
+def fcm_channel(
+    server: Receiver, google: Google, signing_key: rsa.RSAPrivateKey, http: httpx.Client
+) -> FcmChannel:
+    settings = FcmSettings(
+        service_account_json=json.dumps(service_account(signing_key, google.token_uri)),
+        base_url=server.url,
+        timeout_s=2,
+    )
+    return FcmChannel(settings, client=http)
+
+
+@pytest.fixture
+def google(receiver, signing_key) -> Google:
+    return fake_google(receiver, signing_key)
 
 
 @pytest.fixture
 def channel(receiver, google, signing_key, http) -> FcmChannel:
-    settings = FcmSettings(
-        service_account_json=json.dumps(service_account(signing_key, google.token_uri)),
-        base_url=receiver.url,
-        timeout_s=2,
-    )
-    return FcmChannel(settings, client=http)
+    return fcm_channel(receiver, google, signing_key, http)
 
 
 def fcm_error(status: int, code: str, message: str, details: list[dict[str, object]] | None = None) -> Reply:
