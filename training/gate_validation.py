@@ -27,10 +27,18 @@ from services.gate_controller.guidance import NO_FACE_REASONS
 from services.gate_controller.policy import RuleSet, decide
 from services.inference.model.interface import FrameError, FrameResult
 from training.dataset import load_crop_folder, load_voc_scenes, split_crops, split_scenes
-from training.gate_framing import GateFrame, Part, crop_frames, gate_part, one_person_crops, scene_frames
+from training.gate_framing import (
+    GateFrame,
+    Part,
+    crop_faces,
+    crop_frames,
+    gate_part,
+    pair_frames,
+    scene_frames,
+)
 
-Outcome = Literal["right", "no_face", "several_faces", "wrong_label", "bad_image"]
-FAILURES: tuple[Outcome, ...] = ("no_face", "several_faces", "wrong_label", "bad_image")
+Outcome = Literal["right", "no_face", "several_faces", "wrong_label", "bad_image", "one_person_seen"]
+FAILURES: tuple[Outcome, ...] = ("no_face", "several_faces", "wrong_label", "bad_image", "one_person_seen")
 Analyze = Callable[[list[bytes]], Sequence[FrameResult | FrameError]]
 _NORMAL = TemperatureReading(corrected_c=36.5)
 _NO_PIXELS = np.zeros((0, 0, 3), dtype=np.uint8)
@@ -65,11 +73,14 @@ def analysis_of(result: FrameResult) -> GateAnalysis:
     )
 
 
-def outcome(label: str, result: FrameResult | FrameError, rules: RuleSet) -> Outcome:
-    """How the policy's decision on one frame compares with what the person in it should get."""
+def outcome(label: str, result: FrameResult | FrameError, rules: RuleSet, people: int = 1) -> Outcome:
+    """How the policy's decision on one frame compares with what the person in it should get; with two
+    people in the frame, the right answer is "one person at a time" and any other is `one_person_seen`."""
     if isinstance(result, FrameError):
         return "bad_image"
     decision = decide(analysis_of(result), rules)
+    if people > 1:
+        return "right" if Reason.MULTIPLE_FACES in decision.reasons else "one_person_seen"
     if (label == "mask") == decision.open and (decision.open or _refused_for_the_mask(decision.reasons)):
         return "right"
     if NO_FACE_REASONS.intersection(decision.reasons):
@@ -95,7 +106,7 @@ def run_gate_frames(
         data = [cv2.imencode(".jpg", f.image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes() for f in batch]
         # The pixels are dropped once judged: a run holds thousands of frames.
         done.extend(
-            (replace(f, image=_NO_PIXELS), outcome(f.label, r, rules))
+            (replace(f, image=_NO_PIXELS), outcome(f.label, r, rules, f.people))
             for f, r in zip(batch, analyze(data), strict=True)
         )
         batch.clear()
@@ -113,8 +124,11 @@ def gate_table(outcomes: Sequence[tuple[GateFrame, Outcome]]) -> dict[str, Any]:
     """Per source set, class and face size: frames, share decided right, and the failures by kind."""
     groups: dict[tuple[str, str, str], Counter[Outcome]] = defaultdict(Counter)
     for frame, result in outcomes:
-        source = "crops" if frame.framing in ("photo", "close-up") else f"scenes:{frame.framing}"
-        for key in ((source, frame.label, frame.size), (source, frame.label, "all")):
+        source = {"photo": "crops", "close-up": "crops", "pair": "crops:pairs"}.get(
+            frame.framing, f"scenes:{frame.framing}"
+        )
+        label: str = "two_people" if frame.people > 1 else frame.label
+        for key in ((source, label, frame.size), (source, label, "all")):
             groups[key][result] += 1
     table: dict[str, Any] = {}
     for (source, label, size), counts in sorted(groups.items()):
@@ -137,17 +151,18 @@ def gate_framing_report(
         for item in split_crops(load_crop_folder(data_dir / "crops" / "train"), fold)[1]
         if gate_part(f"{item[0].parent.name}/{item[0].name}") == part
     ]
-    crops, group_photos = one_person_crops(crops)
+    faces, left_out = crop_faces(crops)
     scenes = [
         scene
         for scene in split_scenes(load_voc_scenes(data_dir / "scenes" / "dev"), fold)[1]
         if gate_part(scene.image_path.name) == part
     ]
-    outcomes = run_gate_frames(chain(crop_frames(crops), scene_frames(scenes)), analyze)
+    outcomes = run_gate_frames(chain(crop_frames(faces), pair_frames(faces), scene_frames(scenes)), analyze)
     return {
         "part": part,
-        "crops": len(crops),
-        "crops_left_out_as_several_people": len(group_photos),
+        "crops": len(faces),
+        "crops_left_out_as_several_people": left_out["several_people"],
+        "crops_left_out_face_under_32_px": left_out["face_under_32_px"],
         "scenes": len(scenes),
         "table": gate_table(outcomes),
     }

@@ -6,6 +6,7 @@ and where each is set (settings, console; site, gate), are in `maskwatch.entry_r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from maskwatch.contracts import AnalyzedFace, GateAnalysis, Reason
@@ -46,12 +47,14 @@ def decide(analysis: GateAnalysis, rules: RuleSet) -> PolicyDecision:
     faces = [f for f in analysis.faces if f.score >= rules.min_face_score]
     if not faces:
         hard.append(no_face_reason(analysis, rules.min_face_score))
-    elif len(faces) > 1:
-        hard.append(Reason.MULTIPLE_FACES)
     else:
-        mask_reason = _mask_problem(faces[0])
-        if mask_reason is not None:
-            record(mask_reason, rules.mask)
+        visitor = the_visitor(faces, rules)
+        if others_at_the_gate(faces, visitor, rules):
+            hard.append(Reason.MULTIPLE_FACES)
+        else:
+            mask_reason = _mask_problem(visitor)
+            if mask_reason is not None:
+                record(mask_reason, rules.mask)
 
     temperature_c = analysis.temperature.corrected_c if analysis.temperature else None
     temperature_reason = _temperature_problem(temperature_c, rules)
@@ -62,6 +65,31 @@ def decide(analysis: GateAnalysis, rules: RuleSet) -> PolicyDecision:
     return PolicyDecision(
         open=not hard, reasons=hard, flags=soft, message=message, temperature_c=temperature_c
     )
+
+
+def the_visitor(faces: Sequence[AnalyzedFace], rules: RuleSet) -> AnalyzedFace:
+    """The person at the gate: the widest (nearest) face the detector is sure of, or the widest face
+    when it is sure of none."""
+    sure = [f for f in faces if f.detector_score >= rules.other_face_detector_score]
+    return max(sure or faces, key=_width)
+
+
+def others_at_the_gate(
+    faces: Sequence[AnalyzedFace], visitor: AnalyzedFace, rules: RuleSet
+) -> list[AnalyzedFace]:
+    """The faces beside the visitor's that belong to someone else at the gate: ones the detector is
+    sure of, near enough to be within reach of the gate (`RuleSet.other_face_width_share`)."""
+    return [
+        f
+        for f in faces
+        if f is not visitor
+        and f.detector_score >= rules.other_face_detector_score
+        and _width(f) >= rules.other_face_width_share * _width(visitor)
+    ]
+
+
+def _width(face: AnalyzedFace) -> int:
+    return face.box[2] - face.box[0]
 
 
 def _mask_problem(face: AnalyzedFace) -> Reason | None:

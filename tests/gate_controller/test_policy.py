@@ -7,8 +7,12 @@ from maskwatch.contracts import AnalyzedFace, GateAnalysis, Reason, TemperatureR
 from services.gate_controller.policy import Enforcement, PolicyConfig, RuleSet, decide
 
 
-def face(label="mask", score=0.95, detector_score=0.9):
-    return AnalyzedFace(box=(10, 10, 60, 70), label=label, score=score, detector_score=detector_score)
+def face(label="mask", score=0.95, detector_score=0.9, box=(10, 10, 60, 70)):
+    return AnalyzedFace(box=box, label=label, score=score, detector_score=detector_score)
+
+
+VISITOR = (200, 100, 400, 340)
+"""A face 200 px wide: someone at arm's length."""
 
 
 def analysis(faces=(), temperature=36.6, image_error=None):
@@ -49,6 +53,43 @@ def test_default_policy(faces, temperature, opens, reasons):
     decision = decide(analysis(faces, temperature), RuleSet())
     assert decision.open is opens
     assert decision.reasons == reasons
+
+
+@pytest.mark.parametrize(
+    ("faces", "opens", "reasons"),
+    [
+        # A second face only the classifier believes in (a patch of scarf, a poster) is no second person.
+        ([face(box=VISITOR, detector_score=0.99), face(score=0.9, detector_score=0.2)], True, []),
+        # Someone far behind (a face under 0.4 of the visitor's width) is queueing, not walking through.
+        ([face(box=VISITOR), face(box=(500, 100, 570, 180), detector_score=0.99)], True, []),
+        # Someone beside the visitor, or a step behind, is another person at the gate.
+        (
+            [face(box=VISITOR), face(box=(450, 100, 570, 240), detector_score=0.99)],
+            False,
+            [Reason.MULTIPLE_FACES],
+        ),
+        ([face(box=VISITOR), face(box=(420, 90, 620, 330))], False, [Reason.MULTIPLE_FACES]),
+        # The visitor is the nearest face the detector is sure of: their mask is the one judged.
+        ([face("no_mask", box=VISITOR), face("mask", box=(500, 100, 560, 170))], False, [Reason.NO_MASK]),
+        ([face("mask", box=VISITOR), face("no_mask", box=(500, 100, 560, 170))], True, []),
+        # A wide box the detector doubts does not push the sure face aside as "another person".
+        (
+            [face(box=(0, 0, 400, 400), detector_score=0.2), face("no_mask", box=VISITOR)],
+            False,
+            [Reason.NO_MASK],
+        ),
+    ],
+)
+def test_only_people_within_reach_of_the_gate_count_as_another_person(faces, opens, reasons):
+    decision = decide(analysis(faces), RuleSet())
+    assert (decision.open, decision.reasons) == (opens, reasons)
+
+
+def test_a_strict_gate_counts_every_face_as_a_person():
+    strict = RuleSet(other_face_detector_score=0, other_face_width_share=0)
+    far_and_doubted = face(box=(500, 100, 530, 130), detector_score=0.1)
+    assert decide(analysis([face(box=VISITOR), far_and_doubted]), strict).reasons == [Reason.MULTIPLE_FACES]
+    assert decide(analysis([face(box=VISITOR), far_and_doubted]), RuleSet()).open
 
 
 def test_soft_mask_rule_lets_in_and_flags():

@@ -15,7 +15,17 @@ from services.inference.model.interface import Face, FaceBox, FrameError, FrameR
 from stack.cli import app
 from tests.inference.conftest import voc_scene_set
 from training.dataset import is_holdout
-from training.gate_framing import CLOSE_UP, FACE_WIDTHS, FRAME_SIZE, crop_frames, gate_part
+from training.gate_framing import (
+    CLOSE_UP,
+    FACE_WIDTHS,
+    FRAME_SIZE,
+    PAIR_WIDTHS,
+    CropFace,
+    crop_faces,
+    crop_frames,
+    gate_part,
+    pair_frames,
+)
 from training.gate_validation import gate_table, outcome
 
 
@@ -41,14 +51,89 @@ def test_outcomes_follow_the_policys_decision():
     assert outcome("mask", FrameError("not_an_image", "x"), rules) == "bad_image"
 
 
+def test_with_two_people_only_one_person_at_a_time_is_right():
+    rules = RuleSet()
+    assert outcome("mask", frame("mask", "mask"), rules, people=2) == "right"
+    assert outcome("mask", frame("mask"), rules, people=2) == "one_person_seen"
+    assert outcome("no_mask", frame("no_mask"), rules, people=2) == "one_person_seen"
+    assert outcome("mask", frame(), rules, people=2) == "one_person_seen"
+
+
+def white_face_crop(tmp_path: Path, name: str, face: tuple[int, int, int, int]) -> Path:
+    """A dark photo whose "face" is a white rectangle: easy to measure in the frames built from it."""
+    image = np.full((300, 400, 3), 10, np.uint8)
+    x1, y1, x2, y2 = face
+    image[y1:y2, x1:x2] = 255
+    path = tmp_path / name
+    cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 100])
+    return path
+
+
+def white_widths(image: np.ndarray) -> list[int]:
+    """Widths of the white rectangles in a frame, left to right."""
+    mask = (image.min(axis=2) > 240).astype(np.uint8)
+    count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(mask)
+    blobs = sorted((stats[i] for i in range(1, count) if stats[i][4] > 50), key=lambda s: s[0])
+    return [int(s[2]) for s in blobs]
+
+
+def test_the_face_not_the_photo_has_each_width(tmp_path: Path):
+    path = white_face_crop(tmp_path, "wide.jpg", (150, 100, 190, 150))  # a 40 px face in a 400 px photo
+    frames = list(crop_frames([CropFace(path, "mask", (150.0, 100.0, 190.0, 150.0))]))
+    photos = [f for f in frames if f.framing == "photo"]
+    assert [f.size for f in photos] == [str(w) for w in FACE_WIDTHS if w * 50 / 40 <= FRAME_SIZE[1]]
+    for photo in photos:
+        [width] = white_widths(photo.image)
+        assert abs(width - int(photo.size)) <= 6, (photo.size, width)  # resizing softens edges
+    [close_up] = [f for f in frames if f.size == CLOSE_UP]
+    assert close_up.image.shape[:2] == (FRAME_SIZE[1], FRAME_SIZE[0])
+    assert (close_up.image[5:-5, 5:-5].min(axis=2) > 240).mean() > 0.4  # the face fills the frame's height
+
+
+def test_two_people_stand_side_by_side_the_second_up_to_twice_as_far(tmp_path: Path):
+    items = [
+        CropFace(
+            white_face_crop(tmp_path, f"{i}.jpg", (100, 80, 180, 180)), "mask", (100.0, 80.0, 180.0, 180.0)
+        )
+        for i in range(4)
+    ]
+    frames = list(pair_frames(items))
+    assert [f.size for f in frames] == [str(w) for w in PAIR_WIDTHS] * 2
+    assert all(f.people == 2 and f.framing == "pair" for f in frames)
+    for pair in frames:
+        widths = white_widths(pair.image)
+        assert len(widths) == 2, widths
+        assert abs(max(widths) - int(pair.size)) <= 6
+        assert 0.5 * int(pair.size) - 6 <= min(widths)
+
+
+def test_crops_are_kept_with_their_face_or_left_out_by_why(tmp_path: Path, face_crop: np.ndarray):
+    one = tmp_path / "one.jpg"
+    cv2.imwrite(str(one), face_crop)
+    group = tmp_path / "group.jpg"
+    cv2.imwrite(str(group), np.hstack([face_crop, face_crop]))
+    far = tmp_path / "far.jpg"
+    canvas = np.full((400, 600, 3), 128, np.uint8)
+    small = cv2.resize(face_crop, (24, 26))
+    canvas[100:126, 300:324] = small
+    cv2.imwrite(str(far), canvas)
+    kept, left_out = crop_faces([(one, "no_mask"), (group, "no_mask"), (far, "no_mask")])
+    assert [k.path for k in kept] == [one]
+    assert kept[0].face is not None
+    x1, _y1, x2, _y2 = kept[0].face
+    assert 0.4 * face_crop.shape[1] < x2 - x1 < face_crop.shape[1]
+    assert left_out == {"several_people": 1, "face_under_32_px": 1}
+
+
 def test_crops_become_one_person_frames_at_every_width_and_a_close_up(tmp_path: Path, face_crop: np.ndarray):
     path = tmp_path / "with_mask" / "face.jpg"
     path.parent.mkdir()
     cv2.imwrite(str(path), cv2.resize(face_crop, (100, 120)))
-    frames = list(crop_frames([(path, "mask")]))
+    frames = list(crop_frames([CropFace(path, "mask", None)]))
     assert [f.size for f in frames] == [str(w) for w in FACE_WIDTHS] + [CLOSE_UP]
     assert all(f.image.shape[:2] == (FRAME_SIZE[1], FRAME_SIZE[0]) for f in frames)
-    assert [f.image.tobytes() for f in crop_frames([(path, "mask")])] == [f.image.tobytes() for f in frames]
+    again = crop_frames([CropFace(path, "mask", None)])
+    assert [f.image.tobytes() for f in again] == [f.image.tobytes() for f in frames]
 
 
 def test_the_two_parts_split_names_for_good():
@@ -60,7 +145,7 @@ def test_the_two_parts_split_names_for_good():
 def test_the_table_counts_rights_and_failures_per_class_and_size(tmp_path: Path, face_crop: np.ndarray):
     path = tmp_path / "face.jpg"
     cv2.imwrite(str(path), face_crop)
-    [first, *_] = crop_frames([(path, "mask")])
+    [first, *_] = crop_frames([CropFace(path, "mask", None)])
     table = gate_table([(first, "right"), (first, "several_faces")])
     assert table["crops"]["mask"][first.size] == {"frames": 2, "right": 0.5, "failures": {"several_faces": 1}}
 
@@ -85,3 +170,4 @@ def test_evaluate_reports_the_gate_framing_of_the_data_dir(tmp_path: Path, face_
     sizes = gate["table"]["crops"]["no_mask"]
     assert set(sizes) == {*map(str, FACE_WIDTHS), CLOSE_UP, "all"}
     assert sizes["all"]["frames"] == 2 * (len(FACE_WIDTHS) + 1)
+    assert gate["table"]["crops:pairs"]["two_people"]["all"]["frames"] == len(PAIR_WIDTHS)

@@ -2342,6 +2342,10 @@ export interface components {
             temperature?: components["schemas"]["Enforcement"] | null;
             /** Min Face Score */
             min_face_score?: number | null;
+            /** Other Face Detector Score */
+            other_face_detector_score?: number | null;
+            /** Other Face Width Share */
+            other_face_width_share?: number | null;
         };
         /**
          * RuleSet
@@ -2372,6 +2376,16 @@ export interface components {
              * @default 0.5
              */
             min_face_score: number;
+            /**
+             * Other Face Detector Score
+             * @default 0.3
+             */
+            other_face_detector_score: number;
+            /**
+             * Other Face Width Share
+             * @default 0.4
+             */
+            other_face_width_share: number;
         };
         /** RulesOut */
         RulesOut: {
