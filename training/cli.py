@@ -348,6 +348,14 @@ def train_detector_command(
     learning_rate: Annotated[float, typer.Option("--lr")] = DETECTOR_RECIPE.learning_rate,
     seed: Annotated[int, typer.Option(help="Seeds shuffling and augmentation.")] = DETECTOR_RECIPE.seed,
     threads: Annotated[int, typer.Option(min=1, help="Torch CPU threads.")] = DETECTOR_RECIPE.threads,
+    gate_samples: Annotated[
+        float,
+        typer.Option(
+            "--gate-samples",
+            min=0,
+            help="Gate-sized frames from the crop set's training split per scene and epoch (0: scenes only).",
+        ),
+    ] = DETECTOR_RECIPE.gate_samples,
     fold: FoldOption = 0,
     all_scenes: AllScenesOption = False,
 ) -> None:
@@ -369,6 +377,7 @@ def train_detector_command(
         input_size=UltraFaceConfig().input_size,
         seed=seed,
         threads=threads,
+        gate_samples=gate_samples,
     )
     written = run_detector_training(
         root, base, out, settings, progress=tqdm, fold=None if all_scenes else fold

@@ -46,3 +46,6 @@ class DetectorTrainSettings:
     threads: int = 2
     min_crop: float = 0.6
     """Random crops keep at least this share of each side (zooming in shows the network larger faces)."""
+    gate_samples: float = 1.0
+    """Gate-sized frames cut from the crop set's training split, per training scene and epoch
+    (training/detector/gate_samples.py); 0 trains on the scenes alone, as the detector did before."""

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from services.gate_controller.policy import RuleSet
 from services.inference.engine import MaskEngine
 from services.inference.model.config import UltraFaceConfig
 from services.inference.model.crops import square_crop
@@ -21,7 +22,7 @@ from services.inference.model.detectors.ultraface_backend import UltraFaceDetect
 from services.inference.model.interface import FaceBox
 from training.average_precision import box_iou
 from training.dataset import load_crop_folder, load_voc_scenes, split_crops, split_scenes
-from training.gate_framing import CLOSE_UP, crop_frames, one_person_crops
+from training.gate_framing import CLOSE_UP, crop_faces, crop_frames
 
 pytestmark = pytest.mark.needs_data
 OPERATING_POINT = 0.5
@@ -39,14 +40,30 @@ def faces_at_operating_point(
     ]
 
 
+def inside_share(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over the smaller box's area: 1 when one box lies inside the other."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return w * h / smaller if smaller > 0 else 0.0
+
+
 def test_masked_close_ups_are_one_face_each(engine: MaskEngine, data_dir: Path):
+    """No second box on the face (an eye, a half, the face at another scale); a stray box elsewhere (a
+    product on a shelf behind) is left to the policy, which must still see one person."""
     held_out = split_crops(load_crop_folder(data_dir / "crops" / "train"))[1]
-    masked, _ = one_person_crops([item for item in held_out if item[1] == "mask"][:30])
+    masked, _ = crop_faces([item for item in held_out if item[1] == "mask"][:30])
     close_ups = [f for f in crop_frames(masked) if f.size == CLOSE_UP]
-    counts = [len(faces_at_operating_point(engine, f.image)) for f in close_ups]
     assert len(close_ups) >= 25
-    assert counts.count(1) >= len(counts) - 2, counts
-    assert not any(n > 1 for n in counts), counts
+    found = [faces_at_operating_point(engine, f.image) for f in close_ups]
+    assert sum(len(faces) == 1 for faces in found) >= len(found) - 2, found
+    for faces in found:
+        if not faces:
+            continue
+        face = max(faces, key=lambda b: b[2] - b[0])
+        assert not [b for b in faces if b is not face and inside_share(b, face) > 0.3], faces
+        strays = [b for b in faces if b is not face]
+        assert all(b[2] - b[0] < RuleSet().other_face_width_share * (face[2] - face[0]) for b in strays)
 
 
 def test_a_scene_face_filling_the_frame_is_found_whole(engine: MaskEngine, data_dir: Path):

@@ -29,7 +29,7 @@ from services.inference.model.onnx_torch_graph import (  # noqa: E402
     write_trained_graph,
 )
 from tests.inference.conftest import face_frame, voc_scene_set  # noqa: E402
-from training.dataset import LabelledBox, Scene  # noqa: E402
+from training.dataset import LabelledBox, Scene, is_holdout  # noqa: E402
 from training.detector.targets import anchor_targets, detection_loss  # noqa: E402
 from training.detector.train import (  # noqa: E402
     _Image,
@@ -149,6 +149,13 @@ def test_the_train_detector_command_writes_a_servable_graph(tmp_path: Path, face
     from training.average_precision import box_iou
 
     voc_scene_set(tmp_path / "data", face_crop, 6)
+    crops = tmp_path / "data" / "crops" / "train" / "with_mask"
+    crops.mkdir(parents=True)
+    names = [f"{i}.jpg" for i in range(40) if not is_holdout(f"with_mask/{i}.jpg")][:3]
+    for name in names:
+        cv2.imwrite(str(crops / name), face_crop)
+    wall = next(f"wall{i}.jpg" for i in range(40) if not is_holdout(f"with_mask/wall{i}.jpg"))
+    cv2.imwrite(str(crops / wall), np.full((120, 120, 3), 90, np.uint8))  # no face: not used
     out = tmp_path / "models" / "detector.onnx"
     args = ["train-detector", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
     result = CliRunner().invoke(app, [*args, "--epochs", "1", "--batch-size", "2", "--fold", "1"])
@@ -156,6 +163,8 @@ def test_the_train_detector_command_writes_a_servable_graph(tmp_path: Path, face
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["base"]["file"] == STOCK_ULTRAFACE_PATH.name
     assert record["data"]["fold"] == 1
+    assert record["data"]["gate_crops"].startswith("crops/train training split: 3 boxed")
+    assert "1 left out" in record["data"]["gate_crops"]
     assert [entry["epoch"] for entry in record["history"]] == [0, 1]
     frame = face_frame(face_crop)
     # The face the stock weights are surest of (weak candidates near the frame's edge may come too).

@@ -22,6 +22,7 @@ from services.inference.model.crops import read_bgr
 from services.inference.model.detectors.ultraface_backend import ultraface_input, ultraface_priors
 from services.inference.model.onnx_torch_graph import OnnxConvGraph
 from training.dataset import Scene
+from training.detector.gate_samples import BoxedCrop, gate_sample
 from training.detector.targets import anchor_targets, detection_loss
 from training.settings import DetectorTrainSettings
 
@@ -72,6 +73,11 @@ def augment(image: _Image, rng: random.Random, min_crop: float) -> _Image:
     return _Image(jittered, faces.reshape(-1, 4).astype(np.float32))
 
 
+def _gate_image(crops: Sequence[BoxedCrop], rng: random.Random, canvas: tuple[int, int]) -> _Image:
+    pixels, faces = gate_sample(crops, rng, canvas)
+    return _Image(pixels, faces)
+
+
 def _batch(
     images: Sequence[_Image], input_size: tuple[int, int], priors: np.ndarray
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -115,10 +121,13 @@ def train_detector(
     holdout_scenes: Sequence[Scene],
     settings: DetectorTrainSettings,
     progress: Any = None,
+    gate_crops: Sequence[BoxedCrop] = (),
 ) -> DetectorTrainResult:
     """Fine-tune `model` in place with Adam and a cosine learning-rate decay; returns per-epoch losses.
 
-    `progress` wraps the batch iterator (tqdm in the command); None runs silently.
+    Each epoch shows every training scene and `settings.gate_samples` gate-sized frames per scene, drawn
+    from `gate_crops`, in one shuffled order. `progress` wraps the batch iterator (tqdm in the command);
+    None runs silently.
     """
     torch.manual_seed(settings.seed)
     torch.set_num_threads(settings.threads)
@@ -128,19 +137,23 @@ def train_detector(
         raise ValueError("no readable training scenes")
     priors = ultraface_priors(*settings.input_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
-    steps = settings.epochs * math.ceil(len(train_images) / settings.batch_size)
+    gate_draws = round(settings.gate_samples * len(train_images)) if gate_crops else 0
+    steps = settings.epochs * math.ceil((len(train_images) + gate_draws) / settings.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     result = DetectorTrainResult()
     started = time.perf_counter()
     result.history.append({"epoch": 0, "held_out_loss": _held_out_loss(model, holdout_images, settings)})
     for epoch in range(1, settings.epochs + 1):
-        order = list(train_images)
+        order: list[_Image | None] = [*train_images, *([None] * gate_draws)]  # None: a gate frame
         rng.shuffle(order)
         starts = range(0, len(order), settings.batch_size)
         sums = {"classification": 0.0, "boxes": 0.0}
         for start in progress(starts, desc=f"epoch {epoch}") if progress else starts:
             picked = order[start : start + settings.batch_size]
-            chunk = [augment(image, rng, settings.min_crop) for image in picked]
+            chunk = [
+                augment(image or _gate_image(gate_crops, rng, settings.input_size), rng, settings.min_crop)
+                for image in picked
+            ]
             x, labels, offsets = _batch(chunk, settings.input_size, priors)
             logits, predicted = model(x)
             classification, boxes = detection_loss(logits, predicted, labels, offsets)
