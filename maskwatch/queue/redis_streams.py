@@ -146,10 +146,12 @@ class RedisStreamQueue:
         keep_from: list[tuple[int, int]] = []
         for info in await self._redis.xinfo_groups(spec.stream):
             name = _text(info["name"])
-            if int(info["pending"]):
-                summary = await self._redis.xpending(spec.stream, name)
+            summary = await self._redis.xpending(spec.stream, name) if int(info["pending"]) else None
+            if summary and summary.get("min") is not None:
                 keep_from.append(_id_tuple(summary["min"]))
             else:
+                # Nothing pending (or all of it acknowledged since XINFO answered): everything delivered
+                # up to the group's last id is done.
                 ms, seq = _id_tuple(info["last-delivered-id"])
                 keep_from.append((ms, seq + 1))
         if keep_from:

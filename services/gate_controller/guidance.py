@@ -4,9 +4,11 @@
 threshold, which the worker still reports) and the frame's light and focus say more: a candidate touching
 the frame's edge is a face cut off, a small one is a person too far away, a dark frame is the light, a
 blurred one around a candidate is movement, and a candidate the model doubts for none of these is most
-often a face turned away. Checked in that order, because a face visible but cut off is the most specific
-thing to fix, and a dark frame also blurs. The thresholds are set by eye on a few frames, not measured on
-gate footage: they pick which sentence to show, never whether the gate opens.
+often a face turned away. Light comes first: in a frame too dark to judge, the detector's weak candidates
+are mostly sensor noise (a candidate at the edge of a black frame is no face cut off). Then a face visible
+but cut off, the most specific thing to fix; blur last, because a dark frame also blurs. The thresholds
+are set by eye on a few frames, not measured on gate footage: they pick which sentence to show, never
+whether the gate opens.
 """
 
 from __future__ import annotations
@@ -41,12 +43,12 @@ def no_face_reason(analysis: GateAnalysis, min_face_score: float) -> Reason:
     candidates = [f for f in analysis.faces if CANDIDATE_SCORE <= f.score < min_face_score]
     frame = analysis.frame
     if frame is not None:
+        if frame.brightness < DARK_BRIGHTNESS:
+            return Reason.TOO_DARK
         if any(_touches_edge(face, frame.width, frame.height) for face in candidates):
             return Reason.FACE_CUT_OFF
         if candidates and max(_width(f) for f in candidates) < MIN_FACE_WIDTH_SHARE * frame.width:
             return Reason.FACE_TOO_SMALL
-        if frame.brightness < DARK_BRIGHTNESS:
-            return Reason.TOO_DARK
         if candidates:
             # Blur is blamed only where something face-like was seen: an empty, plain wall is smooth too.
             return Reason.TOO_BLURRED if frame.sharpness < BLURRED_SHARPNESS else Reason.FACE_NOT_FRONTAL
