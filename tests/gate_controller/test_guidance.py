@@ -45,6 +45,9 @@ def analysis(faces: list[AnalyzedFace], brightness: float = 120.0, sharpness: fl
         (analysis([weak((200, 100, 400, 340))]), Reason.FACE_NOT_FRONTAL),
         # A candidate too weak to be a face says nothing about the person: the light does.
         (analysis([weak((300, 200, 350, 260), score=0.05)], brightness=20.0), Reason.TOO_DARK),
+        # In a frame too dark to judge, candidates are noise: the light is what to fix, even at the edge.
+        (analysis([weak((500, 100, 640, 300))], brightness=20.0), Reason.TOO_DARK),
+        (analysis([weak((300, 200, 350, 260))], brightness=20.0), Reason.TOO_DARK),
     ],
 )
 def test_no_face_is_answered_with_what_to_do(frame: GateAnalysis, reason: Reason):
