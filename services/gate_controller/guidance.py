@@ -47,7 +47,7 @@ def no_face_reason(analysis: GateAnalysis, min_face_score: float) -> Reason:
             return Reason.TOO_DARK
         if any(_touches_edge(face, frame.width, frame.height) for face in candidates):
             return Reason.FACE_CUT_OFF
-        if candidates and max(_width(f) for f in candidates) < MIN_FACE_WIDTH_SHARE * frame.width:
+        if candidates and max(face_width(f) for f in candidates) < MIN_FACE_WIDTH_SHARE * frame.width:
             return Reason.FACE_TOO_SMALL
         if candidates:
             # Blur is blamed only where something face-like was seen: an empty, plain wall is smooth too.
@@ -55,7 +55,8 @@ def no_face_reason(analysis: GateAnalysis, min_face_score: float) -> Reason:
     return Reason.NO_FACE
 
 
-def _width(face: AnalyzedFace) -> int:
+def face_width(face: AnalyzedFace) -> int:
+    """A face's width in frame pixels: how near the camera its person stands."""
     return face.box[2] - face.box[0]
 
 

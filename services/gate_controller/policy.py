@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from maskwatch.contracts import AnalyzedFace, GateAnalysis, Reason
 from maskwatch.contracts.reason_texts import REASON_TEXTS
 from maskwatch.entry_rules import Enforcement, PolicyConfig, RuleSet
-from services.gate_controller.guidance import no_face_reason
+from services.gate_controller.guidance import face_width, no_face_reason
 
 __all__ = ["Enforcement", "PolicyConfig", "PolicyDecision", "RuleSet", "decide"]
 
@@ -71,7 +71,7 @@ def the_visitor(faces: Sequence[AnalyzedFace], rules: RuleSet) -> AnalyzedFace:
     """The person at the gate: the widest (nearest) face the detector is sure of, or the widest face
     when it is sure of none."""
     sure = [f for f in faces if f.detector_score >= rules.other_face_detector_score]
-    return max(sure or faces, key=_width)
+    return max(sure or faces, key=face_width)
 
 
 def others_at_the_gate(
@@ -84,12 +84,8 @@ def others_at_the_gate(
         for f in faces
         if f is not visitor
         and f.detector_score >= rules.other_face_detector_score
-        and _width(f) >= rules.other_face_width_share * _width(visitor)
+        and face_width(f) >= rules.other_face_width_share * face_width(visitor)
     ]
-
-
-def _width(face: AnalyzedFace) -> int:
-    return face.box[2] - face.box[0]
 
 
 def _mask_problem(face: AnalyzedFace) -> Reason | None:

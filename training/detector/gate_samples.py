@@ -10,12 +10,13 @@ frame. Fine-tuned on scenes alone, the detector missed masked faces at gate size
   laid out as the coarse pass sees it (the frame shrunk to 256x192 on a grey canvas,
   `detectors/coarse_pass.py`), so the pass that finds large faces learns them too.
 
-Crops carry no boxes. Each face box is the serving detector's own (the teacher) on the crop at a size it
-is sure at: pasted with its face 160 px wide, and kept only when the teacher finds exactly one face
-there at 0.8 or above, overlapping the independent detector's (libfacedetection) box where that one
-finds a face. So the boxes keep the annotators' placement the detector learnt from the scenes, and a crop
-the teacher cannot box confidently is not used at all. Only the training split of the crops is read: the
-held-out fifth, from which the gate validation is built, is never seen.
+Crops carry no boxes. Each face box is the teacher's (`TEACHER_DETECTOR`, the detector fine-tuned on the
+scenes alone) on the crop at a size it is sure at: pasted with its face 160 px wide, and kept only when
+the teacher finds exactly one face there at 0.8 or above, overlapping the independent detector's
+(libfacedetection) box where that one finds a face. So the boxes keep the annotators' placement the
+detector learnt from the scenes, and a crop the teacher cannot box confidently is not used at all. Only
+the training split of the crops is read: the held-out fifth, from which the gate validation is built,
+is never seen.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 
 from services.inference.model.crops import as_bgr, read_bgr
 from services.inference.model.detectors.coarse_pass import PAD_VALUE
+from services.inference.model.detectors.ultraface_backend import UltraFaceDetector
 from services.inference.model.interface import BgrImage
 from training.average_precision import box_iou
 from training.gate_framing import FRAME_SIZE, Box, around_face, independent_faces, paste_at, resized_by
@@ -55,10 +57,10 @@ class BoxedCrop:
 
 
 class Teacher:
-    """Boxes faces with a detector (`detect_batch` of the serving UltraFace)."""
+    """Boxes the crops' faces with a pinned detector (`TEACHER_DETECTOR` in the pipeline)."""
 
-    def __init__(self, detector: object) -> None:
-        self._detect = detector.detect_batch  # type: ignore[attr-defined]
+    def __init__(self, detector: UltraFaceDetector) -> None:
+        self._detect = detector.detect_batch
 
     def box(self, crop: BgrImage) -> Box | None:
         """The teacher's box for the crop's one face, in crop pixels, or None when it is not sure of one."""
