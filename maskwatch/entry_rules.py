@@ -54,6 +54,12 @@ class RuleSet(BaseModel):
     """A second face narrower than this share of the visitor's (the nearest, widest face) belongs to
     someone at least 2.5 times farther from the camera: queueing behind, not walking through with
     them."""
+    other_face_overlap: float = Field(default=0.25, ge=0, le=1)
+    """A second face with this share of its box or more lying on the visitor's box is a piece of the
+    visitor (a cheek, a mask's valve, the forehead under a cap boxed apart), not someone else: two people
+    within reach of the gate show two faces side by side, and a face hidden that far behind the
+    visitor's head is not one the detector boxes. 1 counts every overlapping face. Chosen on the tune
+    half (docs/model-card.md)."""
 
     @model_validator(mode="after")
     def _plausible_range(self) -> Self:
@@ -75,6 +81,7 @@ class RuleOverrides(BaseModel):
     min_face_score: float | None = Field(default=None, ge=0, le=1)
     other_face_detector_score: float | None = Field(default=None, ge=0, le=1)
     other_face_width_share: float | None = Field(default=None, ge=0, le=1)
+    other_face_overlap: float | None = Field(default=None, ge=0, le=1)
 
     def named(self) -> dict[str, Any]:
         """Only the fields this override sets, as stored and merged."""

@@ -18,6 +18,7 @@ from training.classifier_training import (
     build_samples,
     train_classifier,
 )
+from training.crop_review import load_review, relabelled
 from training.dataset import (
     load_crop_folder,
     load_voc_scenes,
@@ -60,6 +61,8 @@ def run_training(
     detector = build_detector(MINING_DETECTOR)
     crops_dir = data_dir / "crops" / "train"
     train_crops, holdout_crops = split_crops(load_crop_folder(crops_dir) if crops_dir.is_dir() else [], fold)
+    if settings.crop_review:
+        train_crops = relabelled(train_crops, load_review())
     samples, counts = build_samples(
         train_crops,
         train_scenes,
@@ -85,7 +88,8 @@ def run_training(
             if pretrained
             else None,
             "data": {
-                "crop_set": "crops/train training split (4 of 5 by name hash)",
+                "crop_set": "crops/train training split (4 of 5 by name hash)"
+                + (", reviewed labels (training/crop_label_review.csv)" if settings.crop_review else ""),
                 "crop_set_held_out": f"crops/train held-out split: {len(holdout_crops)} images",
                 "scenes": scene_split_text(scene_fold, len(train_scenes)),
                 "held_out": f"scenes/dev held-out split: {len(holdout_scenes)} images",

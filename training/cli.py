@@ -297,6 +297,14 @@ def train_command(
             help="Also train on the detector's own boxes around annotated scene faces.",
         ),
     ] = CLASSIFIER_RECIPE.detector_positives,
+    crop_review: Annotated[
+        bool,
+        typer.Option(
+            "--crop-review/--no-crop-review",
+            help="Train on the reviewed crop labels (masks under the nose as incorrect; "
+            "training/crop_label_review.csv).",
+        ),
+    ] = CLASSIFIER_RECIPE.crop_review,
     evaluate: Annotated[
         bool,
         typer.Option(help="Evaluate the held-out splits afterwards and record the metrics in the sidecar."),
@@ -324,6 +332,7 @@ def train_command(
         synthetic_incorrect=synthetic_incorrect,
         incorrect_scene_share=incorrect_scene_share,
         detector_positives=detector_positives,
+        crop_review=crop_review,
         device=train_device,
     )
     onnx_path = run_training(root, pretrained, out, settings, fold, all_scenes)

@@ -30,6 +30,7 @@ import numpy as np
 
 from services.inference.model.crops import as_bgr, read_bgr, square_crop
 from services.inference.model.interface import BgrImage, MaskLabel
+from training.crop_review import crop_key
 from training.dataset import LabelledBox, Scene
 
 FRAME_SIZE = (640, 480)
@@ -61,6 +62,8 @@ class CropFace:
     path: Path
     label: MaskLabel
     face: Box | None
+    folder_label: MaskLabel | None = None
+    """The crop set's own label where the review changed it (training/crop_review.py), else None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,13 @@ class GateFrame:
     source: str
     people: int = 1
     """2 for a pair frame, where "one person at a time" is the right answer."""
+    folder_label: MaskLabel | None = None
+    """The crop set's own label where the review changed `label`, else None."""
+
+    @property
+    def label_in_folder(self) -> MaskLabel:
+        """The label as the data set has it, before any review."""
+        return self.folder_label or self.label
 
 
 def gate_part(name: str) -> Part:
@@ -170,8 +180,17 @@ def crop_frames(items: list[CropFace], seed: int = 0) -> Iterator[GateFrame]:
             patch = resized_by(part, factor)
             scaled_box = (box[0] * factor, box[1] * factor, box[2] * factor, box[3] * factor)
             frame = _paste(_background(rng), patch, rng, scaled_box)
-            yield GateFrame(frame, item.label, str(width), "photo", item.path.name)
-        yield GateFrame(_face_close_up(crop, face), item.label, CLOSE_UP, "close-up", item.path.name)
+            yield GateFrame(
+                frame, item.label, str(width), "photo", item.path.name, folder_label=item.folder_label
+            )
+        yield GateFrame(
+            _face_close_up(crop, face),
+            item.label,
+            CLOSE_UP,
+            "close-up",
+            item.path.name,
+            folder_label=item.folder_label,
+        )
 
 
 def _paste_centred(frame: BgrImage, patch: BgrImage, face: Box, centre: tuple[float, float]) -> BgrImage:
@@ -272,8 +291,11 @@ def independent_faces(image: BgrImage, min_score: float) -> list[Box]:
     return sorted(found, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
 
 
-def crop_faces(items: list[tuple[Path, MaskLabel]]) -> tuple[list[CropFace], Counter[str]]:
-    """The crops that show one person, each with where its face is; and how many were left out, by why.
+def crop_faces(
+    items: list[tuple[Path, MaskLabel]], review: dict[str, MaskLabel] | None = None
+) -> tuple[list[CropFace], Counter[str]]:
+    """The crops that show one person, each with where its face is and its label (the reviewed one
+    where `review`, keyed by `crop_review.crop_key`, changes it); and how many were left out, by why.
 
     Some "crops" are group photos and collages, where "one person at a time" is the right answer: an
     independent detector seeing two faces at 0.7 leaves them out. Others are wide photos with a small
@@ -296,5 +318,6 @@ def crop_faces(items: list[tuple[Path, MaskLabel]]) -> tuple[list[CropFace], Cou
             if face is not None and face[2] - face[0] < MIN_FACE_WIDTH:
                 left_out["face_under_32_px"] += 1
             else:
-                kept.append(CropFace(path, label, face))
+                seen = (review or {}).get(crop_key(path), label)
+                kept.append(CropFace(path, seen, face, folder_label=label if seen != label else None))
     return kept, left_out

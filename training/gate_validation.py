@@ -26,6 +26,7 @@ from maskwatch.contracts.gate_check import TemperatureReading
 from services.gate_controller.guidance import NO_FACE_REASONS
 from services.gate_controller.policy import RuleSet, decide
 from services.inference.model.interface import FrameError, FrameResult
+from training.crop_review import crop_key, load_review
 from training.dataset import load_crop_folder, load_voc_scenes, split_crops, split_scenes
 from training.gate_framing import (
     GateFrame,
@@ -94,21 +95,18 @@ def _refused_for_the_mask(reasons: Sequence[Reason]) -> bool:
     return Reason.NO_MASK in reasons or Reason.INCORRECT_MASK in reasons
 
 
-def run_gate_frames(
-    frames: Iterable[GateFrame], analyze: Analyze, rules: RuleSet | None = None, batch_size: int = 8
-) -> list[tuple[GateFrame, Outcome]]:
-    """Every frame with its outcome; frames are JPEG-encoded (quality 90) as a gate sends them."""
-    rules = rules or RuleSet()
-    done: list[tuple[GateFrame, Outcome]] = []
+Judged = tuple[GateFrame, FrameResult | FrameError]
+
+
+def run_gate_frames(frames: Iterable[GateFrame], analyze: Analyze, batch_size: int = 8) -> list[Judged]:
+    """Every frame (its pixels dropped once analysed: a run holds thousands) with what the engine made
+    of it; frames are JPEG-encoded (quality 90) as a gate sends them."""
+    done: list[Judged] = []
     batch: list[GateFrame] = []
 
     def flush() -> None:
         data = [cv2.imencode(".jpg", f.image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes() for f in batch]
-        # The pixels are dropped once judged: a run holds thousands of frames.
-        done.extend(
-            (replace(f, image=_NO_PIXELS), outcome(f.label, r, rules, f.people))
-            for f, r in zip(batch, analyze(data), strict=True)
-        )
+        done.extend((replace(f, image=_NO_PIXELS), r) for f, r in zip(batch, analyze(data), strict=True))
         batch.clear()
 
     for frame in frames:
@@ -118,6 +116,17 @@ def run_gate_frames(
     if batch:
         flush()
     return done
+
+
+def outcomes_of(
+    judged: Sequence[Judged], rules: RuleSet | None = None, reviewed_labels: bool = True
+) -> list[tuple[GateFrame, Outcome]]:
+    """Each frame's outcome under `rules`, against the reviewed labels or (each frame then carrying it
+    as its label, so that tables group by it) the crop set's own."""
+    rules = rules or RuleSet()
+    if not reviewed_labels:
+        judged = [(replace(f, label=f.label_in_folder, folder_label=None), r) for f, r in judged]
+    return [(frame, outcome(frame.label, result, rules, frame.people)) for frame, result in judged]
 
 
 def gate_table(outcomes: Sequence[tuple[GateFrame, Outcome]]) -> dict[str, Any]:
@@ -145,24 +154,29 @@ def gate_framing_report(
     data_dir: Path, analyze: Analyze, part: Part = "report", fold: int = 0
 ) -> dict[str, Any]:
     """The gate-framing table on one part of the held-out crops and scenes of `fold` (never trained on
-    by the crop stage; the scenes are held out only for fold models, see docs/model-card.md)."""
+    by the crop stage; the scenes are held out only for fold models, see docs/model-card.md), against
+    the reviewed crop labels (training/crop_review.py) and, beside it, against the crop set's own."""
     crops = [
         item
         for item in split_crops(load_crop_folder(data_dir / "crops" / "train"), fold)[1]
-        if gate_part(f"{item[0].parent.name}/{item[0].name}") == part
+        if gate_part(crop_key(item[0])) == part
     ]
-    faces, left_out = crop_faces(crops)
+    faces, left_out = crop_faces(crops, load_review())
     scenes = [
         scene
         for scene in split_scenes(load_voc_scenes(data_dir / "scenes" / "dev"), fold)[1]
         if gate_part(scene.image_path.name) == part
     ]
-    outcomes = run_gate_frames(chain(crop_frames(faces), pair_frames(faces), scene_frames(scenes)), analyze)
+    judged = run_gate_frames(chain(crop_frames(faces), pair_frames(faces), scene_frames(scenes)), analyze)
     return {
         "part": part,
         "crops": len(faces),
         "crops_left_out_as_several_people": left_out["several_people"],
         "crops_left_out_face_under_32_px": left_out["face_under_32_px"],
+        "crops_relabelled_by_review": sorted(
+            f"{crop_key(f.path)}: {f.folder_label} -> {f.label}" for f in faces if f.folder_label
+        ),
         "scenes": len(scenes),
-        "table": gate_table(outcomes),
+        "table": gate_table(outcomes_of(judged)),
+        "table_with_the_crop_sets_labels": gate_table(outcomes_of(judged, reviewed_labels=False)),
     }

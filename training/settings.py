@@ -31,6 +31,11 @@ class TrainSettings:
     """Within `incorrect`, how often a draw takes a real scene face rather than a synthetic one."""
     detector_positives: bool = False
     """Also train on the detector's own boxes around annotated faces (see `sort_detections`)."""
+    crop_review: bool = False
+    """Train on the reviewed crop labels (training/crop_review.py): masks worn under the nose, which the
+    crop set files under "with mask", as `incorrect`. Off: on the gate validation's tune half it refused
+    94% of masks under the nose instead of 34%, but let fewer masked people in and refused fewer unmasked
+    ones (docs/model-card.md, "Gate framing")."""
     device: str = "cpu"
     """Torch device to train on ('cpu', 'cuda', 'cuda:N'). The committed weights were trained on CPU, where
     a seed gives the same weights on a rerun; CUDA kernels are not bit-reproducible."""

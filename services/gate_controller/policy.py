@@ -78,14 +78,27 @@ def others_at_the_gate(
     faces: Sequence[AnalyzedFace], visitor: AnalyzedFace, rules: RuleSet
 ) -> list[AnalyzedFace]:
     """The faces beside the visitor's that belong to someone else at the gate: ones the detector is
-    sure of, near enough to be within reach of the gate (`RuleSet.other_face_width_share`)."""
+    sure of, near enough to be within reach of the gate (`RuleSet.other_face_width_share`) and not
+    lying on the visitor's own face (`RuleSet.other_face_overlap`)."""
     return [
         f
         for f in faces
         if f is not visitor
         and f.detector_score >= rules.other_face_detector_score
         and face_width(f) >= rules.other_face_width_share * face_width(visitor)
+        and (rules.other_face_overlap >= 1 or share_inside(f, visitor) < rules.other_face_overlap)
     ]
+
+
+def share_inside(face: AnalyzedFace, other: AnalyzedFace) -> float:
+    """The share of `face`'s box that lies inside `other`'s box (0 for an empty box)."""
+    x1, y1, x2, y2 = face.box
+    ox1, oy1, ox2, oy2 = other.box
+    area = (x2 - x1) * (y2 - y1)
+    if area <= 0:
+        return 0.0
+    inside = max(0.0, min(x2, ox2) - max(x1, ox1)) * max(0.0, min(y2, oy2) - max(y1, oy1))
+    return inside / area
 
 
 def _mask_problem(face: AnalyzedFace) -> Reason | None:

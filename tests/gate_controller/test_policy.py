@@ -41,7 +41,7 @@ def analysis(faces=(), temperature=36.6, image_error=None):
         ([face("mask")], 43.1, False, [Reason.REMEASURE_TEMPERATURE]),
         ([face("mask")], None, False, [Reason.NO_TEMPERATURE]),
         ([], 36.6, False, [Reason.NO_FACE]),
-        ([face(), face()], 36.6, False, [Reason.MULTIPLE_FACES]),
+        ([face(), face(box=(80, 10, 130, 70))], 36.6, False, [Reason.MULTIPLE_FACES]),
         ([face("no_mask")], 38.5, False, [Reason.NO_MASK, Reason.FEVER]),
         ([face(), face("mask", score=0.2)], 36.6, True, []),
         # A masked face the detector alone doubted, but the model is sure of, counts.
@@ -85,8 +85,31 @@ def test_only_people_within_reach_of_the_gate_count_as_another_person(faces, ope
     assert (decision.open, decision.reasons) == (opens, reasons)
 
 
+@pytest.mark.parametrize(
+    ("other", "opens"),
+    [
+        # A mask's valve boxed apart, wholly on the visitor's face: the visitor, not a second person.
+        ((300, 220, 390, 320), True),
+        # The cheek and ear, a third of its box off the visitor's face: still the visitor.
+        ((140, 150, 290, 330), True),
+        # Someone just behind the visitor's shoulder, a fifth of their face behind the visitor's head.
+        ((370, 60, 530, 240), False),
+    ],
+)
+def test_a_box_lying_on_the_visitors_face_is_the_visitor(other, opens):
+    decision = decide(analysis([face(box=VISITOR), face(box=other, detector_score=0.9)]), RuleSet())
+    assert (decision.open, decision.reasons) == (opens, [] if opens else [Reason.MULTIPLE_FACES])
+
+
+def test_overlap_one_counts_every_overlapping_face():
+    valve = face(box=(300, 220, 390, 320), detector_score=0.9)
+    assert decide(analysis([face(box=VISITOR), valve]), RuleSet(other_face_overlap=1)).reasons == [
+        Reason.MULTIPLE_FACES
+    ]
+
+
 def test_a_strict_gate_counts_every_face_as_a_person():
-    strict = RuleSet(other_face_detector_score=0, other_face_width_share=0)
+    strict = RuleSet(other_face_detector_score=0, other_face_width_share=0, other_face_overlap=1)
     far_and_doubted = face(box=(500, 100, 530, 130), detector_score=0.1)
     assert decide(analysis([face(box=VISITOR), far_and_doubted]), strict).reasons == [Reason.MULTIPLE_FACES]
     assert decide(analysis([face(box=VISITOR), far_and_doubted]), RuleSet()).open

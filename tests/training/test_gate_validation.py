@@ -3,18 +3,21 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from services.gate_controller.policy import RuleSet
 from services.inference.model.interface import Face, FaceBox, FrameError, FrameResult, MaskLabel
 from stack.cli import app
 from tests.inference.conftest import voc_scene_set
-from training.dataset import is_holdout
+from training.crop_review import REVIEW_PATH, load_review, relabelled
+from training.dataset import is_holdout as crop_is_held_out
 from training.gate_framing import (
     CLOSE_UP,
     FACE_WIDTHS,
@@ -26,7 +29,7 @@ from training.gate_framing import (
     gate_part,
     pair_frames,
 )
-from training.gate_validation import gate_table, outcome
+from training.gate_validation import gate_table, outcome, outcomes_of
 
 
 def frame(*labels: MaskLabel, score: float = 0.9) -> FrameResult:
@@ -153,7 +156,7 @@ def test_the_table_counts_rights_and_failures_per_class_and_size(tmp_path: Path,
 def held_out_report_names(count: int) -> list[str]:
     """Crop names that fall in the held-out fifth and its report half."""
     names = (f"face{i}.jpg" for i in range(10_000))
-    return [n for n in names if is_holdout(n) and gate_part(n) == "report"][:count]
+    return [n for n in names if crop_is_held_out(n) and gate_part(n) == "report"][:count]
 
 
 def test_evaluate_reports_the_gate_framing_of_the_data_dir(tmp_path: Path, face_crop: np.ndarray):
@@ -171,3 +174,54 @@ def test_evaluate_reports_the_gate_framing_of_the_data_dir(tmp_path: Path, face_
     assert set(sizes) == {*map(str, FACE_WIDTHS), CLOSE_UP, "all"}
     assert sizes["all"]["frames"] == 2 * (len(FACE_WIDTHS) + 1)
     assert gate["table"]["crops:pairs"]["two_people"]["all"]["frames"] == len(PAIR_WIDTHS)
+    # No crop of this data set is in the review: both tables agree.
+    assert gate["crops_relabelled_by_review"] == []
+    assert gate["table_with_the_crop_sets_labels"] == gate["table"]
+
+
+def test_a_reviewed_crop_is_judged_by_its_reviewed_label_and_reported_both_ways(
+    tmp_path: Path, face_crop: np.ndarray
+):
+    folder = tmp_path / "with_mask"
+    folder.mkdir()
+    under_nose, fine = folder / "under_nose.jpg", folder / "fine.jpg"
+    for path in (under_nose, fine):
+        cv2.imwrite(str(path), face_crop)
+    kept, _ = crop_faces([(under_nose, "mask"), (fine, "mask")], {"with_mask/under_nose.jpg": "incorrect"})
+    assert [(k.label, k.folder_label) for k in kept] == [("incorrect", "mask"), ("mask", None)]
+    frames = [next(iter(crop_frames([item]))) for item in kept]
+    assert [(f.label, f.label_in_folder) for f in frames] == [("incorrect", "mask"), ("mask", "mask")]
+    refused = frame("incorrect")  # what the gate should answer to a mask under the nose
+    judged = [(frames[0], refused), (frames[1], frame("mask"))]
+    assert [o for _f, o in outcomes_of(judged)] == ["right", "right"]
+    as_filed = outcomes_of(judged, reviewed_labels=False)
+    assert [(f.label, o) for f, o in as_filed] == [("mask", "wrong_label"), ("mask", "right")]
+
+
+def test_the_committed_review_changes_labels_and_held_out_crops_had_two_looks(tmp_path: Path):
+    review = load_review()
+    assert review, "the review lists the crops it relabelled"
+    with REVIEW_PATH.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["crop", "folder_label", "reviewed", "looks", "seen"]
+    held_out = 0
+    for row in rows:
+        folder = row["crop"].split("/")[0]
+        assert row["folder_label"] == {"with_mask": "mask", "without_mask": "no_mask"}[folder]
+        assert review[row["crop"]] == row["reviewed"] != row["folder_label"]
+        if crop_is_held_out(row["crop"]):
+            held_out += 1
+            assert row["looks"] == "2", row  # what the gate validation reports on was looked at twice
+    assert held_out > 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("crop,folder_label,reviewed,looks,seen\nwith_mask/a.jpg,mask,worn_badly,1,x\n")
+    with pytest.raises(ValueError, match=r"bad\.csv:2: unknown label 'worn_badly'"):
+        load_review(bad)
+
+
+def test_training_takes_the_reviewed_label_of_a_crop_and_the_folders_of_the_rest():
+    items = [(Path("crops/with_mask/under_nose.jpg"), "mask"), (Path("crops/with_mask/fine.jpg"), "mask")]
+    assert relabelled(items, {"with_mask/under_nose.jpg": "incorrect", "without_mask/fine.jpg": "mask"}) == [
+        (Path("crops/with_mask/under_nose.jpg"), "incorrect"),
+        (Path("crops/with_mask/fine.jpg"), "mask"),
+    ]

@@ -2346,6 +2346,8 @@ export interface components {
             other_face_detector_score?: number | null;
             /** Other Face Width Share */
             other_face_width_share?: number | null;
+            /** Other Face Overlap */
+            other_face_overlap?: number | null;
         };
         /**
          * RuleSet
@@ -2386,6 +2388,11 @@ export interface components {
              * @default 0.4
              */
             other_face_width_share: number;
+            /**
+             * Other Face Overlap
+             * @default 0.25
+             */
+            other_face_overlap: number;
         };
         /** RulesOut */
         RulesOut: {
