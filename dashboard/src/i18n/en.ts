@@ -245,6 +245,13 @@ const en = {
     maskHint: "When the mask is missing or worn wrong.",
     temperature: "Temperature rule",
     temperatureHint: "When it is high, missing or implausible.",
+    people: "Second person in the frame",
+    peopleHint: "Counting every face never lets two people through on one check, but refuses a lone visitor more often: a stray box counts as a person.",
+    peopleChoice: {
+      tolerant: "Ignore stray boxes, faces far behind and boxes on the visitor's own face (recommended)",
+      strict: "Count every face as a person",
+      custom: "Custom values (set through the API)",
+    },
     enforcement: {
       hard: "Deny entry",
       soft: "Let in, record it",

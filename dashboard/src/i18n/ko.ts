@@ -247,6 +247,13 @@ const ko: Messages = {
     maskHint: "마스크를 쓰지 않았거나 잘못 썼을 때.",
     temperature: "체온 규칙",
     temperatureHint: "체온이 높거나, 측정되지 않았거나, 비정상일 때.",
+    people: "프레임 속 두 번째 사람",
+    peopleHint: "모든 얼굴을 사람으로 세면 한 번의 검사로 두 사람이 통과하는 일은 없지만, 잘못 잡힌 상자도 사람으로 세므로 혼자 온 방문자도 더 자주 거부됩니다.",
+    peopleChoice: {
+      tolerant: "잘못 잡힌 상자, 멀리 뒤쪽의 얼굴, 방문자 본인 얼굴에 겹친 상자는 무시 (권장)",
+      strict: "모든 얼굴을 사람으로 계산",
+      custom: "사용자 지정 값 (API로 설정됨)",
+    },
     enforcement: {
       hard: "출입 거부",
       soft: "출입 허용, 기록",

@@ -16,7 +16,9 @@ import {
   FEVER_MIN_C,
   formFrom,
   INHERIT,
+  inheritedPeople,
   overridesFrom,
+  PEOPLE_CHOICES,
   problemOf,
   type Enforcement,
   type RuleForm,
@@ -71,6 +73,12 @@ export function RulesEditor({
     { value: INHERIT, label: t("settings.inherit", { value: t(`settings.enforcement.${value}`) }) },
     ...ENFORCEMENTS.map((e) => ({ value: e, label: t(`settings.enforcement.${e}`) })),
   ];
+  const peopleOptions = [
+    { value: INHERIT, label: t("settings.inherit", { value: t(`settings.peopleChoice.${inheritedPeople(inherited)}`) }) },
+    ...PEOPLE_CHOICES.map((p) => ({ value: p, label: t(`settings.peopleChoice.${p}`) })),
+    // Offered only where the API holds some other combination, so that an untouched form saves it as it is.
+    ...(formFrom(data.overrides).people === "custom" ? [{ value: "custom", label: t("settings.peopleChoice.custom") }] : []),
+  ];
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (!editable || problem) return;
@@ -111,6 +119,16 @@ export function RulesEditor({
             readOnly={!editable}
           />
         </SimpleGrid>
+        {/* Its own row: the choices are sentences, too long for a third of the form. */}
+        <Select
+          label={t("settings.people")}
+          description={t("settings.peopleHint")}
+          data={peopleOptions}
+          value={form.people}
+          onChange={(value) => value && update({ people: value as RuleForm["people"] })}
+          allowDeselect={false}
+          readOnly={!editable}
+        />
         <Text size="sm" data-testid={`effective-${scope}-${subject}`}>
           {t("settings.effective", {
             fever: data.effective.fever_threshold_c,

@@ -9,11 +9,28 @@ export type Enforcement = RuleSet["mask"];
 export const ENFORCEMENTS: readonly Enforcement[] = ["hard", "soft", "off"];
 export const INHERIT = "inherit";
 
+/**
+ * Who counts as another person in a gate frame. The three `other_face_*` thresholds only make sense
+ * together, so the form offers them as two named settings; "custom" is a combination set through the
+ * API, which the form keeps as it is.
+ */
+export type People = "tolerant" | "strict" | "custom";
+export const PEOPLE_CHOICES = ["tolerant", "strict"] as const;
+type PeopleKey = "other_face_detector_score" | "other_face_width_share" | "other_face_overlap";
+const PEOPLE_KEYS: readonly PeopleKey[] = ["other_face_detector_score", "other_face_width_share", "other_face_overlap"];
+const PEOPLE: Record<(typeof PEOPLE_CHOICES)[number], Pick<RuleSet, PeopleKey>> = {
+  // The API's defaults. Sent explicitly rather than left unset, so that a gate can be tolerant under a strict site.
+  tolerant: { other_face_detector_score: 0.3, other_face_width_share: 0.4, other_face_overlap: 0.25 },
+  // Any detection at all, however weak, small or overlapping the visitor's own face, is a second person.
+  strict: { other_face_detector_score: 0, other_face_width_share: 0, other_face_overlap: 1 },
+};
+
 export type RuleForm = {
   /** Degrees Celsius as typed; "" inherits. */
   fever: string;
   mask: Enforcement | typeof INHERIT;
   temperature: Enforcement | typeof INHERIT;
+  people: People | typeof INHERIT;
 };
 
 export function formFrom(overrides: RuleOverrides): RuleForm {
@@ -21,7 +38,18 @@ export function formFrom(overrides: RuleOverrides): RuleForm {
     fever: overrides.fever_threshold_c == null ? "" : String(overrides.fever_threshold_c),
     mask: overrides.mask ?? INHERIT,
     temperature: overrides.temperature ?? INHERIT,
+    people: peopleSet(overrides),
   };
+}
+
+function peopleSet(overrides: RuleOverrides): RuleForm["people"] {
+  if (PEOPLE_KEYS.every((key) => overrides[key] == null)) return INHERIT;
+  return PEOPLE_CHOICES.find((choice) => PEOPLE_KEYS.every((key) => overrides[key] === PEOPLE[choice][key])) ?? "custom";
+}
+
+/** What a site or gate that inherits the setting follows: anything short of strict lets stray boxes pass. */
+export function inheritedPeople(inherited: RuleSet): (typeof PEOPLE_CHOICES)[number] {
+  return PEOPLE_KEYS.every((key) => inherited[key] === PEOPLE.strict[key]) ? "strict" : "tolerant";
 }
 
 export type FormProblem = "feverNotANumber" | "feverOutOfRange";
@@ -53,10 +81,17 @@ export function overridesFrom(current: RuleOverrides, form: RuleForm): RuleOverr
     ...(fever === "" ? {} : { fever_threshold_c: Number(fever) }),
     ...(form.mask === INHERIT ? {} : { mask: form.mask }),
     ...(form.temperature === INHERIT ? {} : { temperature: form.temperature }),
+    ...peopleOverrides(current, form.people),
   };
 }
 
-const SHOWN = new Set<keyof RuleOverrides>(["fever_threshold_c", "mask", "temperature"]);
+const SHOWN = new Set<keyof RuleOverrides>(["fever_threshold_c", "mask", "temperature", ...PEOPLE_KEYS]);
+
+function peopleOverrides(current: RuleOverrides, people: RuleForm["people"]): RuleOverrides {
+  if (people === INHERIT) return {};
+  if (people !== "custom") return PEOPLE[people];
+  return Object.fromEntries(PEOPLE_KEYS.filter((key) => current[key] != null).map((key) => [key, current[key]]));
+}
 
 /** Whether saving would change anything. */
 export function changed(current: RuleOverrides, form: RuleForm): boolean {
