@@ -33,7 +33,7 @@ describe("the entry rules form", () => {
     vi.restoreAllMocks();
   });
 
-  it("lets a gate under a strict site ignore stray boxes", async () => {
+  it("lets a gate under a strict site count only people within reach", async () => {
     vi.spyOn(api, "GET").mockImplementation((async () => ok(rules)) as never);
     const put = vi.spyOn(api, "PUT").mockImplementation((async () => ok(rules)) as never);
     render(
@@ -48,7 +48,7 @@ describe("the entry rules form", () => {
     expect(screen.getByText(/refuses a lone visitor more often/)).toBeTruthy();
 
     fireEvent.click(people);
-    fireEvent.click(await screen.findByRole("option", { name: /Ignore stray boxes/ }));
+    fireEvent.click(await screen.findByRole("option", { name: /Only people within reach count/ }));
     fireEvent.click(screen.getByRole("button", { name: "Save" }));
     await waitFor(() =>
       expect(put).toHaveBeenCalledWith("/api/v1/gates/{gate_id}/rules", {

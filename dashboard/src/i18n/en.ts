@@ -246,9 +246,9 @@ const en = {
     temperature: "Temperature rule",
     temperatureHint: "When it is high, missing or implausible.",
     people: "Second person in the frame",
-    peopleHint: "Counting every face never lets two people through on one check, but refuses a lone visitor more often: a stray box counts as a person.",
+    peopleHint: "Recommended: a box the detector barely believes in, a face far behind or a box on the visitor's own face is no second person. Counting every face never lets two people through on one check, but refuses a lone visitor more often.",
     peopleChoice: {
-      tolerant: "Ignore stray boxes, faces far behind and boxes on the visitor's own face (recommended)",
+      tolerant: "Only people within reach count (recommended)",
       strict: "Count every face as a person",
       custom: "Custom values (set through the API)",
     },
