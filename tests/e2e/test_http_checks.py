@@ -66,6 +66,10 @@ IMAGE_PART = (
 """The start of a well-formed form whose image then never ends."""
 
 
+RESET_BEFORE_THE_ANSWER = 0
+"""What `_status_of_raw_post` returns when the connection was reset before the status line arrived."""
+
+
 async def _status_of_raw_post(port: int, head: dict[str, str], chunks: int = 0) -> int:
     """POST over a bare socket, so nothing but the server decides how much of the body goes: the
     headers, then (with `chunks`) the image part's start and up to that many 64 KiB chunks of image
@@ -84,13 +88,17 @@ async def _status_of_raw_post(port: int, head: dict[str, str], chunks: int = 0) 
     feeder = asyncio.create_task(feed())
     try:
         status_line = await asyncio.wait_for(reader.readline(), timeout=60)
+    except ConnectionResetError:
+        # The server answered and closed while the body was still coming: the peer's reset can discard
+        # the answer before it is read. It refused the body either way, without reading it.
+        status_line = b""
     finally:
         feeder.cancel()
         await asyncio.gather(feeder, return_exceptions=True)
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
-    return int(status_line.split()[1])
+    return int(status_line.split()[1]) if status_line else RESET_BEFORE_THE_ANSWER
 
 
 async def test_oversized_bodies_are_refused_unread_and_a_normal_check_still_passes(stack):
@@ -107,7 +115,9 @@ async def test_oversized_bodies_are_refused_unread_and_a_normal_check_still_pass
     chunked = await _status_of_raw_post(
         port, {"Content-Type": MULTIPART, "Transfer-Encoding": "chunked"}, chunks=chunks
     )
-    assert chunked == 413
+    # A 413, or the reset that can overtake it while the client is still sending; a server that read
+    # the whole body would answer it (401, 422, ...), never reset.
+    assert chunked in (413, RESET_BEFORE_THE_ANSWER)
 
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
         files = {"image": ("p.jpg", sample_jpeg("mask"), "image/jpeg")}
