@@ -27,13 +27,9 @@ from pathlib import Path
 from typing import cast, get_args
 
 from services.inference.model.interface import MaskLabel
+from training.dataset import crop_key
 
 REVIEW_PATH = Path(__file__).with_name("crop_label_review.csv")
-
-
-def crop_key(path: Path) -> str:
-    """How the review names a crop: its folder and file name (`with_mask/0_0_33.jpg`)."""
-    return f"{path.parent.name}/{path.name}"
 
 
 def load_review(path: Path = REVIEW_PATH) -> dict[str, MaskLabel]:

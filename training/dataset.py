@@ -114,12 +114,18 @@ def scene_split_text(fold: int | None, trained: int) -> str:
     return f"scenes/dev training split of fold {fold} (image-level, 4 of 5 by name hash): {trained}"
 
 
+def crop_key(path: Path) -> str:
+    """How a crop is named across splits and reviews: its class folder and file name
+    (`with_mask/0_0_33.jpg`)."""
+    return f"{path.parent.name}/{path.name}"
+
+
 def split_crops(
     items: list[tuple[Path, MaskLabel]], fold: int = 0
 ) -> tuple[list[tuple[Path, MaskLabel]], list[tuple[Path, MaskLabel]]]:
     """(training crops, held-out crops), one in five by class folder and file name."""
-    train = [i for i in items if not is_holdout(f"{i[0].parent.name}/{i[0].name}", fold)]
-    holdout = [i for i in items if is_holdout(f"{i[0].parent.name}/{i[0].name}", fold)]
+    train = [i for i in items if not is_holdout(crop_key(i[0]), fold)]
+    holdout = [i for i in items if is_holdout(crop_key(i[0]), fold)]
     return train, holdout
 
 

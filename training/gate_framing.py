@@ -30,8 +30,7 @@ import numpy as np
 
 from services.inference.model.crops import as_bgr, read_bgr, square_crop
 from services.inference.model.interface import BgrImage, MaskLabel
-from training.crop_review import crop_key
-from training.dataset import LabelledBox, Scene
+from training.dataset import LabelledBox, Scene, crop_key
 
 FRAME_SIZE = (640, 480)
 FACE_WIDTHS = (120, 160, 220, 280, 320)
@@ -295,7 +294,7 @@ def crop_faces(
     items: list[tuple[Path, MaskLabel]], review: dict[str, MaskLabel] | None = None
 ) -> tuple[list[CropFace], Counter[str]]:
     """The crops that show one person, each with where its face is and its label (the reviewed one
-    where `review`, keyed by `crop_review.crop_key`, changes it); and how many were left out, by why.
+    where `review`, keyed by `dataset.crop_key`, changes it); and how many were left out, by why.
 
     Some "crops" are group photos and collages, where "one person at a time" is the right answer: an
     independent detector seeing two faces at 0.7 leaves them out. Others are wide photos with a small

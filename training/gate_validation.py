@@ -26,8 +26,8 @@ from maskwatch.contracts.gate_check import TemperatureReading
 from services.gate_controller.guidance import NO_FACE_REASONS
 from services.gate_controller.policy import RuleSet, decide
 from services.inference.model.interface import FrameError, FrameResult
-from training.crop_review import crop_key, load_review
-from training.dataset import load_crop_folder, load_voc_scenes, split_crops, split_scenes
+from training.crop_review import load_review
+from training.dataset import crop_key, load_crop_folder, load_voc_scenes, split_crops, split_scenes
 from training.gate_framing import (
     GateFrame,
     Part,
