@@ -631,6 +631,10 @@ try {
   await phone.getByRole("heading", { level: 1, name: "게이트 및 카메라" }).waitFor();
   await phone.locator('[data-gate="gate-a"]').waitFor();
   await shot(phone, "ko-phone-devices");
+  await phone.goto(`${BASE}/settings`);
+  await phone.getByTestId("effective-site-default").filter({ hasText: "발열 37.2 °C" }).waitFor();
+  assert.equal(await overflows(), false, "the Korean settings are wider than the phone");
+  await shot(phone, "ko-phone-settings");
   step("installable: the manifest, its icons and the service worker are served as a phone needs them");
   const manifestHref = await phone.locator('link[rel="manifest"]').getAttribute("href");
   const manifest = await phone.request.get(`${BASE}${manifestHref}`);

@@ -48,11 +48,12 @@ describe("who counts as a second person", () => {
     expect(formFrom({ other_face_overlap: 1 }).people).toBe("custom");
   });
 
-  it("names what is inherited: strict only when every face counts", () => {
+  it("names what is inherited: a named setting, or custom when it matches neither", () => {
     const defaults: RuleSet = { fever_threshold_c: 37.5, plausible_min_c: 30, plausible_max_c: 43, mask: "hard", temperature: "hard", min_face_score: 0.5, ...tolerant };
     expect(inheritedPeople(defaults)).toBe("tolerant");
     expect(inheritedPeople({ ...defaults, ...strict })).toBe("strict");
-    expect(inheritedPeople({ ...defaults, ...strict, other_face_overlap: 0.9 })).toBe("tolerant");
+    expect(inheritedPeople({ ...defaults, ...strict, other_face_overlap: 0.9 })).toBe("custom");
+    expect(inheritedPeople({ ...defaults, other_face_width_share: 0.6 })).toBe("custom");
   });
 
   it("sends all three, the defaults too, and keeps the overrides the form does not show", () => {

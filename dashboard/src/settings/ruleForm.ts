@@ -47,9 +47,10 @@ function peopleSet(overrides: RuleOverrides): RuleForm["people"] {
   return PEOPLE_CHOICES.find((choice) => PEOPLE_KEYS.every((key) => overrides[key] === PEOPLE[choice][key])) ?? "custom";
 }
 
-/** What a site or gate that inherits the setting follows: anything short of strict lets stray boxes pass. */
-export function inheritedPeople(inherited: RuleSet): (typeof PEOPLE_CHOICES)[number] {
-  return PEOPLE_KEYS.every((key) => inherited[key] === PEOPLE.strict[key]) ? "strict" : "tolerant";
+/** What a site or gate that inherits the setting follows: one of the named settings, or "custom" when the
+ * inherited values (set through the API higher up) match neither. */
+export function inheritedPeople(inherited: RuleSet): People {
+  return PEOPLE_CHOICES.find((choice) => PEOPLE_KEYS.every((key) => inherited[key] === PEOPLE[choice][key])) ?? "custom";
 }
 
 export type FormProblem = "feverNotANumber" | "feverOutOfRange";
