@@ -16,7 +16,8 @@ and scratch database of its own), with each service a separate process started a
 4. resident memory of every service at start and after a run at half saturation (`--soak-s`);
 5. indoor cameras at 2 and 5 fps: how many one worker keeps up with, and gate latency beside them;
 6. 1, 2 and 4 inference workers sharing the consumer group, and the number `maskwatch up` starts here
-   (one per core on the CPU);
+   (one per core on the CPU); then 1 and 2 workers alone, draining a backlog with the cores free of the
+   other services, beside the bare model in as many processes (what the cores allow);
 7. the same load through a synchronous one-request-one-inference HTTP server (bench/sync_server.py),
    on the same ladder of rates: its saturation and its p99 at each rate against the pipeline as
    `maskwatch up` runs it.
@@ -41,6 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pipeline.backlog import bare_in_processes, drain_per_s
 from pipeline.cameras import frames_by_outcome, run_cameras
 from pipeline.footprint import redis_bytes_per_check, rows_per_check
 from pipeline.gate_load import LoadResult, PayloadMaker, run_gates
@@ -233,6 +235,35 @@ def run_pipeline(
     figures["workers"] = workers
     table("Inference workers sharing the consumer group", workers)
 
+    world.stop()
+    figures["workers_alone"] = run_backlog_section(args, world, jpeg, bare)
+
+
+def run_backlog_section(args: argparse.Namespace, world: World, jpeg: bytes, bare: float) -> dict[str, Any]:
+    """Workers alone on the machine, draining a backlog (pipeline/backlog.py), beside the bare model in as
+    many processes: how far a worker scales by process where the cores are free."""
+    seconds = 6.0 if args.quick else 20.0
+    rows = []
+    for n in (1, 2):
+        drained = drain_per_s(world, jpeg, n, count=int(bare * seconds * n), timeout_s=seconds * 4)
+        ceiling = bare_in_processes(jpeg, n, seconds / 2)
+        rows.append(
+            {"workers": n, "checks_per_s": round(drained, 2), "bare_model_processes_per_s": round(ceiling, 2)}
+        )
+    table("Workers alone draining a backlog, every core free of other services", rows)
+    one, two = rows
+    return {
+        "runs": rows,
+        "two_workers_vs_one": round(two["checks_per_s"] / one["checks_per_s"], 3)
+        if one["checks_per_s"]
+        else None,
+        "two_bare_models_vs_one": (
+            round(two["bare_model_processes_per_s"] / one["bare_model_processes_per_s"], 3)
+            if one["bare_model_processes_per_s"]
+            else None
+        ),
+    }
+
 
 def run_camera_section(args: argparse.Namespace, world: World, bench: Bench, half: float) -> dict[str, Any]:
     (monitoring,) = world.start(["monitoring"])
@@ -360,6 +391,8 @@ def summarise(figures: dict[str, Any], bare: float, default_workers: int) -> Non
     figures["four_workers_vs_one"] = (
         round(workers[4] / workers[1], 3) if 4 in workers and workers[1] else None
     )
+    figures["two_workers_vs_one_cores_free"] = figures["workers_alone"]["two_workers_vs_one"]
+    figures["two_bare_models_vs_one"] = figures["workers_alone"]["two_bare_models_vs_one"]
     figures["rss_growth_ratio"] = max(r["ratio"] for r in figures["rss_mib"])
     table(
         f"p99 at each offered rate up to half saturation: {default_workers} worker(s) against the server",
@@ -377,6 +410,8 @@ def summarise(figures: dict[str, Any], bare: float, default_workers: int) -> Non
         "p99_ms_half_saturation",
         "two_workers_vs_one",
         "four_workers_vs_one",
+        "two_workers_vs_one_cores_free",
+        "two_bare_models_vs_one",
         "rss_growth_ratio",
     )
     table("Summary", [{"figure": k, "value": figures[k]} for k in headline])

@@ -166,14 +166,18 @@ class World:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
-    def start(self, names: list[str], *, workers: int = 1) -> list[Service]:
-        """Start `names` (inference as `workers` processes under their own consumer names) and wait."""
+    def start(
+        self, names: list[str], *, workers: int = 1, extra_env: dict[str, str] | None = None
+    ) -> list[Service]:
+        """Start `names` (inference as `workers` processes under their own consumer names) and wait;
+        `extra_env` is added to each one's environment."""
         started = []
         for name in names:
             count = workers if name == "inference" else 1
             for n in range(1, count + 1):
                 label = f"{name}-{n}" if count > 1 else name
                 extra = {"MASKWATCH_WORKER__INSTANCE": f"bench-{n}"} if name == "inference" else {}
+                extra |= extra_env or {}
                 service = Service(label, name, self.env(**extra), self.folder)
                 service.start()
                 started.append(service)
