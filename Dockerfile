@@ -3,7 +3,7 @@ FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 # The shared floor, the services, the devices' contracts and the composition root; never training/
 # (serving needs no torch and no training code: tests/test_layers.py checks that it runs without them).
 COPY maskwatch ./maskwatch
@@ -12,7 +12,7 @@ COPY devices ./devices
 COPY stack ./stack
 # The `mosquitto` group (1883, the broker image's) lets the API keep the broker's password file
 # readable by the broker alone (owner maskwatch, group mosquitto, 0640) when it registers a device.
-RUN pip install ".[server]" && groupadd --system --gid 1883 mosquitto \
+RUN pip install -c constraints.txt ".[server]" && groupadd --system --gid 1883 mosquitto \
     && useradd --system --uid 10001 --groups mosquitto maskwatch \
     && mkdir -p /var/lib/maskwatch/snapshots /var/lib/maskwatch/faces && chown -R maskwatch /var/lib/maskwatch
 USER maskwatch

@@ -8,15 +8,15 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 
 .PHONY: setup demo up test check lint typecheck format bench bench-quick bench-more clean wheel \
-	dashboard dashboard-check dashboard-types dashboard-types-check dashboard-unit dashboard-test
+	lock dashboard dashboard-check dashboard-types dashboard-types-check dashboard-unit dashboard-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # What the demo and the services need (no torch: serving on the CPU uses ONNX Runtime).
-$(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[server]"
+$(VENV)/.runtime: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[server]"
 	touch $@
 
 # The web console (dashboard/): built only where npm is installed; the Python side works without it.
@@ -24,9 +24,9 @@ NPM := $(shell command -v npm 2>/dev/null)
 DASHBOARD := dashboard
 
 # Everything for development: training (torch), tests, linters.
-$(VENV)/.dev: pyproject.toml $(VENV)/.runtime
-	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[server,train,dev]"
+$(VENV)/.dev: pyproject.toml constraints.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet -c constraints.txt "$(TORCH)"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[server,train,dev]"
 	touch $@
 
 setup: $(VENV)/.dev dashboard
@@ -133,6 +133,12 @@ drills: setup
 # Many gates and cameras for a bounded run: the drills' counts and each service's memory, start and end.
 soak: setup
 	$(BIN)/python bench/soak.py
+
+# constraints.txt from the development venv: run after changing a dependency in pyproject.toml (or to
+# take new releases: `pip install -U` in the venv, `make test`, then `make lock`).
+lock: $(VENV)/.dev
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v -i -E '^(torch|nvidia-|triton)[=-]'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(DASHBOARD)/node_modules $(DASHBOARD)/dist $(DASHBOARD)/test-results
