@@ -108,6 +108,12 @@ class _ThreadedWorker(SimpleWorker):
     def _install_signal_handlers(self) -> None:
         return None
 
+    def subscribe(self) -> None:
+        """No command channel: each burst lives well under a second, the stop event ends the runner, and
+        rq's listener thread (a Redis pub/sub reader that sleeps 60 s between reads) would make every
+        burst's teardown wait for it, up to a minute with redis-py 8.2, whose thread stop waits."""
+        return None
+
 
 def work_until(stop: threading.Event, redis_url: str, prefix: str, poll_s: float = 0.5) -> None:
     """Run delivery jobs (and release scheduled ones) until `stop`: short burst runs, back to back."""
