@@ -13,17 +13,15 @@ import asyncio
 import multiprocessing
 import queue
 import time
-from datetime import UTC, datetime
 from multiprocessing.synchronize import Barrier
 from typing import Any
-from uuid import uuid4
 
 from redis import Redis
 
-from maskwatch.contracts import GateCheck, ReceivedGateCheck
 from maskwatch.queue import open_queue
 from maskwatch.streams import Streams, append_many
 
+from .gate_load import queued_check
 from .model_stages import bare_frames_per_s, worker_engine
 from .world import REDIS_URL, World
 
@@ -38,24 +36,17 @@ async def fill(world: World, jpeg: bytes, count: int) -> None:
     stream = Streams(world.prefix).checks
     try:
         for start in range(0, count, FILL_CHUNK):
-            now = datetime.now(UTC)
             batch = [
-                ReceivedGateCheck(
-                    check=GateCheck(
-                        gate_id=f"backlog-{n % 16}", check_id=uuid4(), captured_at=now, image_jpeg=jpeg
-                    ),
-                    received_at=now,
-                )
-                for n in range(start, min(start + FILL_CHUNK, count))
+                queued_check(jpeg, f"backlog-{n % 16}") for n in range(start, min(start + FILL_CHUNK, count))
             ]
             await append_many(queue, stream, batch)
     finally:
         await queue.close()
 
 
-def _analysed(redis: Redis, world: World) -> int:
+def _analysed(redis: Redis, streams: Streams) -> int:
     """Analyses the workers wrote (nothing reads them here, so none is trimmed)."""
-    return int(redis.xlen(Streams(world.prefix).analyses.key))
+    return int(redis.xlen(streams.analyses.key))
 
 
 def drain_per_s(world: World, jpeg: bytes, workers: int, count: int, timeout_s: float) -> float:
@@ -70,12 +61,12 @@ def drain_per_s(world: World, jpeg: bytes, workers: int, count: int, timeout_s: 
             ["inference"], workers=workers, extra_env={"MASKWATCH_WORKER__CHECK_DEADLINE_S": NO_DEADLINE_S}
         )
         try:
-            t0, a0 = time.monotonic(), _analysed(redis, world)
+            t0, a0 = time.monotonic(), _analysed(redis, streams)
             t1, a1 = t0, a0
             deadline = t0 + timeout_s
             while a1 < 0.9 * count and time.monotonic() < deadline:
                 time.sleep(0.2)
-                t1, a1 = time.monotonic(), _analysed(redis, world)
+                t1, a1 = time.monotonic(), _analysed(redis, streams)
         finally:
             world.stop(started)
         redis.delete(streams.checks.key, streams.analyses.key)

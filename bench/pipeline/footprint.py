@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from uuid import uuid4
-
 import psycopg
 import redis.asyncio as aioredis
 
-from maskwatch.contracts import GateCheck, ReceivedGateCheck, TemperatureReading
 from maskwatch.queue import open_queue
 from maskwatch.streams import Streams, append_many
+from pipeline.gate_load import queued_check
 from pipeline.world import POSTGRES_ADMIN_URL, REDIS_URL, World
 
 SAMPLE = 200
@@ -21,20 +18,7 @@ async def redis_bytes_per_check(world: World, jpeg: bytes) -> int:
     backlog of N seconds at R checks/s holds N x R x this."""
     streams = Streams(f"{world.prefix}-footprint")
     queue = open_queue(REDIS_URL)
-    now = datetime.now(UTC)
-    checks = [
-        ReceivedGateCheck(
-            check=GateCheck(
-                gate_id="g",
-                check_id=uuid4(),
-                captured_at=now,
-                image_jpeg=jpeg,
-                temperature=TemperatureReading(corrected_c=36.6),
-            ),
-            received_at=now,
-        )
-        for _ in range(SAMPLE)
-    ]
+    checks = [queued_check(jpeg, "g") for _ in range(SAMPLE)]
     raw = aioredis.Redis.from_url(REDIS_URL)
     try:
         await append_many(queue, streams.checks, checks)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from maskwatch.contracts import GateCheck, TemperatureReading
+from maskwatch.contracts import GateCheck, ReceivedGateCheck, TemperatureReading
 from maskwatch.contracts.binary_frame import pack, split_image
 from maskwatch.mqtt import MqttSettings, mqtt_client
 from maskwatch.topics import Topics
@@ -54,6 +54,23 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
+def gate_check(jpeg: bytes, gate_id: str) -> GateCheck:
+    """What a simulated gate sends now: a new check of `jpeg` with a normal temperature."""
+    return GateCheck(
+        gate_id=gate_id,
+        check_id=uuid4(),
+        captured_at=datetime.now(UTC),
+        image_jpeg=jpeg,
+        temperature=TemperatureReading(corrected_c=36.6),
+    )
+
+
+def queued_check(jpeg: bytes, gate_id: str) -> ReceivedGateCheck:
+    """The same check as ingest writes it to the checks stream, received as it was taken."""
+    check = gate_check(jpeg, gate_id)
+    return ReceivedGateCheck(check=check, received_at=check.captured_at)
+
+
 class PayloadMaker:
     """Checks as a gate sends them, without re-serialising the image per check: the metadata is
     rendered from a template with a fresh check id and time, then framed with the same JPEG."""
@@ -63,13 +80,7 @@ class PayloadMaker:
         self._binary = binary
 
     def check(self, gate_id: str) -> tuple[UUID, bytes]:
-        check = GateCheck(
-            gate_id=gate_id,
-            check_id=uuid4(),
-            captured_at=datetime.now(UTC),
-            image_jpeg=self._jpeg,
-            temperature=TemperatureReading(corrected_c=36.6),
-        )
+        check = gate_check(self._jpeg, gate_id)
         if not self._binary:
             return check.check_id, check.to_json()
         metadata, _ = split_image(check)
