@@ -44,13 +44,18 @@ export function formFrom(overrides: RuleOverrides): RuleForm {
 
 function peopleSet(overrides: RuleOverrides): RuleForm["people"] {
   if (PEOPLE_KEYS.every((key) => overrides[key] == null)) return INHERIT;
-  return PEOPLE_CHOICES.find((choice) => PEOPLE_KEYS.every((key) => overrides[key] === PEOPLE[choice][key])) ?? "custom";
+  return namedPeople(overrides);
 }
 
 /** What a site or gate that inherits the setting follows: one of the named settings, or "custom" when the
  * inherited values (set through the API higher up) match neither. */
 export function inheritedPeople(inherited: RuleSet): People {
-  return PEOPLE_CHOICES.find((choice) => PEOPLE_KEYS.every((key) => inherited[key] === PEOPLE[choice][key])) ?? "custom";
+  return namedPeople(inherited);
+}
+
+/** The named setting whose three values these are, or "custom". */
+function namedPeople(values: { readonly [K in PeopleKey]?: number | null }): People {
+  return PEOPLE_CHOICES.find((choice) => PEOPLE_KEYS.every((key) => values[key] === PEOPLE[choice][key])) ?? "custom";
 }
 
 export type FormProblem = "feverNotANumber" | "feverOutOfRange";
