@@ -24,6 +24,7 @@ from maskwatch.broker_accounts import new_password, write_password
 from maskwatch.contracts import Rejection, TemperatureReading, Verdict
 from maskwatch.mqtt import MqttSettings
 from stack.demo.sample_faces import SampleKind, sample_image, sample_jpeg
+from stack.demo.webhook_receiver import DemoWebhookReceiver
 from stack.in_process import Stack
 from stack.service_table import GATE_PATH
 from stack.settings import Settings
@@ -102,6 +103,9 @@ async def _run(settings: Settings, *, rounds: int, serve: bool, stop: asyncio.Ev
     missing = 0
     agreed = 0
     total = 0
+    # The venue's webhook stays up as long as the stack: alerts raised later (a demo gate that goes
+    # offline while the console is served) are delivered, not retried against a closed port.
+    webhook = DemoWebhookReceiver().__enter__()
     try:
         gates = {v.gate_id for v in VISITS}
         clients = {g: GateClient(device_account(settings, g), g) for g in sorted(gates)}
@@ -127,7 +131,7 @@ async def _run(settings: Settings, *, rounds: int, serve: bool, stop: asyncio.Ev
         for client in clients.values():
             await client.__aexit__(None, None, None)
         await _run_agent(settings)
-        missing += await _run_indoor_camera(settings)
+        missing += await _run_indoor_camera(settings, webhook)
         await asyncio.sleep(1.0)  # let the stats service write the last outcomes
         _print_stats(settings)
         print(f"{total - missing} of {total} checks answered; {agreed} matched the expected verdict.")
@@ -135,6 +139,7 @@ async def _run(settings: Settings, *, rounds: int, serve: bool, stop: asyncio.Ev
             await _serve_console(settings, stack, stop or _stop_on_signals())
     finally:
         await stack.close()
+        webhook.__exit__(None, None, None)
     return 1 if missing else 0
 
 
@@ -258,7 +263,7 @@ async def _run_agent(settings: Settings) -> None:
         print(f"  gate actuator: {' → '.join(actions)}")
 
 
-async def _run_indoor_camera(settings: Settings) -> int:
+async def _run_indoor_camera(settings: Settings, webhook: DemoWebhookReceiver) -> int:
     """A simulated camera in a waiting room: one person keeps the mask off past the (short) threshold,
     then puts it on; a masked bystander stays put. Returns 1 when the alert did not open and resolve."""
     from maskwatch.database.cameras import register_camera
@@ -268,12 +273,10 @@ async def _run_indoor_camera(settings: Settings) -> int:
     from services.monitoring.settings import CameraSettings
     from stack.demo.indoor_scene import Actor, jpeg_frames, portrait_face
     from stack.demo.simulate import simulate_camera
-    from stack.demo.webhook_receiver import DemoWebhookReceiver
 
     camera = CameraSettings(fps=5, unmasked_after_s=3, grace_s=1, cooldown_s=600)
     engine = create_engine(settings.database.url)
     register_camera(engine, "waiting-room", site_id="default", settings=camera.model_dump(mode="json"))
-    webhook = DemoWebhookReceiver().__enter__()
     with engine.begin() as connection:  # the demo's receiver replaces any of an earlier run
         connection.execute(sa.update(notification_recipients).values(enabled=False))
     add_recipient(
@@ -316,16 +319,19 @@ async def _run_indoor_camera(settings: Settings) -> int:
             f"(the bystander blurred)"
         )
     print(f"  {sent} frames sent; {len(rows)} alert(s)")
+    this_camera = {str(row.alert_key) for row in rows}
+
+    def received() -> list[dict[str, Any]]:
+        return [d["data"] for d in webhook.accepted if str(d["data"].get("alert_id")) in this_camera]
+
     for _ in range(40):  # the notifier delivers both transitions to the venue's webhook
-        if len(webhook.accepted) >= 2 * len(rows):
+        if len(received()) >= 2 * len(rows):
             break
         await asyncio.sleep(0.25)
-    webhook.__exit__(None, None, None)
     print(f"  webhook {webhook.url} received (signature checked):")
-    for delivery in webhook.accepted:
-        data = delivery["data"]
+    for data in received():
         print(f"    {data['transition']:<9} {data['title']}")
-    delivered = len(webhook.accepted) == 2 * len(rows)
+    delivered = len(received()) == 2 * len(rows)
     return 0 if len(rows) == 1 and rows[0].resolution == "masked" and delivered else 1
 
 

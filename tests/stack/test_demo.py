@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from maskwatch.database.engine import create_engine, migrate
+from maskwatch.database.schema import notification_recipients
 from maskwatch.mqtt import MqttSettings
 from stack.demo.run import DEMO_EMAIL, run_demo
 from stack.settings import DatabaseSettings, QueueSettings, Settings
@@ -24,6 +25,21 @@ def checks_in(url: str) -> int:
     try:
         with engine.connect() as connection:
             return int(connection.execute(sa.text("SELECT count(*) FROM checks")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def demo_webhook_url(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return str(
+                connection.execute(
+                    sa.select(notification_recipients.c.address).where(
+                        notification_recipients.c.channel == "webhook", notification_recipients.c.enabled
+                    )
+                ).scalar_one()
+            )
     finally:
         engine.dispose()
 
@@ -67,6 +83,12 @@ async def test_the_demo_records_apart_and_keeps_serving_the_console(tmp_path, ca
 
     assert checks_in(installation) == 0
     assert checks_in(settings.demo_database_url) >= 6
+
+    # The demo's webhook outlives the summary: alerts raised while the console is served (a demo gate
+    # going offline) reach it instead of being retried against a closed port. Unsigned, it refuses.
+    async with httpx.AsyncClient() as client:
+        refused = await client.post(demo_webhook_url(settings.demo_database_url), content=b"{}")
+    assert refused.status_code == 401
 
     stop.set()
     assert await asyncio.wait_for(demo, timeout=60) == 0
