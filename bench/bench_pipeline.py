@@ -267,8 +267,9 @@ def run_backlog_section(args: argparse.Namespace, world: World, jpeg: bytes, bar
                 }
             )
         (one, bare_one), (two, bare_two) = measured[1], measured[2]
-        if one and bare_one:
+        if one:
             ratios.append(two / one)
+        if bare_one:
             bare_ratios.append(bare_two / bare_one)
     table("Workers alone draining a backlog, every core free of other services", rows)
     return {

@@ -105,41 +105,44 @@ async def _run(settings: Settings, *, rounds: int, serve: bool, stop: asyncio.Ev
     total = 0
     # The venue's webhook stays up as long as the stack: alerts raised later (a demo gate that goes
     # offline while the console is served) are delivered, not retried against a closed port.
-    webhook = DemoWebhookReceiver().__enter__()
-    try:
-        gates = {v.gate_id for v in VISITS}
-        clients = {g: GateClient(device_account(settings, g), g) for g in sorted(gates)}
-        for client in clients.values():
-            await client.__aenter__()
-        print(f"{'gate':<11} {'photo':<10} {'temp':>5}  {'verdict':<28} {'expected':<28} details")
-        for _ in range(rounds):
-            for visit in VISITS:
-                reading = TemperatureReading(corrected_c=visit.temperature_c) if visit.temperature_c else None
-                total += 1
-                try:
-                    answer = await clients[visit.gate_id].check(sample_jpeg(visit.photo), reading, timeout=15)
-                except TimeoutError:
-                    missing += 1
-                    print(f"{visit.gate_id:<11} {visit.photo:<10} {visit.temperature_c!s:>5}  NO VERDICT")
-                    continue
-                outcome, details = _describe(answer, settings.policy.min_face_score)
-                agreed += outcome == visit.expected
-                print(
-                    f"{visit.gate_id:<11} {visit.photo:<10} {visit.temperature_c:>5}  "
-                    f"{outcome:<28} {visit.expected:<28} {details}"
-                )
-        for client in clients.values():
-            await client.__aexit__(None, None, None)
-        await _run_agent(settings)
-        missing += await _run_indoor_camera(settings, webhook)
-        await asyncio.sleep(1.0)  # let the stats service write the last outcomes
-        _print_stats(settings)
-        print(f"{total - missing} of {total} checks answered; {agreed} matched the expected verdict.")
-        if serve:
-            await _serve_console(settings, stack, stop or _stop_on_signals())
-    finally:
-        await stack.close()
-        webhook.__exit__(None, None, None)
+    with DemoWebhookReceiver() as webhook:
+        try:
+            gates = {v.gate_id for v in VISITS}
+            clients = {g: GateClient(device_account(settings, g), g) for g in sorted(gates)}
+            for client in clients.values():
+                await client.__aenter__()
+            print(f"{'gate':<11} {'photo':<10} {'temp':>5}  {'verdict':<28} {'expected':<28} details")
+            for _ in range(rounds):
+                for visit in VISITS:
+                    reading = (
+                        TemperatureReading(corrected_c=visit.temperature_c) if visit.temperature_c else None
+                    )
+                    total += 1
+                    try:
+                        answer = await clients[visit.gate_id].check(
+                            sample_jpeg(visit.photo), reading, timeout=15
+                        )
+                    except TimeoutError:
+                        missing += 1
+                        print(f"{visit.gate_id:<11} {visit.photo:<10} {visit.temperature_c!s:>5}  NO VERDICT")
+                        continue
+                    outcome, details = _describe(answer, settings.policy.min_face_score)
+                    agreed += outcome == visit.expected
+                    print(
+                        f"{visit.gate_id:<11} {visit.photo:<10} {visit.temperature_c:>5}  "
+                        f"{outcome:<28} {visit.expected:<28} {details}"
+                    )
+            for client in clients.values():
+                await client.__aexit__(None, None, None)
+            await _run_agent(settings)
+            missing += await _run_indoor_camera(settings, webhook)
+            await asyncio.sleep(1.0)  # let the stats service write the last outcomes
+            _print_stats(settings)
+            print(f"{total - missing} of {total} checks answered; {agreed} matched the expected verdict.")
+            if serve:
+                await _serve_console(settings, stack, stop or _stop_on_signals())
+        finally:
+            await stack.close()
     return 1 if missing else 0
 
 
@@ -328,10 +331,11 @@ async def _run_indoor_camera(settings: Settings, webhook: DemoWebhookReceiver) -
         if len(received()) >= 2 * len(rows):
             break
         await asyncio.sleep(0.25)
+    deliveries = received()
     print(f"  webhook {webhook.url} received (signature checked):")
-    for data in received():
+    for data in deliveries:
         print(f"    {data['transition']:<9} {data['title']}")
-    delivered = len(received()) == 2 * len(rows)
+    delivered = len(deliveries) == 2 * len(rows)
     return 0 if len(rows) == 1 and rows[0].resolution == "masked" and delivered else 1
 
 
