@@ -43,6 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pipeline.arrivals import ARRIVALS
 from pipeline.backlog import bare_in_processes, drain_per_s
 from pipeline.cameras import frames_by_outcome, run_cameras
 from pipeline.footprint import redis_bytes_per_check, rows_per_check
@@ -65,6 +66,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--step-s", type=float, default=None, help="each load step (default 20)")
     parser.add_argument("--gates", type=int, default=16)
     parser.add_argument("--workers", default="1,2,4", help="inference worker counts to compare")
+    parser.add_argument(
+        "--arrivals",
+        choices=ARRIVALS,
+        default="even",
+        help="how each gate spaces its checks (pipeline/arrivals.py): evenly (default, the figures"
+        " kept over time) or at random, as people come",
+    )
     args = parser.parse_args()
     args.default_workers = len(os.sched_getaffinity(0))  # what `maskwatch up` starts on the CPU
     args.soak_s = args.soak_s if args.soak_s is not None else (20.0 if args.quick else 300.0)
@@ -106,6 +114,7 @@ class Bench:
                 rate_per_s=rate,
                 duration_s=duration_s or self.args.step_s,
                 binary=binary,
+                arrivals=self.args.arrivals,
             )
         )
 
@@ -133,6 +142,7 @@ class Bench:
                 gates=self.args.gates,
                 rate_per_s=rate,
                 duration_s=self.args.step_s,
+                arrivals=self.args.arrivals,
             )
 
         return asyncio.run(search(load, self.bare_per_s))
@@ -141,7 +151,12 @@ class Bench:
 def main() -> None:
     args = parse_args()
     jpeg = sample_jpeg("mask")
-    figures: dict[str, Any] = {"quick": args.quick, "gates": args.gates, "jpeg_bytes": len(jpeg)}
+    figures: dict[str, Any] = {
+        "quick": args.quick,
+        "gates": args.gates,
+        "arrivals": args.arrivals,
+        "jpeg_bytes": len(jpeg),
+    }
     started = time.monotonic()
 
     engine = worker_engine()
@@ -315,7 +330,12 @@ def run_camera_section(args: argparse.Namespace, world: World, bench: Bench, hal
             )
         )
         result = await run_gates(
-            world.mqtt, bench.jpeg, gates=args.gates, rate_per_s=half, duration_s=args.step_s
+            world.mqtt,
+            bench.jpeg,
+            gates=args.gates,
+            rate_per_s=half,
+            duration_s=args.step_s,
+            arrivals=args.arrivals,
         )
         await load
         return result
@@ -365,6 +385,7 @@ def run_sync_server(args: argparse.Namespace, jpeg: bytes, bare: float) -> dict[
                 gates=args.gates,
                 rate_per_s=rate,
                 duration_s=args.step_s,
+                arrivals=args.arrivals,
             )
 
         found = asyncio.run(search(load, bare))

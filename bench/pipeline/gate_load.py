@@ -1,9 +1,10 @@
 """Open-loop gates over MQTT: checks leave on a fixed schedule whatever the answers do, as people walk up.
 
 A closed loop (send, wait, send) slows down with the server and hides its queueing; here each of N gates
-publishes at rate/N checks per second, evenly spaced and staggered between gates, for a bounded time and
-count, and the latency of each check is taken at the gate, from just before its publish to its answer
-(a verdict, or a rejection: `too_late` is a shed check). The generator says how much CPU it used itself.
+publishes at rate/N checks per second on average (at random or evenly spaced: pipeline/arrivals.py), for
+a bounded time and count, and the latency of each check is taken at the gate, from just before its
+publish to its answer (a verdict, or a rejection: `too_late` is a shed check). The generator says how
+much CPU it used itself.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from maskwatch.contracts import GateCheck, ReceivedGateCheck, TemperatureReading
 from maskwatch.contracts.binary_frame import pack, split_image
 from maskwatch.mqtt import MqttSettings, mqtt_client
 from maskwatch.topics import Topics
+from pipeline.arrivals import Arrivals, send_times
 
 MAX_CHECKS = 100_000
 """A load is also bounded in count, whatever rate and duration it is given."""
@@ -97,6 +99,7 @@ async def run_gates(
     settle_s: float = 3.0,
     binary: bool = True,
     prefix: str = "bench-gate",
+    arrivals: Arrivals = "even",
 ) -> LoadResult:
     """Offer `rate_per_s` checks per second from `gates` gates for `duration_s`, then wait `settle_s`
     for the last answers."""
@@ -105,8 +108,7 @@ async def run_gates(
     result = LoadResult(offered_per_s=rate_per_s, duration_s=duration_s)
     sent_at: dict[UUID, float] = {}
     count = min(MAX_CHECKS, int(rate_per_s * duration_s))
-    per_gate = [count // gates + (1 if g < count % gates else 0) for g in range(gates)]
-    interval = gates / rate_per_s
+    schedule = send_times(count, gates, rate_per_s, arrivals)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     async with mqtt_client(mqtt, identifier=f"{prefix}-listener-{uuid4().hex[:6]}") as listener:
         await listener.subscribe(topics.gate_verdict.filter(), qos=1)
@@ -132,13 +134,13 @@ async def run_gates(
                 if pending == 0:
                     return
 
-        async def gate(index: int, n: int) -> None:
+        async def gate(index: int, times: list[float]) -> None:
             gate_id = f"{prefix}-{index}"
             topic = topics.gate_check.format(gate_id=gate_id)
             async with mqtt_client(mqtt, identifier=f"{gate_id}-{uuid4().hex[:6]}") as client:
-                start = loop.time() + index * interval / gates  # staggered: the gates do not beat together
-                for k in range(n):
-                    delay = start + k * interval - loop.time()
+                start = loop.time()  # once connected: the schedule is the gate's own
+                for at in times:
+                    delay = start + at - loop.time()
                     if delay > 0:
                         await asyncio.sleep(delay)
                     check_id, payload = maker.check(gate_id)
@@ -149,7 +151,7 @@ async def run_gates(
         loop = asyncio.get_running_loop()
         first_send = time.perf_counter()
         listening = asyncio.create_task(listen())
-        await asyncio.gather(*(gate(g, n) for g, n in enumerate(per_gate)))
+        await asyncio.gather(*(gate(g, times) for g, times in enumerate(schedule)))
         try:
             await asyncio.wait_for(listening, timeout=settle_s)
         except TimeoutError:

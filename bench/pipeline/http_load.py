@@ -11,6 +11,7 @@ import asyncio
 import resource
 import time
 
+from pipeline.arrivals import Arrivals, send_times
 from pipeline.gate_load import MAX_CHECKS, LoadResult
 
 
@@ -37,11 +38,10 @@ async def run_http_gates(
     rate_per_s: float,
     duration_s: float,
     timeout_s: float = 2.0,
+    arrivals: Arrivals = "even",
 ) -> LoadResult:
     result = LoadResult(offered_per_s=rate_per_s, duration_s=duration_s)
-    count = min(MAX_CHECKS, int(rate_per_s * duration_s))
-    per_gate = [count // gates + (1 if g < count % gates else 0) for g in range(gates)]
-    interval = gates / rate_per_s
+    schedule = send_times(min(MAX_CHECKS, int(rate_per_s * duration_s)), gates, rate_per_s, arrivals)
     loop = asyncio.get_running_loop()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
 
@@ -62,19 +62,19 @@ async def run_http_gates(
         else:
             result.rejected += 1
 
-    async def gate(index: int, n: int) -> None:
-        start = loop.time() + index * interval / gates
+    async def gate(times: list[float]) -> None:
         tasks = []
-        for k in range(n):
-            delay = start + k * interval - loop.time()
+        for at in times:
+            delay = start + at - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one()))
             result.sent += 1
         await asyncio.gather(*tasks)
 
+    start = loop.time()
     first_send = time.perf_counter()
-    await asyncio.gather(*(gate(g, n) for g, n in enumerate(per_gate)))
+    await asyncio.gather(*(gate(times) for times in schedule))
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     result.cpu_s = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     return result
