@@ -16,6 +16,9 @@ from typing import Literal
 Arrivals = Literal["random", "even"]
 ARRIVALS: tuple[Arrivals, ...] = ("random", "even")
 
+MAX_CHECKS = 100_000
+"""A load is also bounded in count, whatever rate and duration it is given."""
+
 
 def checks_per_gate(count: int, gates: int) -> list[int]:
     """`count` checks shared out over `gates` gates as evenly as whole numbers allow."""
@@ -23,12 +26,12 @@ def checks_per_gate(count: int, gates: int) -> list[int]:
 
 
 def send_times(
-    count: int, gates: int, rate_per_s: float, arrivals: Arrivals, seed: int = 0
+    gates: int, rate_per_s: float, duration_s: float, arrivals: Arrivals, seed: int = 0
 ) -> list[list[float]]:
-    """Per gate, its send times in seconds from the start of the step, in order: `count` checks in all
-    at `rate_per_s` on average."""
+    """Per gate, its send times in seconds from the start of the step, in order: `rate_per_s` checks a
+    second on average for `duration_s`, at most `MAX_CHECKS` in all."""
     interval = gates / rate_per_s
-    per_gate = checks_per_gate(count, gates)
+    per_gate = checks_per_gate(min(MAX_CHECKS, int(rate_per_s * duration_s)), gates)
     if arrivals == "even":
         return [[g * interval / gates + k * interval for k in range(n)] for g, n in enumerate(per_gate)]
     rng = random.Random(seed)

@@ -23,9 +23,6 @@ from maskwatch.mqtt import MqttSettings, mqtt_client
 from maskwatch.topics import Topics
 from pipeline.arrivals import Arrivals, send_times
 
-MAX_CHECKS = 100_000
-"""A load is also bounded in count, whatever rate and duration it is given."""
-
 
 @dataclass
 class LoadResult:
@@ -107,13 +104,12 @@ async def run_gates(
     maker = PayloadMaker(jpeg, binary=binary)
     result = LoadResult(offered_per_s=rate_per_s, duration_s=duration_s)
     sent_at: dict[UUID, float] = {}
-    count = min(MAX_CHECKS, int(rate_per_s * duration_s))
-    schedule = send_times(count, gates, rate_per_s, arrivals)
+    schedule = send_times(gates, rate_per_s, duration_s, arrivals)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     async with mqtt_client(mqtt, identifier=f"{prefix}-listener-{uuid4().hex[:6]}") as listener:
         await listener.subscribe(topics.gate_verdict.filter(), qos=1)
         await listener.subscribe(topics.gate_rejected.filter(), qos=1)
-        pending = count
+        pending = sum(map(len, schedule))
 
         async def listen() -> None:
             nonlocal pending

@@ -12,7 +12,7 @@ import resource
 import time
 
 from pipeline.arrivals import Arrivals, send_times
-from pipeline.gate_load import MAX_CHECKS, LoadResult
+from pipeline.gate_load import LoadResult
 
 
 async def post(host: str, port: int, path: str, body: bytes) -> int:
@@ -41,7 +41,7 @@ async def run_http_gates(
     arrivals: Arrivals = "even",
 ) -> LoadResult:
     result = LoadResult(offered_per_s=rate_per_s, duration_s=duration_s)
-    schedule = send_times(min(MAX_CHECKS, int(rate_per_s * duration_s)), gates, rate_per_s, arrivals)
+    schedule = send_times(gates, rate_per_s, duration_s, arrivals)
     loop = asyncio.get_running_loop()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
 
