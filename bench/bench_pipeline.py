@@ -10,8 +10,10 @@ and scratch database of its own), with each service a separate process started a
 
 1. the model alone, as a worker runs it: ms per stage and frames/s for batch 1-32, and its bare
    throughput on one frame in a tight loop (measured again at the end; the mean is the reference);
-2. N simulated gates at increasing open-loop rates until saturation, p50/p95/p99 at the gate from
-   publish to verdict, verdicts/s, shed checks, and each service's CPU per check;
+2. lone checks, one at a time on the idle pipeline: the floor under every latency, split into the
+   broker hop in, the services' hops and work, the model and the hop back (pipeline/lone_checks.py);
+   then N simulated gates at increasing open-loop rates until saturation, p50/p95/p99 at the gate
+   from publish to verdict, verdicts/s, shed checks, and each service's CPU per check;
 3. the binary frame against today's JSON payload at the same rate;
 4. resident memory of every service at start and after a run at half saturation (`--soak-s`);
 5. indoor cameras at 2 and 5 fps: how many one worker keeps up with, and gate latency beside them;
@@ -21,7 +23,7 @@ and scratch database of its own), with each service a separate process started a
    model in as many processes (what the cores allow);
 7. the same load through a synchronous one-request-one-inference HTTP server (bench/sync_server.py),
    on the same ladder of rates: its saturation and its p99 at each rate against the pipeline as
-   `maskwatch up` runs it.
+   `maskwatch up` runs it, and its own lone check.
 
 Prints a table per section, then, last, one JSON object with every figure. Numbers, never assertions;
 on a machine with other work the figures move, so compare runs taken on a quiet one.
@@ -49,6 +51,7 @@ from pipeline.cameras import frames_by_outcome, run_cameras
 from pipeline.footprint import redis_bytes_per_check, rows_per_check
 from pipeline.gate_load import LoadResult, PayloadMaker, run_gates
 from pipeline.http_load import run_http_gates
+from pipeline.lone_checks import medians, pipeline_lone_checks, server_lone_checks, totals
 from pipeline.model_stages import bare_frames_per_s, batch_figures, worker_engine
 from pipeline.saturation import Search, search
 from pipeline.world import World, cpu_seconds, rss_mib
@@ -57,6 +60,8 @@ from stack.demo.sample_faces import sample_jpeg
 from tests.ports import free_port
 
 GATE_PATH = ["ingest", "gate-controller", "stats", "inference"]
+LONE_GAP_S = 0.2
+"""Between lone checks: long enough for every service to be idle again when the next one comes."""
 
 
 def parse_args() -> argparse.Namespace:
@@ -66,6 +71,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--step-s", type=float, default=None, help="each load step (default 20)")
     parser.add_argument("--gates", type=int, default=16)
     parser.add_argument("--workers", default="1,2,4", help="inference worker counts to compare")
+    parser.add_argument("--lone-checks", type=int, default=None, help="checks sent one by one (default 100)")
     parser.add_argument(
         "--arrivals",
         choices=ARRIVALS,
@@ -77,6 +83,7 @@ def parse_args() -> argparse.Namespace:
     args.default_workers = len(os.sched_getaffinity(0))  # what `maskwatch up` starts on the CPU
     args.soak_s = args.soak_s if args.soak_s is not None else (20.0 if args.quick else 300.0)
     args.step_s = args.step_s if args.step_s is not None else (5.0 if args.quick else 20.0)
+    args.lone_checks = args.lone_checks if args.lone_checks is not None else (20 if args.quick else 100)
     return args
 
 
@@ -192,6 +199,10 @@ def run_pipeline(
     rss_start = {s.label: round(rss_mib(s.pid), 1) for s in services}
     bench = Bench(args, world, jpeg, bare)
     bench.warm_up()
+
+    lone = asyncio.run(pipeline_lone_checks(world.mqtt, jpeg, count=args.lone_checks, gap_s=LONE_GAP_S))
+    figures["lone_check"] = medians(lone)
+    table("A lone check, 1 worker, nothing else running (ms; medians of each part)", [figures["lone_check"]])
 
     one = bench.saturation()
     figures["pipeline_1_worker"] = one.rows()
@@ -376,6 +387,9 @@ def run_sync_server(args: argparse.Namespace, jpeg: bytes, bare: float) -> dict[
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        lone = asyncio.run(
+            server_lone_checks("127.0.0.1", port, jpeg, count=args.lone_checks + 3, gap_s=LONE_GAP_S)
+        )[3:]  # the first requests warm the sessions up
 
         async def load(rate: float) -> LoadResult:
             return await run_http_gates(
@@ -393,7 +407,11 @@ def run_sync_server(args: argparse.Namespace, jpeg: bytes, bare: float) -> dict[
         server.terminate()
         server.wait(20)
     table("Synchronous HTTP server, one request one inference, same load", found.rows())
-    return {"steps": found.rows(), "saturation_per_s": round(found.saturation_per_s, 2)}
+    return {
+        "steps": found.rows(),
+        "saturation_per_s": round(found.saturation_per_s, 2),
+        "lone_check": totals(lone),
+    }
 
 
 def summarise(figures: dict[str, Any], bare: float, default_workers: int) -> None:
@@ -423,6 +441,10 @@ def summarise(figures: dict[str, Any], bare: float, default_workers: int) -> Non
         for r in by_rate
     )
     figures["p99_ms_half_saturation"] = figures["half_saturation"]["p99_ms"]
+    figures["lone_check_ms"] = {
+        "pipeline": figures["lone_check"].get("total_ms"),
+        "sync_server": figures["sync_server"]["lone_check"].get("total_ms"),
+    }
     figures["two_workers_vs_one"] = round(workers[2] / workers[1], 3) if 2 in workers and workers[1] else None
     figures["four_workers_vs_one"] = (
         round(workers[4] / workers[1], 3) if 4 in workers and workers[1] else None
@@ -444,6 +466,7 @@ def summarise(figures: dict[str, Any], bare: float, default_workers: int) -> Non
         "saturation_one_worker_vs_sync_server",
         "p99_lower_than_sync_server_up_to_half_saturation",
         "p99_ms_half_saturation",
+        "lone_check_ms",
         "two_workers_vs_one",
         "four_workers_vs_one",
         "two_workers_vs_one_cores_free",
