@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -291,13 +291,16 @@ def independent_faces(image: BgrImage, min_score: float) -> list[Box]:
 
 
 def crop_faces(
-    items: list[tuple[Path, MaskLabel]], review: dict[str, MaskLabel] | None = None
+    items: list[tuple[Path, MaskLabel]],
+    review: dict[str, MaskLabel] | None = None,
+    other_people: Collection[str] = (),
 ) -> tuple[list[CropFace], Counter[str]]:
     """The crops that show one person, each with where its face is and its label (the reviewed one
     where `review`, keyed by `dataset.crop_key`, changes it); and how many were left out, by why.
 
     Some "crops" are group photos and collages, where "one person at a time" is the right answer: an
-    independent detector seeing two faces at 0.7 leaves them out. Others are wide photos with a small
+    independent detector seeing two faces at 0.7 leaves them out, and so does a review by eye naming
+    another person (`other_people`, crop keys; training/crop_review.py). Others are wide photos with a small
     face: the face, not the photo, is scaled to each width, and a face under 32 px in the photo is
     left out, as scene faces are (it would be a smear at gate size). Where the independent detector
     finds no face even at 0.3 (most often a face filling the crop behind a mask), the whole crop is
@@ -309,6 +312,8 @@ def crop_faces(
         image = read_bgr(path)
         if image is None:
             left_out["unreadable"] += 1
+        elif crop_key(path) in other_people:
+            left_out["another_person_by_review"] += 1
         elif len(independent_faces(image, SEVERAL_PEOPLE_SCORE)) >= 2:
             left_out["several_people"] += 1
         else:

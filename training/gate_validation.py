@@ -26,7 +26,7 @@ from maskwatch.contracts.gate_check import TemperatureReading
 from services.gate_controller.guidance import NO_FACE_REASONS
 from services.gate_controller.policy import RuleSet, decide
 from services.inference.model.interface import FrameError, FrameResult
-from training.crop_review import load_review
+from training.crop_review import load_people_review, load_review
 from training.dataset import crop_key, load_crop_folder, load_voc_scenes, split_crops, split_scenes
 from training.gate_framing import (
     GateFrame,
@@ -161,7 +161,7 @@ def gate_framing_report(
         for item in split_crops(load_crop_folder(data_dir / "crops" / "train"), fold)[1]
         if gate_part(crop_key(item[0])) == part
     ]
-    faces, left_out = crop_faces(crops, load_review())
+    faces, left_out = crop_faces(crops, load_review(), load_people_review())
     scenes = [
         scene
         for scene in split_scenes(load_voc_scenes(data_dir / "scenes" / "dev"), fold)[1]
@@ -172,6 +172,7 @@ def gate_framing_report(
         "part": part,
         "crops": len(faces),
         "crops_left_out_as_several_people": left_out["several_people"],
+        "crops_left_out_as_another_person_by_review": left_out["another_person_by_review"],
         "crops_left_out_face_under_32_px": left_out["face_under_32_px"],
         "crops_relabelled_by_review": sorted(
             f"{crop_key(f.path)}: {f.folder_label} -> {f.label}" for f in faces if f.folder_label

@@ -16,7 +16,7 @@ from services.gate_controller.policy import RuleSet
 from services.inference.model.interface import Face, FaceBox, FrameError, FrameResult, MaskLabel
 from stack.cli import app
 from tests.inference.conftest import voc_scene_set
-from training.crop_review import REVIEW_PATH, load_review, relabelled
+from training.crop_review import REVIEW_PATH, load_people_review, load_review, relabelled
 from training.dataset import is_holdout as crop_is_held_out
 from training.gate_framing import (
     CLOSE_UP,
@@ -128,6 +128,29 @@ def test_crops_are_kept_with_their_face_or_left_out_by_why(tmp_path: Path, face_
     assert left_out == {"several_people": 1, "face_under_32_px": 1}
 
 
+def test_a_crop_the_review_saw_another_person_in_is_left_out(tmp_path: Path, face_crop: np.ndarray):
+    folder = tmp_path / "with_mask"
+    folder.mkdir()
+    crowd, alone = folder / "crowd.jpg", folder / "alone.jpg"
+    for path in (crowd, alone):
+        cv2.imwrite(str(path), face_crop)  # one face each, as the independent detector sees them
+    kept, left_out = crop_faces([(crowd, "mask"), (alone, "mask")], other_people={"with_mask/crowd.jpg"})
+    assert [k.path for k in kept] == [alone]
+    assert left_out == {"another_person_by_review": 1}
+
+
+def test_the_committed_people_review_names_held_out_crops_seen_twice(tmp_path: Path):
+    seen = load_people_review()
+    assert seen, "the review lists the crops that show another person"
+    assert all(crop_is_held_out(crop) for crop in seen)
+    assert {crop.split("/")[0] for crop in seen} <= {"with_mask", "without_mask"}
+    assert all(what for what in seen.values())
+    bad = tmp_path / "bad.csv"
+    bad.write_text("crop,looks,seen\nwith_mask/a.jpg,1,a crowd\n")
+    with pytest.raises(ValueError, match=r"bad\.csv:2: a crop needs a name and two looks"):
+        load_people_review(bad)
+
+
 def test_crops_become_one_person_frames_at_every_width_and_a_close_up(tmp_path: Path, face_crop: np.ndarray):
     path = tmp_path / "with_mask" / "face.jpg"
     path.parent.mkdir()
@@ -170,6 +193,7 @@ def test_evaluate_reports_the_gate_framing_of_the_data_dir(tmp_path: Path, face_
     assert result.exit_code == 0, result.output
     gate = json.loads(result.stdout)["gate_framing"]
     assert (gate["part"], gate["crops"], gate["crops_left_out_as_several_people"]) == ("report", 2, 0)
+    assert gate["crops_left_out_as_another_person_by_review"] == 0
     sizes = gate["table"]["crops"]["no_mask"]
     assert set(sizes) == {*map(str, FACE_WIDTHS), CLOSE_UP, "all"}
     assert sizes["all"]["frames"] == 2 * (len(FACE_WIDTHS) + 1)
