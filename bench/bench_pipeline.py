@@ -441,6 +441,9 @@ def summarise(figures: dict[str, Any], bare: float, default_workers: int) -> Non
         for r in by_rate
     )
     figures["p99_ms_half_saturation"] = figures["half_saturation"]["p99_ms"]
+    figures["slowest_verdict_ms"] = max(
+        (s["max_ms"] for s in figures["pipeline_1_worker"] if s["max_ms"] is not None), default=None
+    )
     figures["lone_check_ms"] = {
         "pipeline": figures["lone_check"].get("total_ms"),
         "sync_server": figures["sync_server"]["lone_check"].get("total_ms"),
@@ -466,6 +469,7 @@ def summarise(figures: dict[str, Any], bare: float, default_workers: int) -> Non
         "saturation_one_worker_vs_sync_server",
         "p99_lower_than_sync_server_up_to_half_saturation",
         "p99_ms_half_saturation",
+        "slowest_verdict_ms",
         "lone_check_ms",
         "two_workers_vs_one",
         "four_workers_vs_one",

@@ -32,6 +32,7 @@ class Search:
             "p50_ms": _round(step.percentile(50)),
             "p95_ms": _round(step.percentile(95)),
             "p99_ms": _round(step.percentile(99)),
+            "max_ms": _round(step.percentile(100)),
             "sent": step.sent,
             "shed": step.shed,
             "rejected": step.rejected,

@@ -19,11 +19,13 @@ class WorkerSettings(ConsumerSettings):
     frame_nice: int = Field(default=19, ge=0, le=19)
     """The nice value of the frames' thread (19: the lowest priority)."""
     check_deadline_s: float = Field(default=2.0, gt=0, le=600)
-    """A gate check whose verdict could not be ready within this long of its arrival (what it waited for
-    a worker plus what the worker's recent batches took) is answered at once with "try again" (a
-    `too_late` rejection), never analysed: a verdict after the person walked away is worth nothing,
-    and under overload answering the oldest first would make every check late. Offline records (the
-    gate already decided) are always analysed."""
+    """A gate check whose verdict could not reach the gate within this long of its arrival is answered
+    at once with "try again" (a `too_late` rejection), never analysed: a verdict after the person
+    walked away is worth nothing, and under overload answering the oldest first would make every check
+    late. Judged when a worker reads the check (what it waited plus what the worker's recent batches
+    took) and again once the model is free for it (what it waited by then plus the model's time for
+    the batch and the verdict's way to the gate). Offline records (the gate already decided) are
+    always analysed."""
     instance: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     """This worker's name among several sharing the checks (`maskwatch up` numbers them); None: the
     host name and process id. Two workers under one name would take each other's pending checks."""

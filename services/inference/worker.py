@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from datetime import datetime
+from typing import TypeVar
 
 from maskwatch import metrics
 from maskwatch.consumer import ConsumerSettings, consume_messages
@@ -51,6 +52,12 @@ from services.inference.model.interface import (
 from services.inference.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+VERDICT_PATH_S = 0.05
+"""Allowed, beside the model's own time, for a verdict's way from the model to the gate (the analysis's
+write, the controller's read, claim and policy, the broker): 2-10 ms measured past saturation on two
+cores, where the controller shares them with the model."""
 
 
 class InferenceWorker:
@@ -85,6 +92,9 @@ class InferenceWorker:
         self._analysis_s = 0.0
         """How long a batch of checks recently took from its reader to its results (decode, the wait
         for the model, the model): what a check taken now still has ahead of it."""
+        self._model_s_per_check = 0.0
+        """How long the model recently took per check: with the batch's size and the verdict's way to
+        the gate (`VERDICT_PATH_S`), what a check still has ahead once the model is free."""
 
     async def run(self, stop: asyncio.Event | None = None, *, burst: bool = False) -> int:
         """Both consumers until `stop` (or, in burst mode, until both streams are drained); then the
@@ -147,30 +157,12 @@ class InferenceWorker:
         if not received:
             return
         started = time.perf_counter()
-        checks, late = split_by_deadline(
-            received,
-            now=utc_now(),
-            deadline_s=self._settings.check_deadline_s,
-            ahead_s=self._analysis_s,
-        )
-        for check, waited_s in late:
-            metrics.CHECKS_TOO_LATE.labels(check.check.gate_id).inc()
-            log.warning(
-                "gate %s: check %s waited %.2f s; with %.2f s of analysis ahead it would pass the "
-                "%.1f s deadline: answered try again",
-                check.check.gate_id,
-                check.check.check_id,
-                waited_s,
-                self._analysis_s,
-                self._settings.check_deadline_s,
-            )
-        if late:  # answered at once, before the model runs on the others
-            await append_many(
-                self._queue, self._streams.analyses, [_late_analysis(c, waited_s) for c, waited_s in late]
-            )
+        checks = await self._answered_if_late(received, ahead_s=self._analysis_s)
         if not checks:
             return
-        results, photos = await self._analyze([c.check.image_jpeg for c in checks])
+        checks, results, photos = await self._analyze(checks)
+        if not checks:
+            return
         took_s = time.perf_counter() - started
         self._analysis_s = took_s if self._analysis_s == 0 else 0.8 * self._analysis_s + 0.2 * took_s
         self._observe(results)
@@ -192,19 +184,68 @@ class InferenceWorker:
             ", ".join(sorted({c.check.gate_id for c in checks})),
         )
 
+    async def _answered_if_late(
+        self, received: list[ReceivedGateCheck], *, ahead_s: float
+    ) -> list[ReceivedGateCheck]:
+        """The checks still worth analysing; those whose verdict could not be ready within the deadline
+        with `ahead_s` of work still ahead of them are answered "try again" at once, before the model
+        runs on the others."""
+        checks, late = split_by_deadline(
+            received, now=utc_now(), deadline_s=self._settings.check_deadline_s, ahead_s=ahead_s
+        )
+        for check, waited_s in late:
+            metrics.CHECKS_TOO_LATE.labels(check.check.gate_id).inc()
+            log.warning(
+                "gate %s: check %s waited %.2f s; with %.2f s of analysis ahead it would pass the "
+                "%.1f s deadline: answered try again",
+                check.check.gate_id,
+                check.check.check_id,
+                waited_s,
+                ahead_s,
+                self._settings.check_deadline_s,
+            )
+        if late:
+            await append_many(
+                self._queue, self._streams.analyses, [_late_analysis(c, waited_s) for c, waited_s in late]
+            )
+        return checks
+
     async def _analyze(
-        self, images: list[bytes]
-    ) -> tuple[list[FrameResult | FrameError], list[BgrImage | None]]:
-        """Decode outside the model's lock (beside the batch in the model), then take the model. Also
-        the decoded photos (None where the engine keeps them to itself), for the thumbnails."""
+        self, checks: list[ReceivedGateCheck]
+    ) -> tuple[list[ReceivedGateCheck], list[FrameResult | FrameError], list[BgrImage | None]]:
+        """The checks the model ran on, their results and their decoded photos (None where the engine
+        keeps them to itself, for the thumbnails). Decoding runs outside the model's lock (beside the
+        batch in the model); a check that waited for the model past what the deadline allows is
+        answered "try again" once the model is free, rather than run late."""
         engine = self._engine
         if isinstance(engine, StagedEngine):
-            decoded = await asyncio.to_thread(engine.decode_batch, images)
+            decoded = await asyncio.to_thread(engine.decode_batch, [c.check.image_jpeg for c in checks])
             async with self._model_free:
-                results = await asyncio.to_thread(engine.analyze_decoded, decoded)
-            return results, [d.image if isinstance(d, DecodedFrame) else None for d in decoded]
+                fresh = await self._answered_if_late(checks, ahead_s=self._model_ahead_s(len(checks)))
+                kept = {id(c) for c in fresh}
+                decoded = [d for c, d in zip(checks, decoded, strict=True) if id(c) in kept]
+                results = await self._timed_model_run(engine.analyze_decoded, decoded)
+            return fresh, results, [d.image if isinstance(d, DecodedFrame) else None for d in decoded]
         async with self._model_free:
-            return await asyncio.to_thread(engine.analyze_batch, images), [None] * len(images)
+            fresh = await self._answered_if_late(checks, ahead_s=self._model_ahead_s(len(checks)))
+            results = await self._timed_model_run(engine.analyze_batch, [c.check.image_jpeg for c in fresh])
+            return fresh, results, [None] * len(fresh)
+
+    async def _timed_model_run(
+        self, run: Callable[[list[T]], list[FrameResult | FrameError]], batch: list[T]
+    ) -> list[FrameResult | FrameError]:
+        """`run(batch)` in a thread, its time per check kept; nothing for an empty batch."""
+        if not batch:
+            return []
+        started = time.perf_counter()
+        results = await asyncio.to_thread(run, batch)
+        per_check_s = (time.perf_counter() - started) / len(batch)
+        recent = self._model_s_per_check
+        self._model_s_per_check = per_check_s if recent == 0 else 0.8 * recent + 0.2 * per_check_s
+        return results
+
+    def _model_ahead_s(self, checks: int) -> float:
+        return self._model_s_per_check * checks + VERDICT_PATH_S
 
     def _keep_thumbnails(
         self,
