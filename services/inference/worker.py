@@ -163,8 +163,7 @@ class InferenceWorker:
         checks, results, photos = await self._analyze(checks)
         if not checks:
             return
-        took_s = time.perf_counter() - started
-        self._analysis_s = took_s if self._analysis_s == 0 else 0.8 * self._analysis_s + 0.2 * took_s
+        self._analysis_s = _smoothed(self._analysis_s, time.perf_counter() - started)
         self._observe(results)
         analyses = [_analysis(check, result) for check, result in zip(checks, results, strict=True)]
         await append_many(self._queue, self._streams.analyses, analyses)  # one round trip per batch
@@ -240,8 +239,7 @@ class InferenceWorker:
         started = time.perf_counter()
         results = await asyncio.to_thread(run, batch)
         per_check_s = (time.perf_counter() - started) / len(batch)
-        recent = self._model_s_per_check
-        self._model_s_per_check = per_check_s if recent == 0 else 0.8 * recent + 0.2 * per_check_s
+        self._model_s_per_check = _smoothed(self._model_s_per_check, per_check_s)
         return results
 
     def _model_ahead_s(self, checks: int) -> float:
@@ -334,6 +332,12 @@ def _faces(result: FrameResult) -> list[AnalyzedFace]:
         )
         for f in result.faces
     ]
+
+
+def _smoothed(recent: float, latest: float) -> float:
+    """A moving average of recent timings that follows a change within a few batches (the first
+    timing stands alone)."""
+    return latest if recent == 0 else 0.8 * recent + 0.2 * latest
 
 
 def split_by_deadline(
