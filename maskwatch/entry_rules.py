@@ -45,11 +45,12 @@ class RuleSet(BaseModel):
     """Faces scored lower are ignored, so a poster behind the person is not counted. The score is the
     model's final one (detector and classifier together, docs/model-card.md), not the detector's alone:
     the detector is least sure of exactly the masked faces a gate must see."""
-    other_face_detector_score: float = Field(default=0.3, ge=0, le=1)
+    other_face_detector_score: float = Field(default=0.5, ge=0, le=1)
     """A second face counts as another person at the gate only when the detector alone is this sure of
-    it: the classifier's half of the score is sure of a mask on a patch of scarf or a poster as readily
-    as on a face, and a gate that refuses a lone visitor for "one person at a time" gets switched off.
-    Chosen on the gate-framing validation's tune half (docs/model-card.md)."""
+    it: the classifier's half of the score is sure of a mask on a patch of scarf, a phone held up, a
+    sheet of paper or a poster as readily as on a face, and a gate that refuses a lone visitor for "one
+    person at a time" gets switched off. Chosen on the gate-framing validation's tune half
+    (docs/model-card.md, "Who is another person"): the people beside a visitor there score 0.5 or more."""
     other_face_width_share: float = Field(default=0.4, ge=0, le=1)
     """A second face narrower than this share of the visitor's (the nearest, widest face) belongs to
     someone at least 2.5 times farther from the camera: queueing behind, not walking through with

@@ -53,7 +53,7 @@ describe("the entry rules form", () => {
     await waitFor(() =>
       expect(put).toHaveBeenCalledWith("/api/v1/gates/{gate_id}/rules", {
         params: { path: { gate_id: "gate-a" } },
-        body: { min_face_score: 0.6, other_face_detector_score: 0.3, other_face_width_share: 0.4, other_face_overlap: 0.25 },
+        body: { min_face_score: 0.6, other_face_detector_score: 0.5, other_face_width_share: 0.4, other_face_overlap: 0.25 },
       }),
     );
   });

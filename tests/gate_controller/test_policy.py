@@ -60,6 +60,8 @@ def test_default_policy(faces, temperature, opens, reasons):
     [
         # A second face only the classifier believes in (a patch of scarf, a poster) is no second person.
         ([face(box=VISITOR, detector_score=0.99), face(score=0.9, detector_score=0.2)], True, []),
+        # Nor is a phone or a sheet of paper held up beside the face, which the detector half believes in.
+        ([face(box=VISITOR), face(box=(450, 100, 570, 240), score=0.85, detector_score=0.4)], True, []),
         # Someone far behind (a face under 0.4 of the visitor's width) is queueing, not walking through.
         ([face(box=VISITOR), face(box=(500, 100, 570, 180), detector_score=0.99)], True, []),
         # Someone beside the visitor, or a step behind, is another person at the gate.

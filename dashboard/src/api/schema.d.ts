@@ -2380,7 +2380,7 @@ export interface components {
             min_face_score: number;
             /**
              * Other Face Detector Score
-             * @default 0.3
+             * @default 0.5
              */
             other_face_detector_score: number;
             /**

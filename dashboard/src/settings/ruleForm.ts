@@ -20,7 +20,7 @@ type PeopleKey = "other_face_detector_score" | "other_face_width_share" | "other
 const PEOPLE_KEYS: readonly PeopleKey[] = ["other_face_detector_score", "other_face_width_share", "other_face_overlap"];
 const PEOPLE: Record<(typeof PEOPLE_CHOICES)[number], Pick<RuleSet, PeopleKey>> = {
   // The API's defaults. Sent explicitly rather than left unset, so that a gate can be tolerant under a strict site.
-  tolerant: { other_face_detector_score: 0.3, other_face_width_share: 0.4, other_face_overlap: 0.25 },
+  tolerant: { other_face_detector_score: 0.5, other_face_width_share: 0.4, other_face_overlap: 0.25 },
   // Any detection at all, however weak, small or overlapping the visitor's own face, is a second person.
   strict: { other_face_detector_score: 0, other_face_width_share: 0, other_face_overlap: 1 },
 };
