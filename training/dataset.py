@@ -14,7 +14,7 @@ from pathlib import Path
 from services.inference.model.interface import MaskLabel
 
 DATA_DIR_ENV = "MASKWATCH_DATA_DIR"
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 VOC_LABELS: dict[str, MaskLabel] = {
     "with_mask": "mask",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from training.classifier_training import LABELS, _draw_epoch
-from training.dataset import Scene
+from training.dataset import DATA_DIR_ENV, Scene, resolve_data_dir
 from training.training_data import Sample, synthetic_incorrect
 
 
@@ -86,3 +86,13 @@ def test_the_five_folds_hold_out_each_scene_exactly_once():
     assert split_scenes(scenes, None) == (scenes, [])
     with pytest.raises(ValueError, match="fold"):
         is_holdout("scene0.jpg", FOLDS)
+
+
+def test_the_data_directory_defaults_to_shared_data_beside_the_checkout(monkeypatch, tmp_path: Path):
+    """`maskwatch train` and `evaluate` without --data-dir read ../shared/data next to the repository."""
+    checkout = Path(__file__).resolve().parents[2]
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    assert resolve_data_dir() == (checkout.parent / "shared" / "data").resolve()
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    assert resolve_data_dir() == tmp_path
+    assert resolve_data_dir(tmp_path / "given") == tmp_path / "given"
