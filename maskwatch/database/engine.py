@@ -57,6 +57,14 @@ _MIGRATING = threading.Lock()
 ADVISORY_LOCK_KEY = 0x6D61736B  # one migration at a time across every process sharing the database
 
 
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration for the migrations in this package, against `url`."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    return config
+
+
 def migrate(url: str) -> None:
     """Bring the schema to the newest migrations (every head: migrations written side by side apply in
     any order); safe to run at every start, from every service at once.
@@ -65,9 +73,7 @@ def migrate(url: str) -> None:
     serialised by a lock, and runs in several processes by a PostgreSQL advisory lock.
     """
     _make_sqlite_folder(sqlalchemy_url(url))
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    config = alembic_config(url)
     with _MIGRATING:
         if not sqlalchemy_url(url).startswith("postgresql"):
             command.upgrade(config, "heads")

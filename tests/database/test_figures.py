@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.config import Config
 
 from maskwatch.contracts import Decision, Reason, Timings, Verdict
 from maskwatch.database import figures
-from maskwatch.database.engine import MIGRATIONS, create_engine, sqlalchemy_url
+from maskwatch.database.engine import alembic_config, create_engine
 from maskwatch.database.schema import check_daily, check_hourly, gates, sites
 from maskwatch.queue import open_queue
 from services.stats.writer import StatsWriter
@@ -347,9 +346,7 @@ def test_the_daily_roll_up_is_read_and_can_be_rebuilt(engine, month):
 
 
 def test_migration_0003_upgrades_a_0002_database(database_url, monkeypatch):
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
+    config = alembic_config(database_url)
     command.downgrade(config, "0002")
     engine = create_engine(database_url)
     try:

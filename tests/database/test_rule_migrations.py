@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import command
-from alembic.config import Config
 
-from maskwatch.database.engine import MIGRATIONS, create_engine, sqlalchemy_url
+from maskwatch.database.engine import alembic_config, create_engine
 from maskwatch.database.schema import entry_rules
 from maskwatch.entry_rules import RuleSet
 from tests.api.databases import database_url, new_postgres, postgres_template
@@ -32,9 +31,7 @@ def stored(engine: sa.Engine) -> dict[tuple[str, str], dict[str, float]]:
 
 
 def test_the_old_tolerant_triple_moves_to_the_new_default_and_back(database_url: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
+    config = alembic_config(database_url)
     command.downgrade(config, "0010")
     engine = create_engine(database_url)
     try:
