@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from uuid import uuid4
 
 import cv2
@@ -43,6 +43,7 @@ FAILURES: tuple[Outcome, ...] = ("no_face", "several_faces", "wrong_label", "bad
 Analyze = Callable[[list[bytes]], Sequence[FrameResult | FrameError]]
 _NORMAL = TemperatureReading(corrected_c=36.5)
 _NO_PIXELS = np.zeros((0, 0, 3), dtype=np.uint8)
+T = TypeVar("T")
 
 
 def analysis_of(result: FrameResult) -> GateAnalysis:
@@ -98,10 +99,13 @@ def _refused_for_the_mask(reasons: Sequence[Reason]) -> bool:
 Judged = tuple[GateFrame, FrameResult | FrameError]
 
 
-def run_gate_frames(frames: Iterable[GateFrame], analyze: Analyze, batch_size: int = 8) -> list[Judged]:
-    """Every frame (its pixels dropped once analysed: a run holds thousands) with what the engine made
-    of it; frames are JPEG-encoded (quality 90) as a gate sends them."""
-    done: list[Judged] = []
+def run_gate_frames(
+    frames: Iterable[GateFrame], analyze: Callable[[list[bytes]], Sequence[T]], batch_size: int = 8
+) -> list[tuple[GateFrame, T]]:
+    """Every frame (its pixels dropped once analysed: a run holds thousands) with what `analyze` made of
+    it (the engine's result, or more beside it); frames are JPEG-encoded (quality 90) as a gate sends
+    them."""
+    done: list[tuple[GateFrame, T]] = []
     batch: list[GateFrame] = []
 
     def flush() -> None:

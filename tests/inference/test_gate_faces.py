@@ -19,7 +19,7 @@ from services.inference.engine import MaskEngine
 from services.inference.model.config import UltraFaceConfig
 from services.inference.model.crops import square_crop
 from services.inference.model.detectors.ultraface_backend import UltraFaceDetector
-from services.inference.model.interface import FaceBox
+from services.inference.model.interface import FaceBox, FrameError, FrameResult
 from training.average_precision import box_iou
 from training.dataset import load_crop_folder, load_voc_scenes, split_crops, split_scenes
 from training.gate_framing import CLOSE_UP, crop_faces, crop_frames, scene_frames
@@ -29,11 +29,16 @@ pytestmark = pytest.mark.needs_data
 OPERATING_POINT = 0.5
 
 
+def analysed(engine: MaskEngine, image: np.ndarray) -> FrameResult | FrameError:
+    """The frame as a gate sends it (JPEG, quality 90), through the engine."""
+    data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    return engine.analyze_batch([data])[0]
+
+
 def faces_at_operating_point(
     engine: MaskEngine, image: np.ndarray
 ) -> list[tuple[float, float, float, float]]:
-    data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
-    result = engine.analyze_batch([data])[0]
+    result = analysed(engine, image)
     return [
         (f.box.x1, f.box.y1, f.box.x2, f.box.y2)
         for f in getattr(result, "faces", ())
@@ -105,8 +110,7 @@ def test_a_thing_held_up_beside_a_masked_face_is_no_second_person(engine: MaskEn
     frames = [f for f in scene_frames(scenes) if f.framing == "context" and (f.source, f.size) in HELD_UP]
     assert len(frames) == len(HELD_UP)
     for frame in frames:
-        data = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
-        (result,) = engine.analyze_batch([data])
+        result = analysed(engine, frame.image)
         faces = sorted(getattr(result, "faces", ()), key=lambda f: f.box.x2 - f.box.x1, reverse=True)
         assert frame.label == "mask"
         assert len([f for f in faces if f.score >= OPERATING_POINT]) >= 2, (frame.source, faces)

@@ -24,9 +24,8 @@ About 8 minutes on 2 CPU cores. It prints; it writes nothing.
 from __future__ import annotations
 
 import argparse
-import csv
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
@@ -42,7 +41,7 @@ from services.inference.model.crops import CROP_MARGIN, as_bgr, square_crop, to_
 from services.inference.model.interface import FrameError, FrameResult
 from services.inference.model.mobilenet_v2 import MobileNetV2
 from services.inference.model.sidecar import read_sidecar
-from training.crop_review import REVIEW_PATH, load_people_review, load_review
+from training.crop_review import load_people_review, load_review
 from training.dataset import (
     crop_key,
     load_crop_folder,
@@ -52,7 +51,7 @@ from training.dataset import (
     split_scenes,
 )
 from training.gate_framing import CLOSE_UP, GateFrame, crop_faces, crop_frames, gate_part, scene_frames
-from training.gate_validation import outcome
+from training.gate_validation import outcome, run_gate_frames
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "services" / "inference" / "model" / "weights"
 TRAINING_SIZES = frozenset({"120", "220", "320", CLOSE_UP})
@@ -60,6 +59,8 @@ WEIGHT_DECAYS = (1e-3, 1e-2, 1e-1, 1.0)
 THRESHOLDS = (1.01, 0.999, 0.995, 0.99, 0.98, 0.97, 0.95, 0.9)
 """1.01: the probe never speaks (today's gate)."""
 BATCH = 16
+FEATURES = 1280
+"""MobileNetV2's pooled features, what its last layer sees."""
 
 Analysed = tuple[GateFrame, FrameResult | FrameError, np.ndarray]
 """A frame (pixels dropped), what the engine made of it, and the probe features of each face it found."""
@@ -87,32 +88,22 @@ class FrozenFeatures:
         return ((pooled[0] + pooled[1]) / 2).numpy()
 
 
-def analysed(engine: MaskEngine, features: FrozenFeatures, frames: Iterable[GateFrame]) -> Iterator[Analysed]:
-    """Each frame as a gate sends it (JPEG, quality 90) through the engine, with the features of the crop
-    the classifier took around each face found."""
-    batch: list[GateFrame] = []
+def analysed(engine: MaskEngine, features: FrozenFeatures, frames: Iterable[GateFrame]) -> list[Analysed]:
+    """Each frame through the engine as the gate validation sends it (`run_gate_frames`), with the
+    features of the crop the classifier took around each face found."""
 
-    def flush() -> Iterator[Analysed]:
-        data = [cv2.imencode(".jpg", f.image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes() for f in batch]
-        for frame, jpeg, result in zip(batch, data, engine.analyze_batch(data), strict=True):
-            empty = np.zeros((0, 1280), dtype=np.float32)
+    def analyze(data: list[bytes]) -> list[tuple[FrameResult | FrameError, np.ndarray]]:
+        done = []
+        for jpeg, result in zip(data, engine.analyze_batch(data), strict=True):
             if isinstance(result, FrameError) or not result.faces:
-                yield replace(frame, image=np.zeros((0, 0, 3), np.uint8)), result, empty
+                done.append((result, np.zeros((0, FEATURES), dtype=np.float32)))
                 continue
             image = as_bgr(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR))
-            crops = [
-                square_crop(image, (f.box.x1, f.box.y1, f.box.x2, f.box.y2), CROP_MARGIN)
-                for f in result.faces
-            ]
-            yield replace(frame, image=np.zeros((0, 0, 3), np.uint8)), result, features(crops)
-        batch.clear()
+            boxes = [(f.box.x1, f.box.y1, f.box.x2, f.box.y2) for f in result.faces]
+            done.append((result, features([square_crop(image, box, CROP_MARGIN) for box in boxes])))
+        return done
 
-    for frame in frames:
-        batch.append(frame)
-        if len(batch) == BATCH:
-            yield from flush()
-    if batch:
-        yield from flush()
+    return [(frame, result, found) for frame, (result, found) in run_gate_frames(frames, analyze, BATCH)]
 
 
 @dataclass(frozen=True)
@@ -171,23 +162,22 @@ def training_set(
     data_dir: Path, engine: MaskEngine, features: FrozenFeatures
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Features of the visitor's face (the widest face called `mask` at the operating point) in gate
-    frames of the training split's masked crops, labelled by the review, grouped by crop."""
-    with REVIEW_PATH.open(newline="") as f:
-        uncovered = {row["crop"] for row in csv.DictReader(f) if row["reviewed"] == "incorrect"}
+    frames of the training split's masked crops, labelled by the review (`incorrect`: the nose
+    uncovered), grouped by crop."""
     train = split_crops(load_crop_folder(data_dir / "crops" / "train"))[0]
-    faces, _ = crop_faces([item for item in train if item[1] == "mask"])
-    keys = {face.path.name: crop_key(face.path) for face in faces}
+    faces, _ = crop_faces([item for item in train if item[1] == "mask"], load_review())
     frames = (f for f in crop_frames(faces) if f.size in TRAINING_SIZES)
+    operating_point = RuleSet().min_face_score
     rows, labels, groups = [], [], []
     for frame, result, found in analysed(engine, features, frames):
         if isinstance(result, FrameError):
             continue
-        masked = [i for i, f in enumerate(result.faces) if f.label == "mask" and f.score >= 0.5]
+        masked = [i for i, f in enumerate(result.faces) if f.label == "mask" and f.score >= operating_point]
         if not masked:
             continue
         visitor = max(masked, key=lambda i: result.faces[i].box.x2 - result.faces[i].box.x1)
         rows.append(found[visitor])
-        labels.append(float(keys[frame.source] in uncovered))
+        labels.append(float(frame.label == "incorrect"))
         groups.append(frame.source)
     return np.asarray(rows), np.asarray(labels, dtype=np.float32), groups
 
