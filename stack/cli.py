@@ -496,6 +496,7 @@ def _register_model_commands() -> None:
             quantize_command,
             train_command,
             train_detector_command,
+            train_nose_probe_command,
         )
     except ImportError as exc:  # a device install has no model code dependencies
         missing = str(exc)
@@ -511,6 +512,7 @@ def _register_model_commands() -> None:
     app.command(name="train-detector")(train_detector_command)
     app.command(name="evaluate")(evaluate_command)
     app.command(name="quantize")(quantize_command)
+    app.command(name="train-nose-probe")(train_nose_probe_command)
 
 
 def _register_operator_commands() -> None:

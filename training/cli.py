@@ -33,6 +33,7 @@ from training.settings import DetectorTrainSettings, TrainSettings
 
 if TYPE_CHECKING:
     from services.inference.engine import MaskEngine
+    from services.inference.model.interface import Face
 
 DETECTORS = ("ultraface", "ultraface-stock", "yuface")
 CLASSIFIER_RECIPE = TrainSettings()
@@ -176,9 +177,7 @@ def detect_command(
             )
             for path in chunk:
                 if path in faces:
-                    f = faces[path]
-                    box = [f.box.x1, f.box.y1, f.box.x2, f.box.y2]
-                    line: dict[str, Any] = {"image": str(path), "faces": [_face(box, f.label, f.score)]}
+                    line: dict[str, Any] = {"image": str(path), "faces": [_face(faces[path])]}
                 else:
                     line = {"image": str(path), "faces": [], "error": "not_an_image"}
                 print(json.dumps(line), flush=True)
@@ -190,10 +189,7 @@ def detect_command(
             else:
                 line = {
                     "image": str(path),
-                    "faces": [
-                        _face([f.box.x1, f.box.y1, f.box.x2, f.box.y2], f.label, f.score)
-                        for f in result.faces
-                    ],
+                    "faces": [_face(f) for f in result.faces],
                 }
             print(json.dumps(line), flush=True)
 
@@ -231,8 +227,17 @@ def _path_problem(path: Path, found: list[Path]) -> str | None:
     return None
 
 
-def _face(box: list[int], label: str, score: float) -> dict[str, Any]:
-    return {"box": box, "label": label, "score": round(score, 4)}
+def _face(face: Face) -> dict[str, Any]:
+    """A face as `detect` prints it; `nose_uncovered` only where the nose probe answered."""
+    b = face.box
+    line: dict[str, Any] = {
+        "box": [b.x1, b.y1, b.x2, b.y2],
+        "label": face.label,
+        "score": round(face.score, 4),
+    }
+    if face.nose_uncovered is not None:
+        line["nose_uncovered"] = face.nose_uncovered
+    return line
 
 
 def _read(path: Path) -> bytes:
@@ -519,6 +524,26 @@ def quantize_command(
     typer.echo(f"wrote {int8_path(detector_model)} (kept in fp32: {', '.join(kept)})", err=True)
     quantize_classifier(model, int8_path(model), picked)
     typer.echo(f"wrote {int8_path(model)} (calibrated on the faces of {len(picked)} scenes)", err=True)
+
+
+def train_nose_probe_command(
+    data_dir: DataDirOption = None, model: ModelOption = DEFAULT_CLASSIFIER_PATH
+) -> None:
+    """Train the probe that tells a mask under the nose from one worn right (`NAME.nose.json`, read by
+    the classifier for sites with the `mask_over_nose` rule); prints its tune-half table."""
+    from training.nose_probe import train_nose_probe
+
+    root = resolve_data_dir(data_dir)
+    if not (root / "crops" / "train").is_dir() or not (root / "scenes" / "dev").is_dir():
+        raise typer.BadParameter(f"no crops/train and scenes/dev under {root}", param_hint="--data-dir")
+    try:
+        probe, report = train_nose_probe(root, model)
+    except ValueError as exc:
+        typer.echo(f"no probe written: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for line in report:
+        typer.echo(line)
+    typer.echo(f"wrote {model.with_suffix('.nose.json')} (threshold {probe.threshold})", err=True)
 
 
 def _calibration_scenes(data_dir: Path | None, count: int) -> list[Scene]:

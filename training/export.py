@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from services.inference.model.mobilenet_v2 import MobileNetV2
+from training.feature_output import expose_features
 
 
 class _WithSoftmax(nn.Module):
@@ -22,7 +23,8 @@ class _WithSoftmax(nn.Module):
 
 
 def export_onnx(model: MobileNetV2, path: Path, input_size: int) -> None:
-    """fp32 graph with a dynamic batch axis, so the engine sends every crop of a batch in one call."""
+    """fp32 graph with a dynamic batch axis, so the engine sends every crop of a batch in one call, and the
+    pooled features as a second output (training/feature_output.py)."""
     model = model.eval().to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     dummy = torch.zeros(1, 3, input_size, input_size)
     torch.onnx.export(
@@ -35,6 +37,7 @@ def export_onnx(model: MobileNetV2, path: Path, input_size: int) -> None:
         opset_version=17,
         dynamo=False,
     )
+    expose_features(path)
 
 
 def export_state_dict(model: MobileNetV2, path: Path) -> None:

@@ -20,12 +20,14 @@ from uuid import uuid4
 import cv2
 import numpy as np
 
-from maskwatch.contracts import AnalyzedFace, GateAnalysis, Reason
+from maskwatch.contracts import GateAnalysis, Reason
 from maskwatch.contracts.gate_analysis import FrameQuality
 from maskwatch.contracts.gate_check import TemperatureReading
+from maskwatch.entry_rules import Enforcement
 from services.gate_controller.guidance import NO_FACE_REASONS
 from services.gate_controller.policy import RuleSet, decide
 from services.inference.model.interface import FrameError, FrameResult
+from services.inference.worker import analyzed_faces
 from training.crop_review import load_people_review, load_review
 from training.dataset import crop_key, load_crop_folder, load_voc_scenes, split_crops, split_scenes
 from training.gate_framing import (
@@ -49,15 +51,7 @@ T = TypeVar("T")
 def analysis_of(result: FrameResult) -> GateAnalysis:
     """The analysis the inference worker would hand the gate controller for this frame."""
     now = datetime.now(UTC)
-    faces = [
-        AnalyzedFace(
-            box=(f.box.x1, f.box.y1, f.box.x2, f.box.y2),
-            label=f.label,
-            score=min(1.0, max(0.0, f.score)),
-            detector_score=min(1.0, max(0.0, f.box.score)),
-        )
-        for f in result.faces
-    ]
+    faces = analyzed_faces(result)
     return GateAnalysis(
         gate_id="gate-framing",
         check_id=uuid4(),
@@ -184,4 +178,6 @@ def gate_framing_report(
         "scenes": len(scenes),
         "table": gate_table(outcomes_of(judged)),
         "table_with_the_crop_sets_labels": gate_table(outcomes_of(judged, reviewed_labels=False)),
+        # A site that asks for the mask over the nose (off by default: it costs masked people).
+        "table_with_the_nose_rule": gate_table(outcomes_of(judged, RuleSet(mask_over_nose=Enforcement.HARD))),
     }

@@ -25,6 +25,7 @@ from services.inference.model.crops import read_bgr, square_crop, to_input_tenso
 from services.inference.model.detectors.ultraface_backend import ultraface_input
 from services.inference.model.sidecar import read_sidecar
 from training.dataset import Scene, split_scenes
+from training.feature_output import expose_features
 
 
 def _named_copy(src: Path, dst: Path) -> None:
@@ -117,7 +118,8 @@ def quantize_detector(
 
 
 def quantize_classifier(src: Path, out: Path, calibration: Sequence[Scene], batch_size: int = 32) -> None:
-    """Write an int8 copy of a mask classifier, calibrated on crops of the annotated scene faces."""
+    """Write an int8 copy of a mask classifier, calibrated on crops of the annotated scene faces, with the
+    pooled features as a second output (training/feature_output.py)."""
     sidecar = read_sidecar(src)
     crops = []
     for scene in calibration:
@@ -134,6 +136,7 @@ def quantize_classifier(src: Path, out: Path, calibration: Sequence[Scene], batc
             )
 
     _quantize(src, out, batches())
+    expose_features(out)
 
 
 def spread(items: Sequence[Scene], count: int) -> list[Scene]:

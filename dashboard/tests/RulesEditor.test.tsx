@@ -14,7 +14,7 @@ Element.prototype.scrollIntoView ??= () => {};
 const ok = (data: unknown, status = 200) => ({ data, response: new Response(null, { status }) });
 
 const strict = { other_face_detector_score: 0, other_face_width_share: 0, other_face_overlap: 1 };
-const ruleSet = { fever_threshold_c: 37.5, plausible_min_c: 30, plausible_max_c: 43, mask: "hard", temperature: "hard", min_face_score: 0.5, ...strict };
+const ruleSet = { fever_threshold_c: 37.5, plausible_min_c: 30, plausible_max_c: 43, mask: "hard", mask_over_nose: "off", temperature: "hard", min_face_score: 0.5, ...strict };
 const rules = {
   _links: { self: { href: "/api/v1/gates/gate-a/rules" }, edit: { href: "/api/v1/gates/gate-a/rules", method: "PUT" } },
   scope: "gate",
@@ -54,6 +54,31 @@ describe("the entry rules form", () => {
       expect(put).toHaveBeenCalledWith("/api/v1/gates/{gate_id}/rules", {
         params: { path: { gate_id: "gate-a" } },
         body: { min_face_score: 0.6, other_face_detector_score: 0.5, other_face_width_share: 0.4, other_face_overlap: 0.25 },
+      }),
+    );
+  });
+
+  it("asks for the mask over the nose as its own rule", async () => {
+    vi.spyOn(api, "GET").mockImplementation((async () => ok(rules)) as never);
+    const put = vi.spyOn(api, "PUT").mockImplementation((async () => ok(rules)) as never);
+    render(
+      <MantineProvider env="test">
+        <QueryClientProvider client={new QueryClient()}>
+          <RulesEditor scope="gate" subject="gate-a" />
+        </QueryClientProvider>
+      </MantineProvider>,
+    );
+    const nose = (await screen.findByRole("combobox", { name: "Mask over the nose" })) as HTMLInputElement;
+    expect(nose.value).toBe("Inherited: Not checked");
+    expect(screen.getByText(/mask over the nose: Not checked/)).toBeTruthy();
+
+    fireEvent.click(nose);
+    fireEvent.click(await screen.findByRole("option", { name: "Deny entry" }));
+    fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() =>
+      expect(put).toHaveBeenCalledWith("/api/v1/gates/{gate_id}/rules", {
+        params: { path: { gate_id: "gate-a" } },
+        body: { min_face_score: 0.6, mask_over_nose: "hard" },
       }),
     );
   });

@@ -6,9 +6,10 @@ check without its image, so the policy never waits on pixels.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, SerializerFunctionWrapHandler, model_serializer
 
 from maskwatch.contracts.common import DeviceId, Message
 from maskwatch.contracts.gate_check import OfflineDecision, TemperatureReading
@@ -20,6 +21,17 @@ class AnalyzedFace(Message):
     label: str
     score: float = Field(ge=0, le=1)
     detector_score: float = Field(ge=0, le=1)
+    nose_uncovered: bool | None = None
+    """For a face labelled `mask`: the nose probe finds the nose uncovered. None where the model did not
+    ask (another label, or no probe); a site acts on it only with `RuleSet.mask_over_nose` on. Left out
+    of the JSON when None, so a face without it reads as before to gates that refuse unknown fields."""
+
+    @model_serializer(mode="wrap")
+    def _without_unasked_nose(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("nose_uncovered", False) is None:
+            del data["nose_uncovered"]
+        return data
 
 
 class FrameQuality(Message):

@@ -85,7 +85,9 @@ def verdict_for(
         reasons=decision.reasons,
         flags=decision.flags,
         message=decision.message,
-        faces=analysis.faces,
+        # The nose probe's answer stays on the server (it shows in the reasons where a rule acts on it):
+        # gates of earlier versions refuse a verdict with fields they do not know.
+        faces=[f.model_copy(update={"nose_uncovered": None}) for f in analysis.faces],
         temperature_c=decision.temperature_c,
         offline_decision=Decision(analysis.offline.decision) if analysis.offline else None,
         timings=Timings(

@@ -55,6 +55,8 @@ def decide(analysis: GateAnalysis, rules: RuleSet) -> PolicyDecision:
             mask_reason = _mask_problem(visitor)
             if mask_reason is not None:
                 record(mask_reason, rules.mask)
+            elif visitor.nose_uncovered:
+                record(Reason.INCORRECT_MASK, rules.mask_over_nose)
 
     temperature_c = analysis.temperature.corrected_c if analysis.temperature else None
     temperature_reason = _temperature_problem(temperature_c, rules)

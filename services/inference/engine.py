@@ -14,6 +14,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 
 from services.inference.allocator import keep_frame_buffers
 from services.inference.model.classifier import build_classifier
+from services.inference.model.classifier import verdicts as crop_verdicts
 from services.inference.model.config import ModelConfig
 from services.inference.model.crops import square_crop
 from services.inference.model.decode import decode_frame
@@ -21,6 +22,7 @@ from services.inference.model.detectors import build_detector
 from services.inference.model.frame_quality import brightness_and_sharpness
 from services.inference.model.interface import (
     BgrImage,
+    CropAssessment,
     DecodedBatch,
     DecodedFrame,
     Face,
@@ -29,6 +31,7 @@ from services.inference.model.interface import (
     FrameError,
     FrameResult,
     MaskClassifier,
+    MaskLabel,
     StagedEngine,
 )
 from services.inference.model.scoring import ScoreFusion, fused_verdicts
@@ -83,16 +86,13 @@ class MaskEngine:
                 detector_scores += [b.score for b in boxes]
         started = time.perf_counter()
         try:
+            assessed = self.classifier.assess(crops) if crops else None
             verdicts = (
-                fused_verdicts(
-                    detector_scores,
-                    self.classifier.probabilities(crops),
-                    self.classifier.labels,
-                    self.fusion,
-                )
-                if crops
+                fused_verdicts(detector_scores, assessed.probabilities, self.classifier.labels, self.fusion)
+                if assessed is not None
                 else []
             )
+            noses = self._nose_answers(verdicts, assessed)
         except Exception:
             log.exception("classifier failed on a batch of %d crops", len(crops))
             error = FrameError("internal", "the mask classifier failed on this batch")
@@ -107,9 +107,14 @@ class MaskEngine:
                 continue
             decoded, boxes, detect_ms = frame
             faces = []
-            for box, (label, score) in zip(boxes, verdicts[cursor : cursor + len(boxes)], strict=True):
+            for box, (label, score), nose in zip(
+                boxes,
+                verdicts[cursor : cursor + len(boxes)],
+                noses[cursor : cursor + len(boxes)],
+                strict=True,
+            ):
                 if score >= self.min_face_score:
-                    faces.append(Face(box, label, score))
+                    faces.append(Face(box, label, score, nose))
             share = classify_ms * len(boxes) / n_crops
             cursor += len(boxes)
             h, w = decoded.image.shape[:2]
@@ -126,6 +131,19 @@ class MaskEngine:
                 )
             )
         return results
+
+    def _nose_answers(
+        self, verdicts: list[tuple[MaskLabel, float]], assessed: CropAssessment | None
+    ) -> list[bool | None]:
+        """Per crop, the nose probe's answer for a face called `mask` (None for other labels or without
+        a probe)."""
+        probe = self.classifier.nose_probe
+        if assessed is None or assessed.nose_uncovered is None or probe is None:
+            return [None] * len(verdicts)
+        return [
+            bool(p >= probe.threshold) if label == "mask" else None
+            for (label, _), p in zip(verdicts, assessed.nose_uncovered, strict=True)
+        ]
 
     def _detect(self, batch: DecodedBatch) -> list[tuple[DecodedFrame, list[FaceBox], float] | FrameError]:
         """Detect on all decodable frames in one batch; the detector's time is shared out evenly. If the
@@ -175,10 +193,14 @@ class MaskEngine:
 
     def classify_images(self, images: Sequence[BgrImage]) -> list[Face]:
         """Label whole images as face crops (the crop set, `detect --crops`), skipping detection."""
-        verdicts = self.classifier.classify(list(images))
+        if not images:
+            return []
+        assessed = self.classifier.assess(list(images))
+        verdicts = crop_verdicts(assessed.probabilities, self.classifier.labels)
+        noses = self._nose_answers(verdicts, assessed)
         return [
-            Face(FaceBox(0, 0, img.shape[1], img.shape[0], 1.0), label, score)
-            for img, (label, score) in zip(images, verdicts, strict=True)
+            Face(FaceBox(0, 0, img.shape[1], img.shape[0], 1.0), label, score, nose)
+            for img, (label, score), nose in zip(images, verdicts, noses, strict=True)
         ]
 
 

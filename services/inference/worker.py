@@ -309,7 +309,7 @@ class InferenceWorker:
                 captured_at=frame.captured_at,
                 received_at=received.received_at,
                 analyzed_at=utc_now(),
-                faces=_faces(result) if isinstance(result, FrameResult) else [],
+                faces=analyzed_faces(result) if isinstance(result, FrameResult) else [],
                 width=result.width if isinstance(result, FrameResult) else 0,
                 height=result.height if isinstance(result, FrameResult) else 0,
                 image_jpeg=frame.image_jpeg,
@@ -322,13 +322,16 @@ class InferenceWorker:
             metrics.CAMERA_FRAMES.labels(analysis.camera_id, outcome).inc()
 
 
-def _faces(result: FrameResult) -> list[AnalyzedFace]:
+def analyzed_faces(result: FrameResult) -> list[AnalyzedFace]:
+    """The faces of a result as the gate controller and the monitor receive them (the gate validation
+    sends its frames through this too, so it judges what the policy is handed)."""
     return [
         AnalyzedFace(
             box=(f.box.x1, f.box.y1, f.box.x2, f.box.y2),
             label=f.label,
             score=min(1.0, max(0.0, f.score)),
             detector_score=min(1.0, max(0.0, f.box.score)),
+            nose_uncovered=f.nose_uncovered,
         )
         for f in result.faces
     ]
@@ -385,7 +388,7 @@ def _analysis(received: ReceivedGateCheck, result: FrameResult | FrameError) -> 
     }
     if isinstance(result, FrameError):
         return GateAnalysis.model_validate(common | {"image_error": f"{result.code}: {result.message}"})
-    faces = _faces(result)
+    faces = analyzed_faces(result)
     return GateAnalysis.model_validate(
         common
         | {

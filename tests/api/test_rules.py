@@ -53,6 +53,17 @@ def test_a_site_admin_sets_the_fever_threshold_and_the_gate_inherits_it(world: W
     ]
 
 
+def test_a_site_asks_for_the_mask_over_the_nose(world: World) -> None:
+    """Off until a site asks: the probe also refuses some masked visitors."""
+    admin = world.client("admin_a")
+    assert admin.get("/api/v1/sites/a/rules").json()["effective"]["mask_over_nose"] == "off"
+    changed = admin.put("/api/v1/sites/a/rules", json={"mask_over_nose": "hard"})
+    assert changed.status_code == 200, changed.text
+    assert admin.get("/api/v1/gates/a-1/rules").json()["effective"]["mask_over_nose"] == "hard"
+    refused = admin.put("/api/v1/sites/a/rules", json={"mask_over_nose": "always"})
+    assert refused.status_code == 422
+
+
 @pytest.mark.parametrize("who", ["operator_a", "viewer_a"])
 def test_only_admins_change_rules_but_every_reader_sees_them(world: World, who: str) -> None:
     client = world.client(who)

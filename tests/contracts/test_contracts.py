@@ -5,7 +5,15 @@ from uuid import uuid4
 
 import pytest
 
-from maskwatch.contracts import ContractError, GateCheck, GateStatus, Rejection, TemperatureReading, decode
+from maskwatch.contracts import (
+    AnalyzedFace,
+    ContractError,
+    GateCheck,
+    GateStatus,
+    Rejection,
+    TemperatureReading,
+    decode,
+)
 from maskwatch.contracts.gate_check import MAX_IMAGE_BYTES
 
 
@@ -81,3 +89,13 @@ def test_rejection_without_check_id():
         {"gate_id": "g1", "received_at": datetime.now(UTC), "code": "not_json", "detail": "x", "topic": "t"}
     )
     assert decode(Rejection, rejection.to_json()).check_id is None
+
+
+def test_a_face_without_the_nose_answer_reads_as_before():
+    """Gates of earlier versions refuse unknown fields: a face the nose probe was not asked about (and
+    every face in a verdict) serialises without the field."""
+    face = AnalyzedFace(box=(1, 2, 30, 40), label="mask", score=0.9, detector_score=0.8)
+    assert set(json.loads(face.to_json())) == {"v", "box", "label", "score", "detector_score"}
+    asked = face.model_copy(update={"nose_uncovered": True})
+    assert json.loads(asked.to_json())["nose_uncovered"] is True
+    assert AnalyzedFace.model_validate_json(asked.to_json()) == asked

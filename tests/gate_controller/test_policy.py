@@ -7,8 +7,10 @@ from maskwatch.contracts import AnalyzedFace, GateAnalysis, Reason, TemperatureR
 from services.gate_controller.policy import Enforcement, PolicyConfig, RuleSet, decide
 
 
-def face(label="mask", score=0.95, detector_score=0.9, box=(10, 10, 60, 70)):
-    return AnalyzedFace(box=box, label=label, score=score, detector_score=detector_score)
+def face(label="mask", score=0.95, detector_score=0.9, box=(10, 10, 60, 70), nose_uncovered=None):
+    return AnalyzedFace(
+        box=box, label=label, score=score, detector_score=detector_score, nose_uncovered=nose_uncovered
+    )
 
 
 VISITOR = (200, 100, 400, 340)
@@ -122,6 +124,35 @@ def test_soft_mask_rule_lets_in_and_flags():
     assert decision.open
     assert decision.flags == [Reason.NO_MASK]
     assert decision.message == "Welcome"
+
+
+@pytest.mark.parametrize(
+    ("rule", "nose_uncovered", "opens", "reasons", "flags"),
+    [
+        # Off by default: a mask the probe finds under the nose is still a mask.
+        (Enforcement.OFF, True, True, [], []),
+        (Enforcement.HARD, True, False, [Reason.INCORRECT_MASK], []),
+        (Enforcement.SOFT, True, True, [], [Reason.INCORRECT_MASK]),
+        (Enforcement.HARD, False, True, [], []),
+        # No probe answer (another model, an old worker): nothing to act on.
+        (Enforcement.HARD, None, True, [], []),
+    ],
+)
+def test_a_mask_under_the_nose_is_refused_only_where_the_site_asks(
+    rule, nose_uncovered, opens, reasons, flags
+):
+    decision = decide(
+        analysis([face("mask", box=VISITOR, nose_uncovered=nose_uncovered)]), RuleSet(mask_over_nose=rule)
+    )
+    assert (decision.open, decision.reasons, decision.flags) == (opens, reasons, flags)
+
+
+def test_the_nose_rule_is_not_asked_twice_of_a_face_already_refused_for_its_mask():
+    decision = decide(
+        analysis([face("no_mask", box=VISITOR, nose_uncovered=True)]),
+        RuleSet(mask_over_nose=Enforcement.HARD),
+    )
+    assert decision.reasons == [Reason.NO_MASK]
 
 
 def test_per_gate_override_inherits_site_rules():

@@ -77,21 +77,23 @@ def test_no_crops_no_verdicts():
     assert fused_verdicts([], np.zeros((0, 4), np.float32), LABELS, ScoreFusion()) == []
 
 
-def test_mirror_averaging_runs_both_views_in_one_batch():
+def test_mirror_averaging_runs_both_views_in_one_batch_and_averages_every_output():
     calls: list[np.ndarray] = []
 
-    def run(batch: np.ndarray) -> np.ndarray:
+    def run(batch: np.ndarray) -> tuple[np.ndarray, ...]:
         calls.append(batch)
-        # "Probability" = mean of the left half minus mean of the right half, as a 1-column output.
+        # "Probability" = mean of the left half minus mean of the right half, as a 1-column output;
+        # "features" = the left half's mean, which the mirror image moves to the right.
         width = batch.shape[-1]
         left = batch[..., : width // 2].mean(axis=(1, 2, 3))
         right = batch[..., width // 2 :].mean(axis=(1, 2, 3))
-        return (left - right)[:, None]
+        return (left - right)[:, None], left[:, None]
 
     batch = np.zeros((2, 3, 4, 4), np.float32)
     batch[0, ..., :2] = 1.0  # bright on the left: +1 one way, -1 mirrored
-    averaged = mirror_averaged(run, batch, mirror=True)
+    probabilities, features = mirror_averaged(run, batch, mirror=True)
     assert len(calls) == 1
     assert calls[0].shape == (4, 3, 4, 4)
-    np.testing.assert_allclose(averaged, [[0.0], [0.0]])
-    np.testing.assert_allclose(mirror_averaged(run, batch, mirror=False), [[1.0], [0.0]])
+    np.testing.assert_allclose(probabilities, [[0.0], [0.0]])
+    np.testing.assert_allclose(features, [[0.5], [0.0]])
+    np.testing.assert_allclose(mirror_averaged(run, batch, mirror=False)[0], [[1.0], [0.0]])

@@ -201,6 +201,8 @@ def test_evaluate_reports_the_gate_framing_of_the_data_dir(tmp_path: Path, face_
     # No crop of this data set is in the review: both tables agree.
     assert gate["crops_relabelled_by_review"] == []
     assert gate["table_with_the_crop_sets_labels"] == gate["table"]
+    # Unmasked faces are not asked about the nose: the table with the nose rule is the same.
+    assert gate["table_with_the_nose_rule"] == gate["table"]
 
 
 def test_a_reviewed_crop_is_judged_by_its_reviewed_label_and_reported_both_ways(

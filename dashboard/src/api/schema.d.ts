@@ -2340,6 +2340,7 @@ export interface components {
             plausible_max_c?: number | null;
             mask?: components["schemas"]["Enforcement"] | null;
             temperature?: components["schemas"]["Enforcement"] | null;
+            mask_over_nose?: components["schemas"]["Enforcement"] | null;
             /** Min Face Score */
             min_face_score?: number | null;
             /** Other Face Detector Score */
@@ -2373,6 +2374,8 @@ export interface components {
             mask: components["schemas"]["Enforcement"];
             /** @default hard */
             temperature: components["schemas"]["Enforcement"];
+            /** @default off */
+            mask_over_nose: components["schemas"]["Enforcement"];
             /**
              * Min Face Score
              * @default 0.5

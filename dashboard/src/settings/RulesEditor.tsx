@@ -88,7 +88,7 @@ export function RulesEditor({
   return (
     <form onSubmit={submit} aria-label={t(`settings.formLabel.${scope}`, { subject })}>
       <Stack gap="sm">
-        <SimpleGrid cols={{ base: 1, sm: 3 }}>
+        <SimpleGrid cols={{ base: 1, sm: 2, lg: 4 }}>
           <TextInput
             label={t("settings.fever")}
             description={t("settings.feverHint", { min: FEVER_MIN_C, max: FEVER_MAX_C })}
@@ -106,6 +106,15 @@ export function RulesEditor({
             data={enforcementOptions(inherited.mask)}
             value={form.mask}
             onChange={(value) => value && update({ mask: value as RuleForm["mask"] })}
+            allowDeselect={false}
+            readOnly={!editable}
+          />
+          <Select
+            label={t("settings.maskOverNose")}
+            description={t("settings.maskOverNoseHint")}
+            data={enforcementOptions(inherited.mask_over_nose)}
+            value={form.nose}
+            onChange={(value) => value && update({ nose: value as RuleForm["nose"] })}
             allowDeselect={false}
             readOnly={!editable}
           />
@@ -133,6 +142,7 @@ export function RulesEditor({
           {t("settings.effective", {
             fever: data.effective.fever_threshold_c,
             mask: t(`settings.enforcement.${data.effective.mask}`),
+            nose: t(`settings.enforcement.${data.effective.mask_over_nose}`),
             temperature: t(`settings.enforcement.${data.effective.temperature}`),
           })}
         </Text>

@@ -29,6 +29,8 @@ export type RuleForm = {
   /** Degrees Celsius as typed; "" inherits. */
   fever: string;
   mask: Enforcement | typeof INHERIT;
+  /** What to do with a mask pulled under the nose (`mask_over_nose`). */
+  nose: Enforcement | typeof INHERIT;
   temperature: Enforcement | typeof INHERIT;
   people: People | typeof INHERIT;
 };
@@ -37,6 +39,7 @@ export function formFrom(overrides: RuleOverrides): RuleForm {
   return {
     fever: overrides.fever_threshold_c == null ? "" : String(overrides.fever_threshold_c),
     mask: overrides.mask ?? INHERIT,
+    nose: overrides.mask_over_nose ?? INHERIT,
     temperature: overrides.temperature ?? INHERIT,
     people: peopleSet(overrides),
   };
@@ -86,12 +89,19 @@ export function overridesFrom(current: RuleOverrides, form: RuleForm): RuleOverr
     ...kept,
     ...(fever === "" ? {} : { fever_threshold_c: Number(fever) }),
     ...(form.mask === INHERIT ? {} : { mask: form.mask }),
+    ...(form.nose === INHERIT ? {} : { mask_over_nose: form.nose }),
     ...(form.temperature === INHERIT ? {} : { temperature: form.temperature }),
     ...peopleOverrides(current, form.people),
   };
 }
 
-const SHOWN = new Set<keyof RuleOverrides>(["fever_threshold_c", "mask", "temperature", ...PEOPLE_KEYS]);
+const SHOWN = new Set<keyof RuleOverrides>([
+  "fever_threshold_c",
+  "mask",
+  "mask_over_nose",
+  "temperature",
+  ...PEOPLE_KEYS,
+]);
 
 function peopleOverrides(current: RuleOverrides, people: RuleForm["people"]): RuleOverrides {
   if (people === INHERIT) return {};

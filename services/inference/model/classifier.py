@@ -1,11 +1,14 @@
 """Mask classifier runtimes: ONNX Runtime for CPU serving, torch for GPU batching.
 
-Both read the same sidecar and share the crop preprocessing, so they label a face identically.
+Both read the same sidecar and share the crop preprocessing, so they label a face identically. Both also
+offer the pooled features behind each verdict, which the nose probe beside the weights reads
+(model/nose_probe.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -13,9 +16,16 @@ import numpy as np
 
 from services.inference.model.config import ClassifierConfig, onnx_file
 from services.inference.model.crops import to_input_tensor
-from services.inference.model.interface import MASK_LABELS, BgrImage, MaskClassifier, MaskLabel
+from services.inference.model.interface import (
+    MASK_LABELS,
+    BgrImage,
+    CropAssessment,
+    MaskClassifier,
+    MaskLabel,
+)
+from services.inference.model.nose_probe import NoseProbe, read_nose_probe
 from services.inference.model.onnx_session import onnx_session
-from services.inference.model.sidecar import ClassifierSidecar, read_sidecar
+from services.inference.model.sidecar import FEATURES_OUTPUT, ClassifierSidecar, read_sidecar
 
 if TYPE_CHECKING:
     import torch
@@ -35,8 +45,12 @@ def verdicts(probabilities: np.ndarray, labels: Sequence[str]) -> list[tuple[Mas
     return [(MASK_LABELS[int(i)], float(mask_probs[row, i])) for row, i in enumerate(best)]
 
 
-def mirror_averaged(run: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, mirror: bool) -> np.ndarray:
-    """Probabilities for an N x 3 x H x W batch, averaged with those of its mirror image when `mirror`.
+Outputs = tuple[np.ndarray, ...]
+"""A batch's probabilities, then its pooled features where they were asked for."""
+
+
+def mirror_averaged(run: Callable[[np.ndarray], Outputs], batch: np.ndarray, mirror: bool) -> Outputs:
+    """Every output for an N x 3 x H x W batch, averaged with its mirror image's when `mirror`.
 
     Faces are left-right symmetric but masks pulled to one side and side views are not; averaging both
     views steadies the rare `incorrect` class most (held-out AP50 0.31 -> 0.45) for one extra crop per face
@@ -45,48 +59,79 @@ def mirror_averaged(run: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, 
     if not mirror:
         return run(batch)
     both = np.ascontiguousarray(np.concatenate([batch, batch[..., ::-1]]))
-    probs = run(both)
     n = len(batch)
-    return np.asarray((probs[:n] + probs[n:]) / 2.0)
+    return tuple(np.asarray((out[:n] + out[n:]) / 2.0) for out in run(both))
+
+
+@dataclass(frozen=True)
+class _Runtime:
+    """What a runtime needs besides its weights."""
+
+    sidecar: ClassifierSidecar
+    mirror: bool
+    nose_probe: NoseProbe | None
 
 
 class _CropClassifier:
-    """What both runtimes share: crops to a normalised batch (mirrored too when asked), probabilities out,
-    verdicts from those. A runtime only says how to run a batch (`_run`)."""
+    """What both runtimes share: crops to a normalised batch (mirrored too when asked), probabilities and
+    the nose probe's answer out, verdicts from those. A runtime only says how to run a batch (`_run`)."""
 
-    def __init__(self, sidecar: ClassifierSidecar, mirror: bool) -> None:
-        self.sidecar = sidecar
-        self._mirror = mirror
+    def __init__(self, runtime: _Runtime) -> None:
+        self.sidecar = runtime.sidecar
+        self.nose_probe = runtime.nose_probe
+        self._mirror = runtime.mirror
 
     @property
     def labels(self) -> Sequence[str]:
         return self.sidecar.labels
 
+    def assess(self, crops: Sequence[BgrImage]) -> CropAssessment:
+        s = self.sidecar
+        batch = to_input_tensor(list(crops), s.input_size, s.mean, s.std)
+        outputs = mirror_averaged(lambda b: self._run(b, self.nose_probe is not None), batch, self._mirror)
+        nose = self.nose_probe.probabilities(outputs[1]) if self.nose_probe is not None else None
+        return CropAssessment(outputs[0], nose)
+
     def probabilities(self, crops: Sequence[BgrImage]) -> np.ndarray:
         s = self.sidecar
         batch = to_input_tensor(list(crops), s.input_size, s.mean, s.std)
-        return mirror_averaged(self._run, batch, self._mirror)
+        return mirror_averaged(lambda b: self._run(b, False), batch, self._mirror)[0]
+
+    def features(self, crops: Sequence[BgrImage]) -> np.ndarray:
+        """The pooled features behind each crop's verdict (mirror-averaged as the verdict is)."""
+        s = self.sidecar
+        batch = to_input_tensor(list(crops), s.input_size, s.mean, s.std)
+        return mirror_averaged(lambda b: self._run(b, True), batch, self._mirror)[1]
 
     def classify(self, crops: Sequence[BgrImage]) -> list[tuple[MaskLabel, float]]:
         if not crops:
             return []
         return verdicts(self.probabilities(crops), self.sidecar.labels)
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
+    def _run(self, batch: np.ndarray, with_features: bool) -> Outputs:
+        """(probabilities,) or, `with_features`, (probabilities, features)."""
         raise NotImplementedError
 
 
 class OnnxMaskClassifier(_CropClassifier):
     """The CPU serving path: a small graph (int8 or fp32) that outputs probabilities."""
 
-    def __init__(self, model_path: Path, sidecar: ClassifierSidecar, threads: int, mirror: bool) -> None:
-        super().__init__(sidecar, mirror)
+    def __init__(self, model_path: Path, runtime: _Runtime, threads: int) -> None:
+        super().__init__(runtime)
         # Runs right after the detector on the same cores: spinning workers would only steal its time.
         self._session = onnx_session(model_path, threads, spin=False)
         self._input_name = self._session.get_inputs()[0].name
+        self._outputs = [o.name for o in self._session.get_outputs()]
+        self.has_features = FEATURES_OUTPUT in self._outputs
+        if runtime.nose_probe is not None and not self.has_features:
+            raise ValueError(
+                f"{model_path} has no `{FEATURES_OUTPUT}` output for the nose probe beside it: run "
+                "`maskwatch train-nose-probe` again, which adds it, or remove the probe file"
+            )
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        return cast(np.ndarray, self._session.run(None, {self._input_name: batch})[0])
+    def _run(self, batch: np.ndarray, with_features: bool) -> Outputs:
+        names = [self._outputs[0], FEATURES_OUTPUT] if with_features else [self._outputs[0]]
+        return tuple(cast(list[np.ndarray], self._session.run(names, {self._input_name: batch})))
 
 
 class TorchMaskClassifier(_CropClassifier):
@@ -95,18 +140,18 @@ class TorchMaskClassifier(_CropClassifier):
     def __init__(
         self,
         model_path: Path,
-        sidecar: ClassifierSidecar,
+        runtime: _Runtime,
         device: str,
         half: bool,
         threads: int,
-        mirror: bool,
         cuda_graphs: bool = True,
     ) -> None:
         import torch
 
         from services.inference.model.mobilenet_v2 import MobileNetV2
 
-        super().__init__(sidecar, mirror)
+        super().__init__(runtime)
+        sidecar = runtime.sidecar
         if device == "cpu":
             torch.set_num_threads(threads)
         self._torch = torch
@@ -124,35 +169,33 @@ class TorchMaskClassifier(_CropClassifier):
             self._forward = GraphedForward(self._probabilities, largest=128)
 
     def _probabilities(self, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x = batch.to(self._dtype).contiguous(memory_format=self._torch.channels_last)
-        return (self._torch.softmax(self._model(x).float(), dim=1),)
+        """Probabilities and pooled features, as the ONNX graphs' two outputs."""
+        torch = self._torch
+        x = batch.to(self._dtype).contiguous(memory_format=torch.channels_last)
+        pooled = torch.flatten(torch.nn.functional.adaptive_avg_pool2d(self._model.features(x), 1), 1)
+        logits = self._model.classifier(pooled)
+        return torch.softmax(logits.float(), dim=1), pooled.float()
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
+    def _run(self, batch: np.ndarray, with_features: bool) -> Outputs:
         torch = self._torch
         tensor = torch.from_numpy(batch).to(self._device)
         with torch.inference_mode():
-            (probs,) = self._forward(tensor)
-            return probs.cpu().numpy()
+            probs, pooled = self._forward(tensor)
+            return (probs.cpu().numpy(), pooled.cpu().numpy()) if with_features else (probs.cpu().numpy(),)
 
 
 def build_classifier(config: ClassifierConfig) -> OnnxMaskClassifier | TorchMaskClassifier:
     """The runtime named in the config; the torch runtime reads `<name>.pt` beside the ONNX file."""
+    runtime = _Runtime(
+        read_sidecar(config.model_path),
+        config.mirror_average,
+        read_nose_probe(config.model_path) if config.nose_probe else None,
+    )
     if config.runtime == "onnx":
-        return OnnxMaskClassifier(
-            onnx_file(config.model_path, config.precision),
-            read_sidecar(config.model_path),
-            config.threads,
-            config.mirror_average,
-        )
+        return OnnxMaskClassifier(onnx_file(config.model_path, config.precision), runtime, config.threads)
     weights = config.model_path.with_suffix(".pt")
     return TorchMaskClassifier(
-        weights,
-        read_sidecar(config.model_path),
-        config.device,
-        config.half,
-        config.threads,
-        config.mirror_average,
-        config.cuda_graphs,
+        weights, runtime, config.device, config.half, config.threads, config.cuda_graphs
     )
 
 

@@ -232,6 +232,13 @@ class ClassifierConfig(BaseModel):
         True,
         description="Average each crop's probabilities with its mirror image's (one extra crop per face).",
     )
+    nose_probe: bool = Field(
+        True,
+        description=(
+            "Ask the probe beside the weights (`<name>.nose.json`, where there is one) whether each face "
+            "called `mask` has its nose uncovered; sites act on the answer only where they ask for it."
+        ),
+    )
 
 
 class ModelConfig(BaseModel):

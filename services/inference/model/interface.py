@@ -14,6 +14,8 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from services.inference.model.nose_probe import NoseProbe
+
 MaskLabel = Literal["mask", "no_mask", "incorrect"]
 MASK_LABELS: tuple[MaskLabel, ...] = ("mask", "no_mask", "incorrect")
 
@@ -39,6 +41,9 @@ class Face:
     box: FaceBox
     label: MaskLabel
     score: float  # P(face) x P(label | face), 0..1 (model/scoring.py); the product acts on >= 0.5
+    nose_uncovered: bool | None = None
+    """For a face called `mask`, whether the nose probe finds the nose uncovered (model/nose_probe.py);
+    None where the question was not asked (another label, or no probe beside the weights)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,16 @@ class FaceDetector(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class CropAssessment:
+    """What the classifier makes of a batch of crops."""
+
+    probabilities: npt.NDArray[np.float64] | npt.NDArray[np.float32]
+    """One row over the classifier's `labels` per crop."""
+    nose_uncovered: npt.NDArray[np.float64] | None
+    """P(nose uncovered) per crop from the nose probe; None where the classifier has no probe."""
+
+
 class MaskClassifier(Protocol):
     """Labels face crops; takes many crops at once so a GPU can batch them."""
 
@@ -91,6 +106,19 @@ class MaskClassifier(Protocol):
 
     def classify(self, crops: Sequence[BgrImage]) -> list[tuple[MaskLabel, float]]:
         """The likeliest mask label per crop with its probability, judging the crop alone."""
+        ...
+
+    def features(self, crops: Sequence[BgrImage]) -> npt.NDArray[np.float32]:
+        """The pooled features behind each crop's verdict, what the nose probe reads (training it)."""
+        ...
+
+    def assess(self, crops: Sequence[BgrImage]) -> CropAssessment:
+        """Probabilities and, where a nose probe is loaded, its answer: one model run for both."""
+        ...
+
+    @property
+    def nose_probe(self) -> NoseProbe | None:
+        """The probe and the threshold it acts at, or None."""
         ...
 
 

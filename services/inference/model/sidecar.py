@@ -11,6 +11,9 @@ from pydantic import BaseModel, Field
 BACKGROUND = "background"
 """An extra output trained on detector false positives; it lowers their scores rather than being reported."""
 
+FEATURES_OUTPUT = "features"
+"""The graphs' second output: the pooled features the last layer sees (training/feature_output.py)."""
+
 
 class ClassifierSidecar(BaseModel):
     """Labels in output order, the input recipe, and where the weights came from and how well they did."""
