@@ -25,6 +25,20 @@ const rules = {
   inherited: ruleSet,
 };
 
+/** The form of gate-a with `rules` served; returns the spy on saving. */
+function renderGateRules() {
+  vi.spyOn(api, "GET").mockImplementation((async () => ok(rules)) as never);
+  const put = vi.spyOn(api, "PUT").mockImplementation((async () => ok(rules)) as never);
+  render(
+    <MantineProvider env="test">
+      <QueryClientProvider client={new QueryClient()}>
+        <RulesEditor scope="gate" subject="gate-a" />
+      </QueryClientProvider>
+    </MantineProvider>,
+  );
+  return put;
+}
+
 describe("the entry rules form", () => {
   beforeAll(async () => {
     await i18n.changeLanguage("en");
@@ -34,15 +48,7 @@ describe("the entry rules form", () => {
   });
 
   it("lets a gate under a strict site count only people within reach", async () => {
-    vi.spyOn(api, "GET").mockImplementation((async () => ok(rules)) as never);
-    const put = vi.spyOn(api, "PUT").mockImplementation((async () => ok(rules)) as never);
-    render(
-      <MantineProvider env="test">
-        <QueryClientProvider client={new QueryClient()}>
-          <RulesEditor scope="gate" subject="gate-a" />
-        </QueryClientProvider>
-      </MantineProvider>,
-    );
+    const put = renderGateRules();
     const people = (await screen.findByRole("combobox", { name: "Second person in the frame" })) as HTMLInputElement;
     expect(people.value).toBe("Inherited: Count every face as a person");
     expect(screen.getByText(/refuses a lone visitor more often/)).toBeTruthy();
@@ -59,15 +65,7 @@ describe("the entry rules form", () => {
   });
 
   it("asks for the mask over the nose as its own rule", async () => {
-    vi.spyOn(api, "GET").mockImplementation((async () => ok(rules)) as never);
-    const put = vi.spyOn(api, "PUT").mockImplementation((async () => ok(rules)) as never);
-    render(
-      <MantineProvider env="test">
-        <QueryClientProvider client={new QueryClient()}>
-          <RulesEditor scope="gate" subject="gate-a" />
-        </QueryClientProvider>
-      </MantineProvider>,
-    );
+    const put = renderGateRules();
     const nose = (await screen.findByRole("combobox", { name: "Mask over the nose" })) as HTMLInputElement;
     expect(nose.value).toBe("Inherited: Not checked");
     expect(screen.getByText(/mask over the nose: Not checked/)).toBeTruthy();

@@ -107,6 +107,27 @@ async def test_every_outcome_reaches_the_gate(scripted_stack):
             assert answer.message.startswith(message)
 
 
+async def checks_under(
+    stack_settings, policy_update: dict[str, object], checks: list[tuple[str, str]]
+) -> list[object]:
+    """A scripted stack under the settings' policy with `policy_update`; each (gate, photo) checked in
+    order, at a normal temperature; the answers."""
+    policy = stack_settings.policy.model_copy(update=policy_update)
+    settings = stack_settings.model_copy(update={"policy": policy})
+    stack = Stack(settings, GATE_PATH, engine=ScriptedEngine())
+    await stack.start(timeout=60)
+    answers: list[object] = []
+    try:
+        for gate_id, name in checks:
+            async with GateClient(settings.mqtt, gate_id) as gate:
+                answers.append(
+                    await gate.check(PHOTOS[name], TemperatureReading(corrected_c=36.6), timeout=15)
+                )
+    finally:
+        await stack.close()
+    return answers
+
+
 async def test_site_rules_apply_to_the_gates_registered_there(stack_settings, backend):
     if backend != "real":
         pytest.skip("one backend is enough for the policy lookup")
@@ -128,20 +149,11 @@ async def test_site_rules_apply_to_the_gates_registered_there(stack_settings, ba
             sa.insert(gates).values(gate_id="screen-1", site_id="cinema", name="Screen 1", created_at=now)
         )
     engine.dispose()
-    policy = stack_settings.policy.model_copy(update={"sites": {"cinema": {"mask": "soft"}}})
-    settings = stack_settings.model_copy(update={"policy": policy})
-    stack = Stack(settings, GATE_PATH, engine=ScriptedEngine())
-    await stack.start(timeout=60)
-    try:
-        async with (
-            GateClient(settings.mqtt, "screen-1") as cinema,
-            GateClient(settings.mqtt, "lobby") as lobby,
-        ):
-            reading = TemperatureReading(corrected_c=36.6)
-            soft = await cinema.check(PHOTOS["no_mask"], reading, timeout=15)
-            hard = await lobby.check(PHOTOS["no_mask"], reading, timeout=15)
-    finally:
-        await stack.close()
+    [soft, hard] = await checks_under(
+        stack_settings,
+        {"sites": {"cinema": {"mask": "soft"}}},
+        [("screen-1", "no_mask"), ("lobby", "no_mask")],
+    )
     assert isinstance(soft, Verdict)
     assert isinstance(hard, Verdict)
     assert (soft.decision, soft.reasons, soft.flags) == (Decision.OPEN, [], [Reason.NO_MASK])
@@ -153,21 +165,11 @@ async def test_a_mask_under_the_nose_is_refused_at_the_gates_that_ask(stack_sett
     it only at a gate whose rules ask for the mask over the nose."""
     if backend != "real":
         pytest.skip("one backend is enough for the policy lookup")
-    policy = stack_settings.policy.model_copy(update={"gates": {"ward-1": {"mask_over_nose": "hard"}}})
-    settings = stack_settings.model_copy(update={"policy": policy})
-    stack = Stack(settings, GATE_PATH, engine=ScriptedEngine())
-    await stack.start(timeout=60)
-    try:
-        async with (
-            GateClient(settings.mqtt, "ward-1") as ward,
-            GateClient(settings.mqtt, "lobby") as lobby,
-        ):
-            reading = TemperatureReading(corrected_c=36.6)
-            refused = await ward.check(PHOTOS[UNDER_THE_NOSE], reading, timeout=15)
-            worn_right = await ward.check(PHOTOS["mask"], reading, timeout=15)
-            let_in = await lobby.check(PHOTOS[UNDER_THE_NOSE], reading, timeout=15)
-    finally:
-        await stack.close()
+    [refused, worn_right, let_in] = await checks_under(
+        stack_settings,
+        {"gates": {"ward-1": {"mask_over_nose": "hard"}}},
+        [("ward-1", UNDER_THE_NOSE), ("ward-1", "mask"), ("lobby", UNDER_THE_NOSE)],
+    )
     assert isinstance(refused, Verdict)
     assert (refused.decision, refused.reasons) == (Decision.DENY, [Reason.INCORRECT_MASK])
     assert refused.message.startswith("Please cover your nose and mouth")
