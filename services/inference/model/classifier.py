@@ -86,22 +86,21 @@ class _CropClassifier:
         return self.sidecar.labels
 
     def assess(self, crops: Sequence[BgrImage]) -> CropAssessment:
-        s = self.sidecar
-        batch = to_input_tensor(list(crops), s.input_size, s.mean, s.std)
-        outputs = mirror_averaged(lambda b: self._run(b, self.nose_probe is not None), batch, self._mirror)
+        outputs = self._run_crops(crops, with_features=self.nose_probe is not None)
         nose = self.nose_probe.probabilities(outputs[1]) if self.nose_probe is not None else None
         return CropAssessment(outputs[0], nose)
 
     def probabilities(self, crops: Sequence[BgrImage]) -> np.ndarray:
-        s = self.sidecar
-        batch = to_input_tensor(list(crops), s.input_size, s.mean, s.std)
-        return mirror_averaged(lambda b: self._run(b, False), batch, self._mirror)[0]
+        return self._run_crops(crops, with_features=False)[0]
 
     def features(self, crops: Sequence[BgrImage]) -> np.ndarray:
         """The pooled features behind each crop's verdict (mirror-averaged as the verdict is)."""
+        return self._run_crops(crops, with_features=True)[1]
+
+    def _run_crops(self, crops: Sequence[BgrImage], with_features: bool) -> Outputs:
         s = self.sidecar
         batch = to_input_tensor(list(crops), s.input_size, s.mean, s.std)
-        return mirror_averaged(lambda b: self._run(b, True), batch, self._mirror)[1]
+        return mirror_averaged(lambda b: self._run(b, with_features), batch, self._mirror)
 
     def classify(self, crops: Sequence[BgrImage]) -> list[tuple[MaskLabel, float]]:
         if not crops:
