@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
-from services.inference.model.detectors.ultraface_backend import adjust_boxes, decode_boxes, ultraface_priors
+from services.inference.model.crops import as_bgr
+from services.inference.model.detectors.ultraface_backend import (
+    adjust_boxes,
+    decode_boxes,
+    ultraface_input,
+    ultraface_priors,
+)
 
 
 def test_priors_match_the_published_640x480_layout():
@@ -33,3 +40,16 @@ def test_box_adjust_shifts_and_scales_about_the_centre():
     np.testing.assert_allclose(out, [[10.0, 40.0, 50.0, 60.0]])
     assert out.shape == (1, 4)
     assert pytest.approx(float(out[0, 2] - out[0, 0])) == 40.0
+
+
+def test_the_network_input_is_what_opencv_makes_for_ultraface():
+    """The input is filled plane by plane for speed; it must stay, number for number, OpenCV's
+    `blobFromImage` with UltraFace's mean and scale (RGB, (x - 127) / 128), the input it was trained on."""
+    frame = as_bgr(np.random.default_rng(3).integers(0, 256, (480, 640, 3), dtype=np.uint8))
+    expected = cv2.dnn.blobFromImage(
+        cv2.resize(frame, (512, 384)), 1.0 / 128.0, mean=(127.0, 127.0, 127.0), swapRB=True
+    )
+    got = ultraface_input(frame, (512, 384))
+    assert got.dtype == np.float32
+    assert got.shape == (1, 3, 384, 512)
+    np.testing.assert_array_equal(got, expected)

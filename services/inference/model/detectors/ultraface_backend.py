@@ -75,14 +75,28 @@ def ultraface_resized(image: BgrImage, input_size: tuple[int, int]) -> BgrImage:
     return as_bgr(cv2.resize(image, (in_w, in_h), interpolation=cv2.INTER_LINEAR))
 
 
-def _blob(resized: BgrImage) -> np.ndarray:
-    """1 x 3 x H x W, RGB, (x - 127) / 128: what UltraFace was trained on."""
-    return np.asarray(cv2.dnn.blobFromImage(resized, 1.0 / 128.0, mean=(127.0, 127.0, 127.0), swapRB=True))
+PIXEL_MEAN = np.float32(127.0)
+PIXEL_SCALE = np.float32(1.0 / 128.0)
+"""UltraFace reads pixels as (x - 127) / 128; both steps are exact in float32 (128 is a power of two)."""
+
+
+def _blob(resized: Sequence[BgrImage]) -> np.ndarray:
+    """N x 3 x H x W, RGB, (x - 127) / 128: what UltraFace was trained on, for frames of one size.
+
+    Filled plane by plane into one array: the same numbers as OpenCV's `blobFromImage`, which took
+    2 ms for a 512x384 frame here against 0.2 ms this way (a seventh of the model's time per frame)."""
+    h, w = resized[0].shape[:2]
+    blob = np.empty((len(resized), 3, h, w), dtype=np.float32)
+    for frame, image in zip(blob, resized, strict=True):
+        for plane, channel in zip(frame, reversed(cv2.split(image)), strict=True):
+            np.subtract(channel, PIXEL_MEAN, out=plane, dtype=np.float32)
+    blob *= PIXEL_SCALE
+    return blob
 
 
 def ultraface_input(image: BgrImage, input_size: tuple[int, int]) -> np.ndarray:
     """The network's 1 x 3 x H x W input for one frame of any size."""
-    return _blob(ultraface_resized(image, input_size))
+    return _blob([ultraface_resized(image, input_size)])
 
 
 class UltraFaceNetwork(Protocol):
@@ -118,7 +132,7 @@ class OnnxUltraFaceNetwork:
         self._input_name = self._session.get_inputs()[0].name
 
     def run(self, resized: Sequence[BgrImage]) -> tuple[np.ndarray, np.ndarray]:
-        blob = np.concatenate([_blob(img) for img in resized])
+        blob = _blob(resized)
         scores, locations = self._session.run(None, {self._input_name: blob})
         return scores[:, :, 1], locations
 
