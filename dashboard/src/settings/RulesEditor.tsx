@@ -88,7 +88,9 @@ export function RulesEditor({
   return (
     <form onSubmit={submit} aria-label={t(`settings.formLabel.${scope}`, { subject })}>
       <Stack gap="sm">
-        <SimpleGrid cols={{ base: 1, sm: 2, lg: 4 }}>
+        {/* The grid's breakpoints follow the window, not the dialog: a gate's rules open in a dialog
+            too narrow for four fields side by side, so there they stay two to a row. */}
+        <SimpleGrid cols={scope === "gate" ? { base: 1, sm: 2 } : { base: 1, sm: 2, lg: 4 }}>
           <TextInput
             label={t("settings.fever")}
             description={t("settings.feverHint", { min: FEVER_MIN_C, max: FEVER_MAX_C })}
