@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 
 from services.inference.model.crops import as_bgr
+from services.inference.model.detectors.coarse_pass import PAD_VALUE, coarse_canvas, shrinks_into
 from services.inference.model.detectors.ultraface_backend import (
     adjust_boxes,
     decode_boxes,
     ultraface_input,
     ultraface_priors,
+    ultraface_resized,
 )
 
 
@@ -53,3 +55,25 @@ def test_the_network_input_is_what_opencv_makes_for_ultraface():
     assert got.dtype == np.float32
     assert got.shape == (1, 3, 384, 512)
     np.testing.assert_array_equal(got, expected)
+
+
+def test_the_coarse_canvas_shrunk_from_the_main_input_is_the_frame_shrunk_within_a_grey_level():
+    """The coarse canvas is made from the main pass's 512x384 input (a halving) instead of the 640x480
+    frame, for speed: the picture the network sees must stay that of the frame, within a grey level on
+    average, with the same grey border."""
+    noise = np.random.default_rng(5).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    frame = as_bgr(cv2.normalize(cv2.GaussianBlur(noise, (0, 0), 3), None, 0, 255, cv2.NORM_MINMAX))
+    from_frame = coarse_canvas(frame, (320, 240), 0.8).astype(np.int16)
+    from_input = coarse_canvas(ultraface_resized(frame, (512, 384)), (320, 240), 0.8).astype(np.int16)
+    assert shrinks_into((512, 384), (320, 240), 0.8)
+    assert np.abs(from_frame - from_input).mean() < 1.0
+    border = np.ones((240, 320), dtype=bool)
+    border[24:216, 32:288] = False
+    assert (from_input[border] == PAD_VALUE).all()
+    assert (from_frame[border] == PAD_VALUE).all()
+
+
+def test_a_main_input_smaller_than_the_canvas_frame_is_not_shrunk_from():
+    assert shrinks_into((256, 192), (320, 240), 0.8)
+    assert not shrinks_into((255, 192), (320, 240), 0.8)
+    assert not shrinks_into((512, 160), (320, 240), 0.8)

@@ -20,10 +20,24 @@ PAD_VALUE = 127
 """UltraFace normalises pixels as (x - 127) / 128: this border is zero to the network."""
 
 
-def coarse_canvas(image: BgrImage, canvas: tuple[int, int], frame_share: float) -> BgrImage:
-    """The frame resized to `frame_share` of the canvas (aspect not kept, as in the main pass), centred."""
+def frame_in_canvas(canvas: tuple[int, int], frame_share: float) -> tuple[int, int]:
+    """Width and height the frame takes in the canvas."""
     cw, ch = canvas
-    fw, fh = round(cw * frame_share), round(ch * frame_share)
+    return round(cw * frame_share), round(ch * frame_share)
+
+
+def shrinks_into(image_size: tuple[int, int], canvas: tuple[int, int], frame_share: float) -> bool:
+    """Whether an image of this size (width, height) is at least the canvas's frame on both sides, so
+    that the canvas can be shrunk from it rather than from the larger frame."""
+    fw, fh = frame_in_canvas(canvas, frame_share)
+    return image_size[0] >= fw and image_size[1] >= fh
+
+
+def coarse_canvas(image: BgrImage, canvas: tuple[int, int], frame_share: float) -> BgrImage:
+    """The frame, or the main pass's input made from it, resized to `frame_share` of the canvas (aspect
+    not kept, as in the main pass), centred."""
+    cw, ch = canvas
+    fw, fh = frame_in_canvas(canvas, frame_share)
     out = np.full((ch, cw, 3), PAD_VALUE, dtype=np.uint8)
     left, top = (cw - fw) // 2, (ch - fh) // 2
     out[top : top + fh, left : left + fw] = cv2.resize(image, (fw, fh), interpolation=cv2.INTER_AREA)
@@ -35,7 +49,7 @@ def canvas_to_frame(
 ) -> np.ndarray:
     """N x 4 relative canvas corners to pixel corners of the frame (width, height) they came from."""
     cw, ch = canvas
-    fw, fh = round(cw * frame_share), round(ch * frame_share)
+    fw, fh = frame_in_canvas(canvas, frame_share)
     left, top = (cw - fw) // 2, (ch - fh) // 2
     x = (corners[:, [0, 2]] * cw - left) * (frame[0] / fw)
     y = (corners[:, [1, 3]] * ch - top) * (frame[1] / fh)
