@@ -25,6 +25,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RSTn have no length
 SOS, EOI = 0xDA, 0xD9
+APP1, EXIF_ID = 0xE1, b"Exif\x00\x00"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class ImageHeader:
     width: int
     height: int
     scans: int = 1
+    exif: bool = False
+    """A JPEG with an Exif segment, which may turn the picture (its orientation tag)."""
 
     @property
     def pixels(self) -> int:
@@ -74,6 +77,7 @@ def size_problem(header: ImageHeader, max_pixels: int) -> str | None:
 def _jpeg(data: bytes) -> ImageHeader:
     at = 2
     size: tuple[int, int] | None = None
+    exif = False
     while at + 4 <= len(data):
         if data[at] != 0xFF:
             raise UnreadableHeader("the JPEG's markers are corrupt")
@@ -89,6 +93,8 @@ def _jpeg(data: bytes) -> ImageHeader:
         (length,) = struct.unpack_from(">H", data, at + 2)
         if length < 2:
             raise UnreadableHeader("the JPEG's markers are corrupt")
+        if marker == APP1 and data[at + 4 : at + 10] == EXIF_ID:
+            exif = True
         if marker in SOF_MARKERS:
             if length < 7 or at + 9 > len(data):
                 raise UnreadableHeader("the JPEG's frame header is cut short")
@@ -98,7 +104,7 @@ def _jpeg(data: bytes) -> ImageHeader:
             if size is None:
                 raise UnreadableHeader("the JPEG has no frame header before its image data")
             # Entropy-coded data stuffs every FF (FF 00), so FF DA appears only as a real scan marker.
-            return ImageHeader("jpeg", size[0], size[1], scans=data.count(b"\xff\xda", at))
+            return ImageHeader("jpeg", size[0], size[1], scans=data.count(b"\xff\xda", at), exif=exif)
         at += 2 + length
     raise UnreadableHeader("the JPEG ends before its image data")
 

@@ -94,3 +94,10 @@ def test_what_has_no_readable_header_says_why(data, why):
     with pytest.raises(UnreadableHeader, match=why):
         read_header(data)
     assert image_problem(data, 16_000_000) is not None
+
+
+def test_a_jpeg_with_exif_says_so():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: turned a quarter
+    assert read_header(jpeg(64, 48, exif=exif.tobytes())).exif
+    assert not read_header(jpeg(64, 48)).exif
