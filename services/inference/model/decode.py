@@ -4,7 +4,7 @@ Gate and camera JPEGs go straight to libjpeg-turbo through simplejpeg: the same 
 OpenCV's decoder, so the same pixels (a test compares them), in half the time (0.9 against 1.9 ms for a
 640x480 photo at quality 90 here), without the layers OpenCV's `imdecode` puts around it. Everything else
 (PNG, other formats, a JPEG with Exif, whose orientation tag OpenCV applies, a JPEG simplejpeg refuses
-as damaged or CMYK) goes through OpenCV as before, so no picture is read differently.
+as damaged) goes through OpenCV as before, so no picture is read differently.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def turbo_decoded(data: bytes) -> np.ndarray | None:
 
 
 def decode_frame(data: bytes, max_pixels: int) -> Decoded | FrameError:
-    """Decode image bytes to BGR with OpenCV, only once their header's size is known and allowed.
+    """Decode image bytes to BGR (libjpeg-turbo or OpenCV, above), only once their header's size is
+    known and allowed.
 
     JPEG and PNG (what gates and cameras send) are measured by our own header reader; other formats a
     picture folder may hold (BMP, WebP…) by Pillow's. Bytes whose size no header gives are refused,
