@@ -197,3 +197,72 @@ async def test_a_consumer_of_two_streams_fills_each_batch_from_the_first_stream_
     assert batches[1] == [b"frame1", b"frame2", b"frame3", b"frame4"]
     assert (await queue.depth(first)).length == 0  # each entry acknowledged on its own stream
     assert (await queue.depth(second)).length == 0
+
+
+async def _until_pending(queue: WorkQueue, spec: StreamGroup, count: int) -> None:
+    for _ in range(2000):  # the queue has no event for "read": look every 5 ms, for 10 s at most
+        if (await queue.depth(spec)).pending >= count:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"{count} entries never pending")
+
+
+async def test_a_lingering_consumer_handles_what_arrives_meanwhile_in_the_same_batch(
+    patient_queue: WorkQueue, spec
+):
+    queue = patient_queue
+    await queue.add(spec.stream, "k", b"first")
+    batches: list[list[bytes]] = []
+    stop = asyncio.Event()
+
+    async def handle(entries):
+        batches.append([e.data for e in entries])
+        if sum(map(len, batches)) == 3:
+            stop.set()
+
+    consumer = asyncio.create_task(
+        consume(
+            queue,
+            spec,
+            consumer="c",
+            handle=handle,
+            settings=ConsumerSettings(batch_size=16, block_ms=50, linger_ms=2000),
+            max_deliveries=3,
+            stop=stop,
+        )
+    )
+    await _until_pending(queue, spec, 1)  # the first is read: it lingers now
+    await queue.add(spec.stream, "k", b"second")
+    await queue.add(spec.stream, "k", b"third")
+    assert await asyncio.wait_for(consumer, 10) == 3
+    assert batches == [[b"first", b"second", b"third"]]
+    assert (await queue.depth(spec)).pending == 0
+
+
+async def test_a_consumer_stopped_while_lingering_still_handles_and_acknowledges_what_it_read(
+    patient_queue: WorkQueue, spec
+):
+    queue = patient_queue
+    await queue.add(spec.stream, "k", b"read")
+    seen: list[bytes] = []
+    stop = asyncio.Event()
+
+    async def handle(entries):
+        seen.extend(e.data for e in entries)
+
+    consumer = asyncio.create_task(
+        consume(
+            queue,
+            spec,
+            consumer="c",
+            handle=handle,
+            settings=ConsumerSettings(batch_size=16, block_ms=50, linger_ms=10_000),
+            max_deliveries=3,
+            stop=stop,
+        )
+    )
+    await _until_pending(queue, spec, 1)
+    stop.set()  # the service is told to stop 10 s before its linger would end
+    assert await asyncio.wait_for(consumer, 5) == 1
+    assert seen == [b"read"]
+    assert (await queue.depth(spec)).pending == 0
