@@ -199,6 +199,23 @@ async def test_a_consumer_of_two_streams_fills_each_batch_from_the_first_stream_
     assert (await queue.depth(second)).length == 0
 
 
+async def _lingering(queue: WorkQueue, spec: StreamGroup, handle, stop: asyncio.Event, *, linger_ms: int):
+    """A consumer lingering `linger_ms` after its first read, started and seen holding one entry."""
+    consumer = asyncio.create_task(
+        consume(
+            queue,
+            spec,
+            consumer="c",
+            handle=handle,
+            settings=ConsumerSettings(batch_size=16, block_ms=50, linger_ms=linger_ms),
+            max_deliveries=3,
+            stop=stop,
+        )
+    )
+    await _until_pending(queue, spec, 1)
+    return consumer
+
+
 async def _until_pending(queue: WorkQueue, spec: StreamGroup, count: int) -> None:
     for _ in range(2000):  # the queue has no event for "read": look every 5 ms, for 10 s at most
         if (await queue.depth(spec)).pending >= count:
@@ -220,18 +237,7 @@ async def test_a_lingering_consumer_handles_what_arrives_meanwhile_in_the_same_b
         if sum(map(len, batches)) == 3:
             stop.set()
 
-    consumer = asyncio.create_task(
-        consume(
-            queue,
-            spec,
-            consumer="c",
-            handle=handle,
-            settings=ConsumerSettings(batch_size=16, block_ms=50, linger_ms=2000),
-            max_deliveries=3,
-            stop=stop,
-        )
-    )
-    await _until_pending(queue, spec, 1)  # the first is read: it lingers now
+    consumer = await _lingering(queue, spec, handle, stop, linger_ms=2000)  # the first is read
     await queue.add(spec.stream, "k", b"second")
     await queue.add(spec.stream, "k", b"third")
     assert await asyncio.wait_for(consumer, 10) == 3
@@ -250,18 +256,7 @@ async def test_a_consumer_stopped_while_lingering_still_handles_and_acknowledges
     async def handle(entries):
         seen.extend(e.data for e in entries)
 
-    consumer = asyncio.create_task(
-        consume(
-            queue,
-            spec,
-            consumer="c",
-            handle=handle,
-            settings=ConsumerSettings(batch_size=16, block_ms=50, linger_ms=10_000),
-            max_deliveries=3,
-            stop=stop,
-        )
-    )
-    await _until_pending(queue, spec, 1)
+    consumer = await _lingering(queue, spec, handle, stop, linger_ms=10_000)
     stop.set()  # the service is told to stop 10 s before its linger would end
     assert await asyncio.wait_for(consumer, 5) == 1
     assert seen == [b"read"]
