@@ -33,6 +33,7 @@ from services.inference.model.config import (  # noqa: E402
     YuFaceConfig,
     with_stock_weights,
 )
+from services.inference.model.int8_support import default_precision  # noqa: E402
 from services.inference.model.interface import FrameResult  # noqa: E402
 from training.dataset import resolve_data_dir  # noqa: E402
 
@@ -122,7 +123,12 @@ def main() -> None:
         default=None,
         help="Threads decoding and resizing a batch's frames (default: 8 with a cuda --device, else 1).",
     )
-    parser.add_argument("--precision", choices=["int8", "fp32"], default="int8", help="ONNX graphs to serve.")
+    parser.add_argument(
+        "--precision",
+        choices=["int8", "fp32"],
+        default=default_precision(),
+        help="ONNX graphs to serve (default: what this CPU serves, int8 with VNNI).",
+    )
     parser.add_argument("--threads", type=int, default=2, help="Detector threads.")
     parser.add_argument("--classifier-threads", type=int, default=ClassifierConfig().threads)
     parser.add_argument(

@@ -211,6 +211,11 @@ def build_engine(config: ModelConfig | None = None) -> MaskEngine:
     """
     keep_frame_buffers()
     config = config or ModelConfig()
+    log.info(
+        "model graphs: detector %s, classifier %s (int8 is the default only on CPUs with VNNI)",
+        getattr(config.detector, "precision", "-"),
+        config.classifier.precision if config.classifier.runtime == "onnx" else config.classifier.runtime,
+    )
     classifier = build_classifier(config.classifier)
     frame_pool = (
         ThreadPoolExecutor(config.frame_threads, thread_name_prefix="frames")

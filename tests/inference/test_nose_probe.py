@@ -19,6 +19,7 @@ from services.gate_controller.policy import RuleSet
 from services.inference.engine import MaskEngine, build_engine
 from services.inference.model.classifier import OnnxMaskClassifier, TorchMaskClassifier, build_classifier
 from services.inference.model.config import DEFAULT_CLASSIFIER_PATH, ClassifierConfig, ModelConfig, int8_path
+from services.inference.model.int8_support import default_precision
 from services.inference.model.interface import FrameError, FrameResult
 from services.inference.model.nose_probe import NoseProbe, nose_probe_path, read_nose_probe, write_nose_probe
 from services.inference.model.sidecar import FEATURES_OUTPUT, sidecar_path
@@ -139,8 +140,9 @@ def painted_mask(face: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("uncovered", [True, False])
 def test_the_engine_asks_only_about_faces_called_mask(tmp_path, face_crop, uncovered):
-    model_path = classifier_copy(tmp_path, "int8")
-    expose_features(int8_path(model_path))
+    served = default_precision()  # the painted mask is called `mask` by the graph this CPU serves
+    model_path = classifier_copy(tmp_path, served)
+    expose_features(int8_path(model_path) if served == "int8" else model_path)
     probe_that_always_answers(model_path, uncovered)
     engine = build_engine(ModelConfig(classifier=ClassifierConfig(model_path=model_path)))
     crops = [painted_mask(face_crop), face_crop]

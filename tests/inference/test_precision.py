@@ -35,9 +35,8 @@ def _only_face(engine: MaskEngine, frame: np.ndarray) -> tuple[tuple[int, int, i
     return (face.box.x1, face.box.y1, face.box.x2, face.box.y2), face.label, face.score
 
 
-def test_defaults_serve_the_committed_int8_copies():
-    assert UltraFaceConfig().precision == "int8"
-    assert ClassifierConfig().precision == "int8"
+def test_the_committed_int8_copies_sit_beside_the_fp32_graphs():
+    """Which one serves by default follows the CPU (tests/inference/test_int8_support.py)."""
     assert onnx_file(DEFAULT_ULTRAFACE_PATH, "int8") == DEFAULT_ULTRAFACE_PATH.with_name(
         "ultraface_rfb_640_finetuned.int8.onnx"
     )
@@ -50,7 +49,7 @@ def test_a_missing_int8_copy_is_named_with_the_command_that_makes_it(tmp_path: P
     shutil.copy(DEFAULT_CLASSIFIER_PATH, model)
     shutil.copy(DEFAULT_CLASSIFIER_PATH.with_suffix(".json"), model.with_suffix(".json"))
     with pytest.raises(FileNotFoundError, match="maskwatch quantize"):
-        build_engine(ModelConfig(classifier=ClassifierConfig(model_path=model)))
+        build_engine(ModelConfig(classifier=ClassifierConfig(model_path=model, precision="int8")))
     fp32 = build_engine(ModelConfig(classifier=ClassifierConfig(model_path=model, precision="fp32")))
     assert fp32.classifier.labels[:3] == ["mask", "no_mask", "incorrect"]
 
@@ -166,7 +165,8 @@ def test_a_failed_detector_batch_costs_only_the_frame_that_fails_alone(engine: M
 
 def test_a_gpu_detector_needs_fp32_and_an_onnxruntime_with_cuda():
     with pytest.raises(ValueError, match="fp32"):
-        UltraFaceConfig(device="cuda")
+        UltraFaceConfig(device="cuda", precision="int8")
+    assert UltraFaceConfig(device="cuda").precision == "fp32"  # told nothing, a GPU gets what it needs
     with pytest.raises(ValueError, match="device"):
         UltraFaceConfig(device="tpu", precision="fp32")
     config = UltraFaceConfig(device="cuda:1", precision="fp32")

@@ -78,7 +78,8 @@ def test_the_torch_runtime_finds_the_faces_onnx_runtime_finds(face_crop: np.ndar
 
 def test_the_torch_runtime_is_configured_explicitly():
     with pytest.raises(ValueError, match="fp32"):
-        UltraFaceConfig(runtime="torch")
+        UltraFaceConfig(runtime="torch", precision="int8")
+    assert UltraFaceConfig(runtime="torch").precision == "fp32"
     with pytest.raises(ValueError, match="runtime 'torch'"):
         UltraFaceConfig(precision="fp32", half=True)
     config = UltraFaceConfig(runtime="torch", precision="fp32", device="cuda", half=True)

@@ -7,10 +7,11 @@ builds a working engine with `build_engine(ModelConfig())`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from services.inference.model.int8_support import default_precision
 from services.inference.model.scoring import ScoreFusion
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -66,6 +67,18 @@ class YuFaceConfig(BaseModel):
 class UltraFaceConfig(BaseModel):
     """UltraFace RFB-640: fast on CPU (ONNX Runtime), batched on a GPU (torch), good on 16-31 px faces."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fp32_unless_told_on_a_gpu_or_torch(cls, data: Any) -> Any:
+        """Without a precision, a GPU or the torch runtime gets the fp32 graph it needs (on the CPU the
+        default follows the CPU: `default_precision`)."""
+        needs_fp32 = isinstance(data, dict) and (
+            data.get("device", "cpu") != "cpu" or data.get("runtime", "onnx") == "torch"
+        )
+        if needs_fp32 and "precision" not in data:
+            return {**data, "precision": "fp32"}
+        return data
+
     @model_validator(mode="after")
     def _runtime_fits_precision_and_device(self) -> UltraFaceConfig:
         if self.device != "cpu" and self.precision == "int8":
@@ -88,8 +101,11 @@ class UltraFaceConfig(BaseModel):
         DEFAULT_ULTRAFACE_PATH, description="The fp32 graph (the int8 copy sits beside it)."
     )
     precision: Precision = Field(
-        "int8",
-        description="int8 (the copy `maskwatch quantize` makes; 0.6-1.0x the fp32 time, by CPU) or fp32.",
+        default_factory=default_precision,
+        description=(
+            "int8 (the copy `maskwatch quantize` makes; 0.6-1.0x the fp32 time, by CPU) or fp32. By "
+            "default int8 where the CPU has VNNI, fp32 elsewhere (services/inference/model/int8_support.py)."
+        ),
     )
     min_score: float = Field(
         0.1,
@@ -211,7 +227,11 @@ class ClassifierConfig(BaseModel):
     model_path: Path = DEFAULT_CLASSIFIER_PATH
     runtime: Literal["onnx", "torch"] = "onnx"
     precision: Precision = Field(
-        "int8", description="For the onnx runtime: int8 (the copy `maskwatch quantize` makes) or fp32."
+        default_factory=default_precision,
+        description=(
+            "For the onnx runtime: int8 (the copy `maskwatch quantize` makes) or fp32. By default int8 "
+            "where the CPU has VNNI, fp32 elsewhere (services/inference/model/int8_support.py)."
+        ),
     )
     device: str = Field(
         "cpu", description="Torch device ('cpu', 'cuda', 'cuda:1'); the onnx runtime is CPU only."
