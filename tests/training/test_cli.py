@@ -108,15 +108,26 @@ def test_half_without_a_gpu_is_refused():
     assert "--half needs a cuda --device" in result.output
 
 
-def test_a_detector_without_its_int8_copy_is_a_usage_error(tmp_path: Path, face_crop: np.ndarray):
+def test_a_detector_without_its_int8_copy_is_a_usage_error(
+    tmp_path: Path, face_crop: np.ndarray, monkeypatch: pytest.MonkeyPatch
+):
     import shutil
 
+    from services.inference.model import int8_support
     from services.inference.model.config import DEFAULT_ULTRAFACE_PATH
+
+    vnni = tmp_path / "cpuinfo"
+    vnni.write_text("processor\t: 0\nflags\t\t: avx2 avx512_vnni\n")  # a CPU that serves int8 by default
+    monkeypatch.setattr(int8_support, "CPUINFO", vnni)
+    int8_support.default_precision.cache_clear()
 
     voc_scene_set(tmp_path / "data", face_crop, 2)
     shutil.copy(DEFAULT_ULTRAFACE_PATH, tmp_path / "detector.onnx")  # no detector.int8.onnx beside it
     args = ["evaluate", str(tmp_path / "data" / "scenes" / "dev"), "--data-dir", str(tmp_path / "data")]
-    result = CliRunner().invoke(app, [*args, "--detector-model", str(tmp_path / "detector.onnx")])
+    try:
+        result = CliRunner().invoke(app, [*args, "--detector-model", str(tmp_path / "detector.onnx")])
+    finally:
+        int8_support.default_precision.cache_clear()  # the next test reads this machine's own CPU
     assert result.exit_code == 2  # a usage error, not a traceback
     message = " ".join(result.output.replace("│", " ").split())
     assert "is missing: make it with `maskwatch quantize`" in message
