@@ -450,10 +450,7 @@ async def _read_in_order(
     if len(sources) == 1:
         return await queue.read(sources[0], consumer, settings.batch_size, settings.block_ms)
     entries: list[Entry] = []
-    for source in sources:
-        room = settings.batch_size - len(entries)
-        if room > 0:
-            entries += await queue.read(source, consumer, room, 0)
+    await _take_waiting(queue, sources, consumer, settings.batch_size, entries)
     if entries:
         return entries
     return await queue.read(
@@ -479,14 +476,21 @@ async def _after_lingering(
     have = {(entry.stream, entry.id) for entry in first}
     more: list[Entry] = []
     try:
-        for source in sources:
-            room = settings.batch_size - len(first) - len(more)
-            if room > 0:
-                read = await queue.read(source, consumer, room, 0)
-                more += [entry for entry in read if (entry.stream, entry.id) not in have]
+        await _take_waiting(queue, sources, consumer, settings.batch_size - len(first), more)
     except (QueueUnavailable, OSError):
         pass  # what came first goes now; the next read meets the outage and waits it out
-    return more
+    return [entry for entry in more if (entry.stream, entry.id) not in have]
+
+
+async def _take_waiting(
+    queue: WorkQueue, sources: tuple[StreamGroup, ...], consumer: str, count: int, into: list[Entry]
+) -> None:
+    """Up to `count` entries already waiting into `into`, without blocking, each source before the next
+    (what one source gave stays in `into` when the next one's read fails)."""
+    for source in sources:
+        room = count - len(into)
+        if room > 0:
+            into += await queue.read(source, consumer, room, 0)
 
 
 async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
